@@ -1,0 +1,27 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv when missing and
+# install the pinned dependencies from requirements.lock.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test bench bench-quick soak lock clean
+
+$(INSTALLED): requirements.lock pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(VENV)/bin/callhouse demo
+
+test: $(INSTALLED)
+	$(VENV)/bin/python -m pytest -q
+
+# Regenerate the lock after changing pyproject.toml dependencies.
+lock: $(INSTALLED)
+	$(VENV)/bin/python -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --strip-extras --extra test --output-file requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) warehouse .pytest_cache
