@@ -1,0 +1,216 @@
+"""The one HTTP client every source uses: timeouts, retries, rate limits, 429 handling, redaction.
+
+Vendor quirks (how a vendor says "wait", how it words errors) come in as small hooks from the
+vendor's package; everything shared lives here once.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import httpx
+import orjson
+
+from pipelines.errors import VendorAuthError, VendorError
+
+log = logging.getLogger("callhouse.http")
+
+RETRY_STATUS = {500, 502, 503, 504}
+
+
+@dataclass
+class RequestStats:
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    bytes: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self.lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"requests": self.requests, "retries": self.retries, "throttled": self.throttled}
+
+
+class RateLimiter:
+    """Spaces requests at least 1/rate apart across threads; a 429 pushes everyone back."""
+
+    # Arrival jitter on loopback is a few ms: a small margin keeps us under a strict server limit.
+    MARGIN = 1.03
+
+    def __init__(self, per_second: float | None):
+        self.interval = (1.0 / per_second) * self.MARGIN if per_second else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+    def hold_until(self, monotonic_deadline: float) -> None:
+        with self._lock:
+            self._next = max(self._next, monotonic_deadline)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Standard `Retry-After` in seconds (the HTTP-date form is not used by these vendors)."""
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class BadBody(Exception):
+    pass
+
+
+@dataclass
+class VendorClient:
+    """An httpx client bound to one vendor.
+
+    `wait_hint(response)` returns seconds to wait after a 429 when the vendor does not use
+    Retry-After; `error_text(response)` turns the vendor's error body into one short line;
+    `auth_hint` names the settings to check when the vendor rejects the credentials.
+    """
+
+    vendor: str
+    base_url: str
+    auth: httpx.Auth | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    requests_per_second: float | None = None
+    max_retries: int = 8
+    timeout_s: float = 60.0
+    backoff_base_s: float = 0.25
+    backoff_max_s: float = 15.0
+    max_connections: int = 8
+    wait_hint: Callable[[httpx.Response], float | None] | None = None
+    error_text: Callable[[httpx.Response], str] | None = None
+    auth_hint: str = "credentials"
+    secrets: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.stats = RequestStats()
+        self.limiter = RateLimiter(self.requests_per_second)
+        self._client = httpx.Client(
+            base_url=self.base_url.rstrip("/"),
+            auth=self.auth,
+            headers={"Accept": "application/json", **self.headers},
+            timeout=httpx.Timeout(self.timeout_s, connect=10.0),
+            limits=httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_connections),
+            follow_redirects=False,
+        )
+        self._rng = random.Random()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> VendorClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def get_json(self, url: str, params: dict[str, Any] | None = None) -> tuple[Any, httpx.Response]:
+        """GET and parse JSON; a 200 whose body is not JSON (HTML error page, cut body) is retried."""
+        return self.request_json("GET", url, params=params)
+
+    def request_json(self, method: str, url: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
+        attempt = 0
+        while True:
+            response = self.request(method, url, **kwargs)
+            try:
+                return orjson.loads(response.content), response
+            except orjson.JSONDecodeError:
+                attempt += 1
+                what = f"{response.headers.get('content-type', 'unknown type')}, {len(response.content)} bytes"
+                if attempt > self.max_retries:
+                    raise VendorError(self.vendor, f"{method} {_path(url)}: response is not JSON ({what}) after {attempt} tries") from None
+                self.stats.add(retries=1)
+                log.debug("%s: body not JSON (%s), retrying", self.vendor, what)
+                time.sleep(self._backoff(attempt))
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One logical request: retried on 5xx, timeouts and dropped connections; 429 honoured."""
+        attempt = 0
+        while True:
+            self.limiter.wait()
+            self.stats.add(requests=1)
+            try:
+                response = self._client.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise VendorError(self.vendor, f"{method} {_path(url)}: {self.redact(_describe(exc))} after {attempt} tries") from None
+                self.stats.add(retries=1)
+                time.sleep(self._backoff(attempt))
+                continue
+            self.stats.add(bytes=len(response.content))
+            status = response.status_code
+            if status < 400:
+                return response
+            if status == 429:
+                self.stats.add(throttled=1)
+                wait = (self.wait_hint(response) if self.wait_hint else None)
+                if wait is None:
+                    wait = retry_after_seconds(response)
+                if wait is None:
+                    wait = self._backoff(attempt + 1)
+                self.limiter.hold_until(time.monotonic() + wait)
+                # Throttling is the vendor pacing us, not a failure: it does not use up retries
+                # unless it never ends.
+                attempt += 0.25
+                if attempt > self.max_retries * 4:
+                    raise VendorError(self.vendor, f"{method} {_path(url)}: still rate limited after many waits")
+                continue
+            if status in RETRY_STATUS:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise VendorError(self.vendor, f"{method} {_path(url)}: HTTP {status} {self._error_text(response)} after {attempt} tries")
+                self.stats.add(retries=1)
+                time.sleep(self._backoff(attempt))
+                continue
+            if status in (401, 403):
+                raise VendorAuthError(
+                    self.vendor,
+                    f"credentials rejected (HTTP {status}: {self._error_text(response)}); check {self.auth_hint}",
+                )
+            raise VendorError(self.vendor, f"{method} {_path(url)}: HTTP {status} {self._error_text(response)}")
+
+    def _error_text(self, response: httpx.Response) -> str:
+        try:
+            text = self.error_text(response) if self.error_text else response.text[:200]
+        except Exception:
+            text = response.text[:200]
+        return self.redact(" ".join(str(text).split()))
+
+    def _backoff(self, attempt: float) -> float:
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * (2 ** (attempt - 1)))
+        return ceiling * (0.5 + self._rng.random() / 2)
+
+
+def _path(url: str) -> str:
+    """Path without the query: queries here carry no secrets, but keep lines short."""
+    return httpx.URL(url).path if "://" in url else url.split("?")[0]
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

@@ -1,0 +1,115 @@
+"""Where each source stands, kept in dlt source state so it commits with the data it describes.
+
+State layout (JSON, under `state["sources"][<source>]["callhouse"]`):
+    cursor      end of the nightly coverage: the next nightly run re-reads from cursor - lookback
+    plans       {"nightly" | "backfill:<start>/<end>": {start, end, done_until, finished, run_id}}
+    coverage    merged [start, end) intervals loaded so far, for `callhouse status`
+    truncated   windows a vendor capped that could not be split further (Genesys)
+    last_run    {kind, run_id, at}
+
+A plan is walked window by window; each finished window moves `done_until` (and, for nightly
+plans, the cursor), so a run killed mid-way resumes at the first unfinished window. A backfill
+plan never touches the cursor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+
+from pipelines.windows import Window, iso, merge_intervals, parse_instant, split
+
+STATE_KEY = "callhouse"
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What the user asked for: the nightly load up to `end`, or a backfill of [start, end)."""
+
+    kind: str  # "nightly" | "backfill"
+    end: pendulum.DateTime
+    start: pendulum.DateTime | None = None
+    run_id: str = ""
+
+    @property
+    def plan_key(self) -> str:
+        return "nightly" if self.kind == "nightly" else f"backfill:{iso(self.start)}/{iso(self.end)}"
+
+
+class SourceLedger:
+    """Read/write view over one source's callhouse state dict."""
+
+    def __init__(self, state: dict[str, Any]):
+        self.state = state
+        state.setdefault("plans", {})
+        state.setdefault("coverage", [])
+
+    # -- the nightly cursor ------------------------------------------------------------------
+    @property
+    def cursor(self) -> pendulum.DateTime | None:
+        value = self.state.get("cursor")
+        return parse_instant(value) if value else None
+
+    # -- plans -------------------------------------------------------------------------------
+    def open_plan(self, request: LoadRequest, nightly_start: pendulum.DateTime) -> dict[str, Any]:
+        """The plan this run works on: resumed if unfinished (or already ours), else new."""
+        key = request.plan_key
+        plan = self.state["plans"].get(key)
+        if plan is not None:
+            same_run = plan.get("run_id") == request.run_id
+            if request.kind == "backfill" and (not plan["finished"] or same_run):
+                plan["run_id"] = request.run_id
+                return plan
+            if request.kind == "nightly" and same_run:
+                return plan
+        start = request.start if request.kind == "backfill" else nightly_start
+        end = request.end
+        plan = {
+            "start": iso(start),
+            "end": iso(max(start, end)),
+            "done_until": iso(start),
+            "finished": False,
+            "run_id": request.run_id,
+        }
+        self.state["plans"][key] = plan
+        return plan
+
+    def pending_windows(self, plan: dict[str, Any], size: pendulum.Duration) -> list[Window]:
+        if plan["finished"]:
+            return []
+        return split(parse_instant(plan["done_until"]), parse_instant(plan["end"]), size)
+
+    def window_done(self, plan: dict[str, Any], window: Window, is_nightly: bool) -> None:
+        plan["done_until"] = iso(window.end)
+        self.state["coverage"] = merge_intervals(self.state["coverage"] + [[iso(window.start), iso(window.end)]])
+        if is_nightly:
+            cursor = self.cursor
+            if cursor is None or window.end > cursor:
+                self.state["cursor"] = iso(window.end)
+
+    def finish(self, plan: dict[str, Any], request: LoadRequest) -> None:
+        plan["finished"] = True
+        if request.kind == "nightly" and self.cursor is None:
+            # An empty nightly range still marks where the next run starts.
+            self.state["cursor"] = plan["end"]
+        self.state["last_run"] = {"kind": request.kind, "run_id": request.run_id, "at": iso(pendulum.now("UTC"))}
+        # Keep finished plans only while they can still matter for this run.
+        for key in [k for k, p in self.state["plans"].items() if p["finished"] and p is not plan]:
+            del self.state["plans"][key]
+
+    def record_truncated(self, window: Window, rows: int) -> None:
+        entries = self.state.setdefault("truncated", [])
+        entry = [iso(window.start), iso(window.end), rows]
+        if entry not in entries:
+            entries.append(entry)
+
+
+def plan_finished(state: dict[str, Any], request: LoadRequest) -> bool:
+    plan = state.get("plans", {}).get(request.plan_key)
+    return bool(plan and plan["finished"] and plan.get("run_id") == request.run_id)
+
+
+def coverage_gaps(coverage: list[list[str]]) -> list[list[str]]:
+    """The holes between loaded intervals (what a backfill would fill)."""
+    return [[coverage[i][1], coverage[i + 1][0]] for i in range(len(coverage) - 1)]

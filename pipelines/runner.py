@@ -1,0 +1,208 @@
+"""Runs sources into the warehouse: one dlt pipeline and dataset per source, loaded in checkpoints.
+
+Order of a source run: finish packages a crash left behind, then extract/normalize/load until the
+plan's windows are all done (each `pipeline.run` ends at a checkpoint), removing child rows that a
+re-delivered parent no longer has after each load.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import dlt
+import pendulum
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.versioned_state import decompress_state
+
+from pipelines.errors import CallhouseError, ConfigMissing, UsageError
+from pipelines.load_state import STATE_KEY, LoadRequest, plan_finished
+from pipelines.progress import Progress, RunStats
+from pipelines.warehouse import Warehouse, record_run
+
+SOURCE_NAMES = ("cinnox", "bandwidth", "genesys")
+
+# Arrow pages skip dlt's normalizer, so ask it to stamp `_dlt_load_id` on them: orphan removal
+# and "only committed loads" views rely on it.
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+
+
+def source_module(name: str) -> ModuleType:
+    if name not in SOURCE_NAMES:
+        raise UsageError(f"unknown source {name!r} (choose from {', '.join(SOURCE_NAMES)})")
+    try:
+        return importlib.import_module(f"pipelines.sources.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"pipelines.sources.{name}":
+            raise UsageError(f"{name}: not implemented yet") from None
+        raise
+
+
+def open_pipeline(name: str, warehouse: Warehouse) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=f"callhouse_{name}",
+        destination=dlt.destinations.duckdb(str(warehouse.path)),
+        dataset_name=name,
+        pipelines_dir=str(warehouse.pipelines_dir),
+        progress=None,
+    )
+
+
+def build_source(name: str, request: LoadRequest, stats: RunStats, progress: Progress, **overrides: Any) -> Any:
+    """The vendor's dlt source with config injected by dlt; a missing setting is one clear line."""
+    module = source_module(name)
+    try:
+        return getattr(module, name)(request, stats, progress, **overrides)
+    except ConfigFieldMissingException as exc:
+        raise ConfigMissing(name, [f"SOURCES__{name.upper()}__{f.upper()}" for f in exc.fields]) from None
+
+
+def is_configured(name: str) -> bool:
+    try:
+        build_source(name, LoadRequest("nightly", pendulum.now("UTC")), RunStats(name), Progress(quiet=True))
+        return True
+    except ConfigMissing:
+        return False
+
+
+@dataclass
+class SourceRun:
+    name: str
+    stats: RunStats
+    outcome: str = "ok"
+    message: str = ""
+    load_ids: list[str] = field(default_factory=list)
+
+
+def run_source(name: str, request: LoadRequest, warehouse: Warehouse, progress: Progress, command: str) -> SourceRun:
+    stats = RunStats(name)
+    result = SourceRun(name, stats)
+    started = pendulum.now("UTC")
+    module = source_module(name)
+    try:
+        build_source(name, request, stats, Progress(quiet=True))  # configuration errors before any work
+        pipeline = open_pipeline(name, warehouse)
+        finish_pending(pipeline, module, result)
+        _load_until_done(pipeline, module, request, stats, progress, result)
+    except Exception as exc:
+        result.outcome = "failed"
+        result.message = str(root_error(exc))
+        raise
+    finally:
+        progress.finish_live()
+        _log_run(warehouse, result, command, started, request.run_id)
+    return result
+
+
+def _load_until_done(pipeline: dlt.Pipeline, module: ModuleType, request: LoadRequest, stats: RunStats,
+                     progress: Progress, result: SourceRun) -> None:
+    while True:
+        before = stats.windows_done
+        source = build_source(module.NAME, request, stats, progress)
+        info = pipeline.run(source, loader_file_format="parquet")
+        result.load_ids.extend(info.loads_ids)
+        remove_orphans(pipeline, module, info.loads_ids)
+        state = pipeline.state.get("sources", {}).get(module.NAME, {}).get(STATE_KEY, {})
+        if plan_finished(state, request):
+            return
+        if stats.windows_done == before:
+            raise CallhouseError(f"{module.NAME}: no window finished in a checkpoint; stopping to avoid a loop")
+
+
+def finish_pending(pipeline: dlt.Pipeline, module: ModuleType, result: SourceRun) -> None:
+    """Load what a crashed run left behind before extracting anew (dlt would otherwise ignore
+    the new data and only finish the old packages)."""
+    if not pipeline.has_pending_data:
+        return
+    pipeline.normalize()
+    info = pipeline.load()
+    result.load_ids.extend(info.loads_ids)
+    result.stats.notices.append(f"finished {len(info.loads_ids)} load package(s) left by an interrupted run")
+    remove_orphans(pipeline, module, info.loads_ids)
+
+
+def remove_orphans(pipeline: dlt.Pipeline, module: ModuleType, load_ids: list[str]) -> None:
+    """Delete child rows of parents re-delivered in these loads that the new delivery dropped.
+
+    Merge replaces child rows by the parent key only where the new delivery has rows; a call
+    re-delivered with no recordings left would otherwise keep its old ones.
+    """
+    if not load_ids or not getattr(module, "CHILD_TABLES", ()):
+        return
+    dataset = pipeline.dataset_name
+    with pipeline.sql_client() as client:
+        existing = {r[0] for r in client.execute_sql(
+            "select table_name from information_schema.tables where table_schema = %s", dataset)}
+        placeholders = ", ".join(["%s"] * len(load_ids))
+        for child, child_key, parent, parent_key in module.CHILD_TABLES:
+            if child not in existing or parent not in existing:
+                continue
+            client.execute_sql(
+                f'delete from "{dataset}"."{child}" c where exists (select 1 from "{dataset}"."{parent}" p '
+                f"where p.{parent_key} = c.{child_key} and p._dlt_load_id in ({placeholders}) "
+                f"and c._dlt_load_id <> p._dlt_load_id)",
+                *load_ids,
+            )
+
+
+def _log_run(warehouse: Warehouse, result: SourceRun, command: str, started: pendulum.DateTime, run_id: str) -> None:
+    stats = result.stats
+    try:
+        con = warehouse.connect()
+    except CallhouseError:
+        return  # the run's own error says why; the log is best effort
+    try:
+        record_run(con, {
+            "run_id": run_id,
+            "source": result.name,
+            "command": command,
+            "started_at": started,
+            "finished_at": pendulum.now("UTC"),
+            "outcome": result.outcome,
+            "rows": stats.total_rows,
+            "requests": stats.requests,
+            "throttled": stats.throttled,
+            "retries": stats.retries,
+            "quarantined": stats.quarantined,
+            "truncated_windows": len(stats.truncated),
+            "message": result.message,
+            "details": {"rows_by_table": dict(stats.rows), "windows": stats.windows_done, "pages": stats.pages,
+                        "notices": stats.notices, "load_ids": result.load_ids},
+        })
+    finally:
+        con.close()
+
+
+def root_error(exc: BaseException) -> BaseException:
+    """The error that explains a failure: dlt wraps ours in PipelineStepFailed and friends."""
+    seen = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, CallhouseError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
+    return exc
+
+
+def new_run_id() -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def read_source_state(con: Any, name: str) -> dict[str, Any]:
+    """The newest committed dlt state of a source, read from the warehouse (read-only is enough)."""
+    try:
+        row = con.execute(
+            f'select state from "{name}"._dlt_pipeline_state where pipeline_name = ? order by version desc limit 1',
+            [f"callhouse_{name}"],
+        ).fetchone()
+    except Exception:
+        return {}
+    if not row:
+        return {}
+    state = decompress_state(row[0])
+    return state.get("sources", {}).get(name, {}).get(STATE_KEY, {})

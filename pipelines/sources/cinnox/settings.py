@@ -1,0 +1,63 @@
+"""CINNOX call-detail: endpoint, limits and the warehouse tables it fills."""
+from pipelines.tables import TableSpec
+
+CALL_DETAIL_PATH = "/v1/api/apps/{app_id}/data/call-detail"
+MAX_PAGE_LIMIT = 500
+# Error codes CINNOX puts in the body (vendor-apis.md §1); 6451010 may also come with HTTP 200.
+TOO_MANY_REQUESTS = 6451010
+DEFAULT_LOOKBACK = "2d"
+DEFAULT_WINDOW = "1d"
+
+CALL_DETAIL = TableSpec(
+    name="call_detail",
+    fields={
+        # ids
+        "id": "text", "hid": "text", "svcID": "text", "roomID": "text", "callID": "text",
+        "fromEID": "text", "toEID": "text", "fromSvcID": "text", "toSvcID": "text",
+        "fromDepartmentID": "text", "toDepartmentID": "text", "lastHandledParty": "text",
+        "releaseParty": "text",
+        # sequence numbers
+        "seq": "bigint", "callSeq": "bigint",
+        # timestamps (`date` is the vendor's YYYYMMDD text, kept as sent)
+        "date": "text", "callDate": "timestamp", "callEndTime": "timestamp",
+        # call attributes; caller/callee are phone numbers: text, even when sent as JSON numbers
+        "type": "text", "callDirection": "text", "callType": "text", "fromRegion": "text",
+        "fromIP": "text", "callPrepareFromNum": "text", "caller": "text", "callee": "text",
+        "status": "text", "lastResponseCode": "text", "byeReason": "text", "mediaType": "text",
+        "isRecording": "bool", "hasAudioFile": "bool", "recordType": "text",
+        # parties
+        "fromRole": "text", "toRole": "text", "fromRoleName": "text", "toRoleName": "text",
+        "fromDepartment": "text", "toDepartment": "text", "fromDisplayName": "text",
+        "toDisplayName": "text", "callerFirstName": "text", "callerLastName": "text",
+        "calleeFirstName": "text", "calleeLastName": "text",
+    },
+    primary_key=("id",),
+    nested=("recordingEventList",),
+)
+
+RECORDING_EVENTS = TableSpec(
+    name="call_detail__recording_event_list",
+    fields={"recorderEID": "text", "startAt": "timestamp", "endAt": "timestamp", "code": "bigint"},
+    added={"call_detail_id": "text", "event_index": "bigint"},
+    primary_key=("call_detail_id", "event_index"),
+    merge_key=("call_detail_id",),
+    nested=("files",),
+)
+
+RECORDING_FILES = TableSpec(
+    name="call_detail__recording_event_list__files",
+    fields={
+        "id": "text", "name": "text", "downloadUrl": "text", "duration": "bigint",
+        "mimeType": "text", "size": "bigint", "type": "bigint", "isPrivate": "bool",
+    },
+    added={"call_detail_id": "text", "event_index": "bigint", "file_index": "bigint"},
+    primary_key=("call_detail_id", "event_index", "file_index"),
+    merge_key=("call_detail_id",),
+)
+
+# Child tables are replaced with their call: rows of a re-delivered call that the new delivery
+# no longer has are removed after each load (see runner.remove_orphans).
+CHILD_TABLES = (
+    (RECORDING_EVENTS.name, "call_detail_id", CALL_DETAIL.name, "id"),
+    (RECORDING_FILES.name, "call_detail_id", CALL_DETAIL.name, "id"),
+)

@@ -1,0 +1,72 @@
+"""`callhouse status`: per source, what was loaded, up to where, and what is missing."""
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from pipelines.load_state import coverage_gaps
+from pipelines.runner import SOURCE_NAMES, read_source_state
+from pipelines.warehouse import OPS_SCHEMA, Warehouse, schema_exists, table_names
+
+
+def source_status(con: Any, name: str) -> dict[str, Any]:
+    state = read_source_state(con, name)
+    status: dict[str, Any] = {
+        "source": name,
+        "cursor": state.get("cursor"),
+        "coverage": state.get("coverage", []),
+        "gaps": coverage_gaps(state.get("coverage", [])),
+        "truncated": state.get("truncated", []),
+        "unfinished_backfills": [
+            key.split(":", 1)[1] for key, plan in state.get("plans", {}).items()
+            if key.startswith("backfill:") and not plan["finished"]
+        ],
+        "tables": {},
+        "last_run": None,
+    }
+    if schema_exists(con, name):
+        for table in table_names(con, name):
+            if not table.startswith("_dlt"):
+                status["tables"][table] = con.execute(f'select count(*) from "{name}"."{table}"').fetchone()[0]
+    if schema_exists(con, OPS_SCHEMA):
+        row = con.execute(
+            f"select command, started_at, finished_at, outcome, rows, message from {OPS_SCHEMA}.runs "
+            "where source = ? order by finished_at desc limit 1",
+            [name],
+        ).fetchone()
+        if row:
+            status["last_run"] = dict(zip(("command", "started_at", "finished_at", "outcome", "rows", "message"), row))
+    return status
+
+
+def print_status(warehouse: Warehouse, out: TextIO) -> None:
+    con = warehouse.connect(read_only=True)
+    try:
+        for name in SOURCE_NAMES:
+            _print_one(source_status(con, name), out)
+    finally:
+        con.close()
+
+
+def _print_one(s: dict[str, Any], out: TextIO) -> None:
+    out.write(f"{s['source']}\n")
+    run = s["last_run"]
+    if run:
+        line = f"  last run:  {run['finished_at']:%Y-%m-%d %H:%M:%S} UTC  `callhouse {run['command']}`  {run['outcome']}, {run['rows']:,} rows"
+        if run["message"]:
+            line += f"  ({run['message']})"
+        out.write(line + "\n")
+    else:
+        out.write("  last run:  never\n")
+    out.write(f"  cursor:    {s['cursor'] or 'none (first nightly run starts at START_DATE)'}\n")
+    coverage = ", ".join(f"[{a}, {b})" for a, b in s["coverage"]) or "nothing loaded"
+    out.write(f"  coverage:  {coverage}\n")
+    if s["gaps"]:
+        out.write("  gaps:      " + ", ".join(f"[{a}, {b})" for a, b in s["gaps"]) + "\n")
+    for key in s["unfinished_backfills"]:
+        out.write(f"  unfinished backfill: {key} (rerun the same backfill to resume)\n")
+    if s["truncated"]:
+        out.write(f"  TRUNCATED: {len(s['truncated'])} windows hit the vendor's result cap and could not be split:\n")
+        for start, end, rows in s["truncated"]:
+            out.write(f"    [{start}, {end}) {rows} rows\n")
+    for table, count in s["tables"].items():
+        out.write(f"  {table:<48} {count:>12,}\n")

@@ -1,0 +1,205 @@
+"""Vendor records -> typed Arrow tables, one per warehouse table, plus quarantine rows.
+
+Sources hand dlt pre-built Arrow tables (dlt's Python normalizer is the slow path, see
+dlt-notes.md), so types are decided here: timestamps become aware UTC datetimes, phone numbers and
+ids text, and a record that cannot be typed goes to quarantine whole, with the reason.
+Fields nobody declared are kept as text columns named in dlt's snake_case: the schema evolves.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+import orjson
+import pyarrow as pa
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+_naming = NamingConvention()
+
+
+def column_name(vendor_field: str) -> str:
+    """The warehouse column for a vendor field, exactly as dlt would name it."""
+    return _naming.normalize_identifier(vendor_field)
+
+
+class BadRecord(ValueError):
+    """A record that cannot be loaded as it is; the message is the quarantine reason."""
+
+
+# --- coercions: value as the vendor sent it -> value as the warehouse stores it --------------
+
+
+def as_text(value: Any, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        # Phone numbers sent as JSON numbers: keep the digits, never a float rendering.
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise BadRecord(f"{where}: expected text, got {type(value).__name__}")
+
+
+def as_timestamp(value: Any, where: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRecord(f"{where}: expected an ISO-8601 timestamp, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRecord(f"{where}: unparseable timestamp {value[:40]!r}") from None
+    # Vendors here send UTC; a value without an offset is read as UTC rather than local time.
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+def as_int(value: Any, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise BadRecord(f"{where}: expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise BadRecord(f"{where}: expected an integer, got {str(value)[:40]!r}")
+
+
+def as_bool(value: Any, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise BadRecord(f"{where}: expected true/false, got {str(value)[:40]!r}")
+
+
+COERCE: dict[str, Callable[[Any, str], Any]] = {
+    "text": as_text,
+    "timestamp": as_timestamp,
+    "bigint": as_int,
+    "bool": as_bool,
+}
+ARROW_TYPE = {
+    "text": pa.string(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "bigint": pa.int64(),
+    "bool": pa.bool_(),
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A warehouse table: its typed vendor fields, the columns we add, and its keys."""
+
+    name: str
+    fields: dict[str, str]  # vendor field -> type; the column is column_name(field)
+    added: dict[str, str] = field(default_factory=dict)  # our own columns (parent keys, positions)
+    primary_key: tuple[str, ...] = ()
+    merge_key: tuple[str, ...] = ()
+    nested: tuple[str, ...] = ()  # vendor fields flattened into child tables, not columns
+
+    def columns(self) -> dict[str, str]:
+        cols = dict(self.added)
+        cols.update({column_name(f): t for f, t in self.fields.items()})
+        return cols
+
+    def hints(self) -> dict[str, Any]:
+        """dlt table hints for this table (used by resources and the committed schema)."""
+        columns = {name: {"data_type": kind, "nullable": name not in self.primary_key} for name, kind in self.columns().items()}
+        return {
+            "table_name": self.name,
+            "write_disposition": "merge",
+            "primary_key": list(self.primary_key),
+            "merge_key": list(self.merge_key) or None,
+            "columns": columns,
+        }
+
+
+def typed_row(record: dict[str, Any], spec: TableSpec, where: str) -> dict[str, Any]:
+    """Coerce a record's declared fields; keep undeclared scalar fields as text (schema evolves)."""
+    row: dict[str, Any] = {}
+    fields = spec.fields
+    for key, value in record.items():
+        kind = fields.get(key)
+        if kind is not None:
+            row[column_name(key)] = COERCE[kind](value, f"{where}.{key}")
+        elif key in spec.nested:
+            continue
+        elif isinstance(value, (dict, list)):
+            row[column_name(key)] = orjson.dumps(value).decode()
+        else:
+            row[column_name(key)] = as_text(value, f"{where}.{key}")
+    return row
+
+
+class TableRows:
+    """Rows collected for one table from one page, turned into one Arrow table."""
+
+    def __init__(self, spec: TableSpec):
+        self.spec = spec
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        self.rows.extend(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_arrow(self) -> pa.Table:
+        declared = self.spec.columns()
+        names = list(declared)
+        seen = set(names)
+        for row in self.rows:
+            for name in row:
+                if name not in seen:
+                    seen.add(name)
+                    names.append(name)
+        arrays = []
+        for name in names:
+            values = [row.get(name) for row in self.rows]
+            arrays.append(pa.array(values, type=ARROW_TYPE[declared.get(name, "text")]))
+        return pa.Table.from_arrays(arrays, names=names)
+
+
+# --- quarantine: records that could not be loaded, kept with their reason -------------------
+
+QUARANTINE = TableSpec(
+    name="quarantine",
+    fields={},
+    added={
+        "record_hash": "text",
+        "resource": "text",
+        "reason": "text",
+        "raw_json": "text",
+        "window_start": "timestamp",
+        "window_end": "timestamp",
+        "quarantined_at": "timestamp",
+    },
+    primary_key=("record_hash",),
+)
+
+
+def quarantine_row(resource: str, record: Any, reason: str, window: Any, redact: Callable[[str], str] = lambda s: s) -> dict[str, Any]:
+    raw = redact(orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode())
+    return {
+        # Keyed by content so reloading the same window does not quarantine the same record twice.
+        "record_hash": hashlib.sha256(f"{resource}\0{raw}".encode()).hexdigest(),
+        "resource": resource,
+        "reason": reason,
+        "raw_json": raw,
+        "window_start": window.start if window else None,
+        "window_end": window.end if window else None,
+        "quarantined_at": datetime.now(timezone.utc),
+    }
