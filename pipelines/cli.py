@@ -75,12 +75,10 @@ def _one_line(error: BaseException) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import pendulum
-
     from pipelines.load_state import LoadRequest
     from pipelines.runner import new_run_id
 
-    request = LoadRequest("nightly", end=pendulum.now("UTC"), run_id=new_run_id())
+    request = LoadRequest("nightly", end=_now(), run_id=new_run_id())
     code = _load(args, request, "run")
     if code == EXIT_OK:
         _rebuild_views_if_available(args)
@@ -97,6 +95,16 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         raise UsageError(f"--end ({args.end}) must be after --start ({args.start})")
     request = LoadRequest("backfill", start=start, end=end, run_id=new_run_id())
     return _load(args, request, f"backfill --start {args.start} --end {args.end}")
+
+
+def _now() -> Any:
+    """The moment a nightly run loads up to: now, or CALLHOUSE_NOW (replays and tests)."""
+    import pendulum
+
+    from pipelines.windows import parse_instant
+
+    pinned = os.environ.get("CALLHOUSE_NOW")
+    return parse_instant(pinned, "CALLHOUSE_NOW") if pinned else pendulum.now("UTC")
 
 
 def _load(args: argparse.Namespace, request: Any, command: str) -> int:
