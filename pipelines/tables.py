@@ -7,6 +7,7 @@ Fields nobody declared are kept as text columns named in dlt's snake_case: the s
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 _naming = NamingConvention()
 
 
+@functools.lru_cache(maxsize=8192)  # called per field per record: dlt's normalizer is regex-based
 def column_name(vendor_field: str) -> str:
     """The warehouse column for a vendor field, exactly as dlt would name it."""
     return _naming.normalize_identifier(vendor_field)
