@@ -13,13 +13,15 @@ from typing import Any, Callable, Iterator
 
 import dlt
 import pendulum
+import pyarrow as pa
 
 from pipelines.load_state import STATE_KEY, LoadRequest, SourceLedger
 from pipelines.progress import Progress, RunStats
 from pipelines.tables import TableRows, TableSpec
 from pipelines.windows import Window
 
-Batch = dict[str, TableRows]  # warehouse table -> rows from one vendor page
+# warehouse table -> rows from one vendor page, as collected rows or an already built Arrow table
+Batch = dict[str, "TableRows | pa.Table"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ class WindowWalk:
                         continue
                     self.stats.rows[table] += len(rows)
                     window_rows += len(rows)
-                    yield self._mark(table, rows.to_arrow(), hinted)
+                    arrow = rows if isinstance(rows, pa.Table) else rows.to_arrow()
+                    yield self._mark(table, arrow, hinted)
                 self.progress.update(self.stats, window)
             for truncated_window, count in self.stats.truncated:
                 if window.start <= truncated_window.start < window.end:

@@ -1,8 +1,6 @@
 """Keeping secrets out of what we store and print."""
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
 # Query parameters that make a URL a bearer credential (S3/GCS/Azure presigning, generic tokens).
 SIGNATURE_PARAMS = {
     "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature",
@@ -12,9 +10,13 @@ SIGNATURE_PARAMS = {
 
 
 def unsigned_url(url: str | None) -> str | None:
-    """The URL without its signing parameters: still says which file, no longer grants access."""
+    """The URL without its signing parameters: still says which file, no longer grants access.
+
+    Works on the raw query text so every other parameter stays byte-for-byte as sent.
+    """
     if not url or "?" not in url:
         return url
-    parts = urlsplit(url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in SIGNATURE_PARAMS]
-    return urlunsplit(parts._replace(query=urlencode(kept)))
+    head, _, query = url.partition("?")
+    query, hash_mark, fragment = query.partition("#")
+    kept = [p for p in query.split("&") if p and p.split("=", 1)[0].lower() not in SIGNATURE_PARAMS]
+    return head + ("?" + "&".join(kept) if kept else "") + hash_mark + fragment

@@ -5,12 +5,14 @@ import time
 from typing import Any, Iterator
 
 import httpx
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.errors import VendorError
 from pipelines.extract import Batch
 from pipelines.http import VendorClient
 from pipelines.redaction import unsigned_url
-from pipelines.tables import QUARANTINE, BadRecord, TableRows, quarantine_row, typed_row
+from pipelines.tables import QUARANTINE, TableRows, quarantine_row, typed_columns
 from pipelines.windows import Window, iso
 
 from .settings import CALL_DETAIL, CALL_DETAIL_PATH, RECORDING_EVENTS, RECORDING_FILES, TOO_MANY_REQUESTS
@@ -51,60 +53,88 @@ def call_detail_pages(client: VendorClient, app_id: str, window: Window, limit: 
 
 
 class CallDetailFlattener:
-    """Turns call-detail records into rows of the three CINNOX tables (and quarantine rows)."""
+    """Turns a page of call-detail records into the three CINNOX tables (and quarantine rows).
+
+    Works column by column (see tables.typed_columns); a record with any value that cannot be
+    typed, in itself or in its recordings, goes whole to quarantine.
+    """
 
     def __init__(self, keep_url_signatures: bool = False):
         self.keep_url_signatures = keep_url_signatures
 
     def flatten(self, records: list[Any], window: Window, seen: set[str]) -> Batch:
-        calls, events, files, quarantine = (TableRows(s) for s in (CALL_DETAIL, RECORDING_EVENTS, RECORDING_FILES, QUARANTINE))
+        quarantine = TableRows(QUARANTINE)
+        calls = [r for r in records if isinstance(r, dict)]
         for record in records:
-            try:
-                rows = self._record_rows(record)
-            except BadRecord as exc:
-                quarantine.add(quarantine_row("call_detail", record, str(exc), window))
-                continue
-            if rows is None:
-                continue
-            call, call_events, call_files = rows
-            if not window.contains(call["call_date"]) or call["id"] in seen:
-                # Outside [start, end) (boundary record of the next window) or a repeat from
-                # offset paging over a list that grew while we read it.
-                continue
-            seen.add(call["id"])
-            calls.add(call)
-            events.extend(call_events)
-            files.extend(call_files)
-        return {CALL_DETAIL.name: calls, RECORDING_EVENTS.name: events, RECORDING_FILES.name: files, QUARANTINE.name: quarantine}
+            if not isinstance(record, dict):
+                quarantine.add(quarantine_row("call_detail", record, f"record is {type(record).__name__}, not an object", window))
 
-    def _record_rows(self, record: Any) -> tuple[dict, list[dict], list[dict]] | None:
-        if not isinstance(record, dict):
-            raise BadRecord(f"record is {type(record).__name__}, not an object")
-        call = typed_row(record, CALL_DETAIL, "call")
-        call_id = call.get("id")
-        if not call_id:
-            raise BadRecord("missing id")
-        if call.get("call_date") is None:
-            raise BadRecord("missing callDate")
-        events, files = [], []
-        event_list = record.get("recordingEventList") or []
-        if not isinstance(event_list, list):
-            raise BadRecord("recordingEventList is not a list")
-        for e_index, event in enumerate(event_list):
-            if not isinstance(event, dict):
-                raise BadRecord(f"recordingEventList[{e_index}] is not an object")
-            row = typed_row(event, RECORDING_EVENTS, f"recordingEventList[{e_index}]")
-            row["call_detail_id"], row["event_index"] = call_id, e_index
-            events.append(row)
-            file_list = event.get("files") or []
-            if not isinstance(file_list, list):
-                raise BadRecord(f"recordingEventList[{e_index}].files is not a list")
-            for f_index, file in enumerate(file_list):
-                if not isinstance(file, dict):
-                    raise BadRecord(f"recordingEventList[{e_index}].files[{f_index}] is not an object")
-                frow = typed_row(file, RECORDING_FILES, f"recordingEventList[{e_index}].files[{f_index}]")
-                if not self.keep_url_signatures:
-                    frow["download_url"] = unsigned_url(frow.get("download_url"))
-                frow["call_detail_id"], frow["event_index"], frow["file_index"] = call_id, e_index, f_index
-                files.append(frow)
-        return call, events, files
+        bad: dict[int, str] = {}
+        call_columns = typed_columns(CALL_DETAIL, calls, bad, "call")
+        events, event_parent, event_index = _children(calls, "recordingEventList", bad)
+        event_bad: dict[int, str] = {}
+        event_columns = typed_columns(RECORDING_EVENTS, events, event_bad, "recordingEventList")
+        files, file_parent, file_index = _children(events, "files", event_bad)
+        file_bad: dict[int, str] = {}
+        file_columns = typed_columns(RECORDING_FILES, files, file_bad, "files")
+        for f, reason in file_bad.items():
+            event_bad.setdefault(file_parent[f], reason)
+        for e, reason in event_bad.items():
+            bad.setdefault(event_parent[e], reason)
+
+        ids = call_columns["id"].to_pylist()
+        starts = call_columns["call_date"]
+        in_window = pc.and_(pc.greater_equal(starts, window.start), pc.less(starts, window.end)).to_pylist()
+        keep = []
+        for index, call_id in enumerate(ids):
+            if index not in bad:
+                if not call_id:
+                    bad[index] = "missing id"
+                elif in_window[index] is None:
+                    bad[index] = "missing callDate"
+            if index in bad:
+                quarantine.add(quarantine_row("call_detail", calls[index], bad[index], window))
+                keep.append(False)
+            elif not in_window[index] or call_id in seen:
+                # Outside [start, end) (a boundary record of the next window) or a repeat from
+                # offset paging over a list that grew while we read it.
+                keep.append(False)
+            else:
+                seen.add(call_id)
+                keep.append(True)
+
+        event_call = [event_parent[e] for e in range(len(events))]
+        file_call = [event_parent[file_parent[f]] for f in range(len(files))]
+        event_columns["call_detail_id"] = pa.array([ids[c] for c in event_call], pa.string())
+        event_columns["event_index"] = pa.array(event_index, pa.int64())
+        file_columns["call_detail_id"] = pa.array([ids[c] for c in file_call], pa.string())
+        file_columns["event_index"] = pa.array([event_index[e] for e in file_parent], pa.int64())
+        file_columns["file_index"] = pa.array(file_index, pa.int64())
+        if not self.keep_url_signatures:
+            file_columns["download_url"] = pa.array([unsigned_url(u) for u in file_columns["download_url"].to_pylist()], pa.string())
+        return {
+            CALL_DETAIL.name: pa.table(call_columns).filter(pa.array(keep, pa.bool_())),
+            RECORDING_EVENTS.name: pa.table(event_columns).filter(pa.array([keep[c] for c in event_call], pa.bool_())),
+            RECORDING_FILES.name: pa.table(file_columns).filter(pa.array([keep[c] for c in file_call], pa.bool_())),
+            QUARANTINE.name: quarantine,
+        }
+
+
+def _children(parents: list[dict[str, Any]], field: str, bad: dict[int, str]) -> tuple[list[dict], list[int], list[int]]:
+    """The objects of each parent's list `field`, with their parent's index and their position."""
+    children, parent_of, position = [], [], []
+    for index, parent in enumerate(parents):
+        items = parent.get(field)
+        if not items:
+            continue
+        if not isinstance(items, list):
+            bad.setdefault(index, f"{field} is not a list")
+            continue
+        for at, item in enumerate(items):
+            if isinstance(item, dict):
+                children.append(item)
+                parent_of.append(index)
+                position.append(at)
+            else:
+                bad.setdefault(index, f"{field}[{at}] is not an object")
+    return children, parent_of, position

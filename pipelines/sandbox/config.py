@@ -1,0 +1,92 @@
+"""Sandbox settings: the fixed configuration, and the two groups a test may change at runtime."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+VENDORS = ("cinnox", "bandwidth", "genesys")
+
+
+@dataclass
+class SandboxConfig:
+    seed: int = 1
+    # Frozen clock start; None = wall-clock now truncated to the second.
+    now: dt.datetime | None = None
+    history_days: int = 35
+    cinnox_calls_per_day: int = 1500
+    bandwidth_calls_per_day: int = 1000
+    genesys_dialogs_per_day: int = 120
+    genesys_result_cap: int = 100
+    genesys_token_ttl_s: float = 3600
+    genesys_retention_days: int = 21
+    cinnox_rps: float | None = None
+    bandwidth_rps: float | None = 1.0
+    genesys_rpm: float | None = 300
+    latency_ms: float = 0
+    error_5xx_rate: float = 0.0
+    rate_429_rate: float = 0.0
+    drop_rate: float = 0.0
+    html_200_rate: float = 0.0
+    truncated_rate: float = 0.0
+    non_json_rate: float = 0.0
+    bad_record_rate: float = 0.0
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+@dataclass
+class Faults:
+    """Per-request fault injection; the rates are exclusive shares of one draw, so they add up."""
+
+    latency_ms: float = 0
+    error_5xx_rate: float = 0.0
+    rate_429_rate: float = 0.0
+    drop_rate: float = 0.0
+    html_200_rate: float = 0.0
+    truncated_rate: float = 0.0
+    non_json_rate: float = 0.0
+    # Share of records served malformed; which records is fixed per record, so raising the
+    # rate only adds bad records and the same seed always breaks the same ones.
+    bad_record_rate: float = 0.0
+    # Vendors the request faults apply to (bad_record_rate applies to all).
+    vendors: tuple[str, ...] = VENDORS
+
+
+@dataclass
+class Limits:
+    cinnox_rps: float | None = None
+    bandwidth_rps: float | None = 1.0
+    genesys_rpm: float | None = 300
+    genesys_result_cap: int = 100
+    genesys_token_ttl_s: float = 3600
+    genesys_retention_days: int = 21
+
+
+def _pick(cls: type, cfg: SandboxConfig) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k in names})
+
+
+def faults_from(cfg: SandboxConfig) -> Faults:
+    return _pick(Faults, cfg)
+
+
+def limits_from(cfg: SandboxConfig) -> Limits:
+    return _pick(Limits, cfg)
+
+
+def update_from_json(target: Faults | Limits, values: dict[str, Any]) -> list[str]:
+    """Set the fields of `target` named in `values`; returns the names it did not know."""
+    known = {f.name: f for f in dataclasses.fields(target)}
+    unknown = []
+    for name, value in values.items():
+        if name not in known:
+            unknown.append(name)
+            continue
+        if name == "vendors":
+            value = tuple(value)
+        setattr(target, name, value)
+    return unknown

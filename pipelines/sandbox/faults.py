@@ -1,0 +1,107 @@
+"""Fault injection: per-request failures (latency, 5xx, 429, dropped connections, broken bodies)
+and per-record defects (malformed records for quarantine tests).
+
+The vendor modules say how their own 5xx and 429 look; this module only decides when.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Faults
+from .data import derive_seed
+
+DROP, ERROR_5XX, RATE_429, HTML_200, TRUNCATED, NON_JSON = (
+    "drop", "5xx", "429", "html_200", "truncated", "non_json"
+)
+_ORDER = (
+    (DROP, "drop_rate"),
+    (ERROR_5XX, "error_5xx_rate"),
+    (RATE_429, "rate_429_rate"),
+    (HTML_200, "html_200_rate"),
+    (TRUNCATED, "truncated_rate"),
+    (NON_JSON, "non_json_rate"),
+)
+
+
+class FaultPlan:
+    """Draws each request's fault from one seeded stream. Sequential clients get a repeatable
+    sequence; concurrent ones get the same rates in whatever order their requests land."""
+
+    def __init__(self, faults: Faults, seed: int):
+        self.faults = faults
+        self._rng = random.Random(derive_seed(seed, "faults"))
+        self._lock = threading.Lock()
+
+    def draw(self, vendor: str) -> tuple[str | None, float]:
+        """(fault or None, a second uniform for choosing among variants, e.g. which 5xx)."""
+        f = self.faults
+        if vendor not in f.vendors or not any(getattr(f, name) for _, name in _ORDER):
+            return None, 0.0
+        with self._lock:
+            u, v = self._rng.random(), self._rng.random()
+        edge = 0.0
+        for fault, name in _ORDER:
+            edge += getattr(f, name)
+            if u < edge:
+                return fault, v
+        return None, v
+
+
+HTML_ERROR_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+    b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"
+)
+NON_JSON_BODY = b"upstream connect error or disconnect/reset before headers. reset reason: connection termination"
+
+
+def truncate(body: bytes, v: float) -> bytes:
+    """Cut a JSON body somewhere in its middle: a complete HTTP message with unparseable JSON."""
+    if len(body) < 2:
+        return b"{"
+    return body[: max(1, int(len(body) * (0.1 + 0.8 * v)))]
+
+
+# --- malformed records ------------------------------------------------------------------------
+
+MISSING_ID, BAD_TIMESTAMP, WRONG_TYPE, EXTRA_FIELD = "missing_id", "bad_timestamp", "wrong_type", "extra_field"
+DEFECTS = (MISSING_ID, BAD_TIMESTAMP, WRONG_TYPE, EXTRA_FIELD)
+UNPARSEABLE_TIMESTAMP = "2026-13-45T99:00"
+EXTRA_FIELD_NAME = "unexpectedField"
+
+
+@dataclass(frozen=True)
+class DefectTargets:
+    """Which of a vendor's fields each defect breaks."""
+
+    id_field: str
+    timestamp_field: str
+    wrong_type_field: str
+    wrong_type_value: Any
+
+
+def is_bad(badness: float, rate: float) -> bool:
+    return rate > 0 and badness < rate
+
+
+def malform(record: dict, defect: str, targets: DefectTargets) -> tuple[dict, str]:
+    """A broken copy of `record` and the field that was broken."""
+    broken = dict(record)
+    if defect == MISSING_ID:
+        broken.pop(targets.id_field, None)
+        return broken, targets.id_field
+    if defect == BAD_TIMESTAMP:
+        broken[targets.timestamp_field] = UNPARSEABLE_TIMESTAMP
+        return broken, targets.timestamp_field
+    if defect == WRONG_TYPE:
+        broken[targets.wrong_type_field] = targets.wrong_type_value
+        return broken, targets.wrong_type_field
+    broken[EXTRA_FIELD_NAME] = {"note": "field not in the documented schema", "v": 2}
+    return broken, EXTRA_FIELD_NAME
+
+
+def bad_record_entry(vendor: str, true_id: str, defect: str, field: str, served: dict) -> dict:
+    return {"vendor": vendor, "id": true_id, "defect": defect, "field": field, "record": served}

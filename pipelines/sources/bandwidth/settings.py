@@ -1,0 +1,50 @@
+"""Bandwidth (Catapult v1) list calls: endpoint, limits and the warehouse tables it fills."""
+from pipelines.tables import TableSpec
+
+DEFAULT_BASE_URL = "https://api.catapult.inetwork.com"
+CALLS_PATH = "/v1/users/{user_id}/calls/"
+MAX_PAGE_SIZE = 1000
+# Bandwidth allows 1 request per 1000 ms on GET /calls, per credential (vendor-apis.md §2).
+DEFAULT_REQUESTS_PER_SECOND = 1.0
+DEFAULT_LOOKBACK = "6h"
+# The API has no date filter: windows only mark how far a run got (checkpoints, state), they do
+# not cost requests of their own.
+DEFAULT_WINDOW = "1d"
+# A 429 names the moment the limit resets; a reset further out than this means clocks disagree.
+MAX_RATE_LIMIT_WAIT_S = 120.0
+
+# States a call can still leave; `rejected` and `completed` are final.
+OPEN_STATES = frozenset({"started", "active", "transferring"})
+
+CALLS = TableSpec(
+    name="calls",
+    fields={
+        # ids
+        "id": "text", "bridgeId": "text", "conferenceId": "text",
+        # parties: E.164 numbers or SIP URIs, always text
+        "direction": "text", "from": "text", "to": "text",
+        # state and timestamps (ISO-8601 with or without milliseconds; endTime absent while open)
+        "state": "text", "startTime": "timestamp", "activeTime": "timestamp", "endTime": "timestamp",
+        # measures
+        "chargeableDuration": "bigint",
+        # call set-up
+        "callbackUrl": "text", "callbackHttpMethod": "text", "callbackTimeout": "bigint",
+        "fallbackUrl": "text", "events": "text", "recordingEnabled": "bool",
+        "recordingFileFormat": "text", "transcriptionEnabled": "bool",
+    },
+    primary_key=("id",),
+    # A map of header name -> value: as columns it would make one column per header name.
+    nested=("sipHeaders",),
+)
+
+SIP_HEADERS = TableSpec(
+    name="calls__sip_headers",
+    fields={},
+    added={"call_id": "text", "name": "text", "value": "text"},
+    primary_key=("call_id", "name"),
+    merge_key=("call_id",),
+)
+
+# Header rows are replaced with their call: headers a re-delivered call no longer has are removed
+# after each load (see runner.remove_orphans).
+CHILD_TABLES = ((SIP_HEADERS.name, "call_id", CALLS.name, "id"),)

@@ -1,0 +1,129 @@
+"""Genesys Cloud OAuth client credentials: one cached bearer token shared by every request.
+
+The token endpoint lives on the login host (`login.` where the API host has `api.`), not behind
+the API's rate limit, so it gets its own small client and retry loop here.
+"""
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from typing import Generator
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import orjson
+
+from pipelines.errors import VendorAuthError, VendorError
+from pipelines.http import RETRY_STATUS, RequestStats, retry_after_seconds
+
+from .settings import TOKEN_PATH
+
+VENDOR = "genesys"
+CREDENTIALS_HINT = "SOURCES__GENESYS__CLIENT_ID and SOURCES__GENESYS__CLIENT_SECRET"
+
+
+def default_login_url(base_url: str) -> str:
+    """`https://api.mypurecloud.ie` -> `https://login.mypurecloud.ie`; other hosts are kept as is
+    (a proxy or a test server answers both)."""
+    parts = urlsplit(base_url.rstrip("/"))
+    host = parts.netloc
+    if host.startswith("api."):
+        host = "login." + host[len("api."):]
+    return urlunsplit(parts._replace(netloc=host))
+
+
+class ClientCredentials(httpx.Auth):
+    """Bearer token from `POST {login_url}/oauth/token` (grant_type=client_credentials).
+
+    Renewed ahead of expiry, and once more when the API answers 401: a token can expire between
+    our clock check and the vendor's. Threads share the token; one renews while the others wait.
+    """
+
+    MAX_TRIES = 6
+
+    def __init__(self, login_url: str, client_id: str, client_secret: str, timeout_s: float = 30.0):
+        self.token_url = login_url.rstrip("/") + TOKEN_PATH
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        self._basic = f"Basic {basic}"
+        self._secret = client_secret
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self.stats = RequestStats()
+        self.tokens_issued = 0
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0), follow_redirects=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- httpx.Auth ----------------------------------------------------------------------------
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            # Once only: a second 401 goes back to VendorClient, which reports the credentials.
+            request.headers["Authorization"] = f"Bearer {self.token(stale=token)}"
+            yield request
+
+    # -- the token -----------------------------------------------------------------------------
+    def token(self, stale: str | None = None) -> str:
+        """The current token; a new one when it is (nearly) expired or equals `stale`."""
+        with self._lock:
+            if self._token is None or self._token == stale or time.monotonic() >= self._renew_at:
+                self._token, self._renew_at = self._fetch()
+            return self._token
+
+    def _fetch(self) -> tuple[str, float]:
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.add(requests=1)
+            try:
+                response = self._http.post(
+                    self.token_url,
+                    headers={"Authorization": self._basic, "Accept": "application/json"},
+                    data={"grant_type": "client_credentials"},
+                )
+            except httpx.TransportError as exc:
+                if attempt >= self.MAX_TRIES:
+                    raise VendorError(VENDOR, f"token request failed after {attempt} tries: {type(exc).__name__}") from None
+                self._wait(attempt)
+                continue
+            status = response.status_code
+            if status == 200:
+                return self._accept(response)
+            if status == 429 or status in RETRY_STATUS:
+                if attempt >= self.MAX_TRIES:
+                    raise VendorError(VENDOR, f"token request: HTTP {status} {self._error_text(response)} after {attempt} tries")
+                self._wait(attempt, retry_after_seconds(response) if status == 429 else None)
+                continue
+            # OAuth reports a wrong client id or secret as 400 or 401 `invalid_client` (RFC 6749
+            # §5.2); any other refusal here is also about the OAuth client's set-up.
+            raise VendorAuthError(VENDOR, f"OAuth client rejected (HTTP {status}: {self._error_text(response)}); check {CREDENTIALS_HINT}")
+
+    def _accept(self, response: httpx.Response) -> tuple[str, float]:
+        try:
+            body = orjson.loads(response.content)
+            token, expires_in = body["access_token"], float(body.get("expires_in") or 0)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise VendorError(VENDOR, "token endpoint answered 200 without access_token/expires_in") from None
+        self.tokens_issued += 1
+        # Renew a tenth of the lifetime early (at most a minute): requests in flight when it
+        # runs out would otherwise all meet a 401 together.
+        margin = min(60.0, expires_in / 10)
+        return token, time.monotonic() + max(0.0, expires_in - margin)
+
+    def _error_text(self, response: httpx.Response) -> str:
+        try:
+            body = orjson.loads(response.content)
+            text = " ".join(str(body.get(k)) for k in ("error", "error_description", "description", "message") if body.get(k))
+        except Exception:
+            text = response.text[:200]
+        text = " ".join(text.split())[:200] or "no details"
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def _wait(self, attempt: int, seconds: float | None = None) -> None:
+        self.stats.add(retries=1)
+        time.sleep(seconds if seconds is not None else min(10.0, 0.25 * 2 ** (attempt - 1)))

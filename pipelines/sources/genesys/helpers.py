@@ -1,0 +1,162 @@
+"""Genesys siptraces: capped (unpaged) queries split until complete, and record flattening."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import httpx
+
+from pipelines.errors import VendorError
+from pipelines.http import VendorClient
+from pipelines.tables import QUARANTINE, BadRecord, TableRows, quarantine_row, typed_row
+from pipelines.windows import Window, iso
+
+from .settings import CONVERSATION_SIP_HEADERS, SIP_HEADERS_PATH, SIPTRACES, SIPTRACES_PATH
+
+
+def error_text(response: httpx.Response) -> str:
+    """Genesys errors are `{message, code, status, ...}`; the correlation id is what support asks for."""
+    body = response.json()
+    text = f"{body.get('message', '')} (code {body.get('code')})"
+    correlation = response.headers.get("ININ-Correlation-Id")
+    return f"{text} [correlation id {correlation}]" if correlation else text
+
+
+# --- windows the API can answer completely ----------------------------------------------------
+
+
+@dataclass
+class SplitReport:
+    """What one walk window cost: queries sent, windows split, windows left truncated."""
+
+    queries: int = 0
+    splits: int = 0
+    truncated: list[tuple[Window, int]] = field(default_factory=list)
+
+
+def ms_halves(window: Window, min_ms: int) -> tuple[Window, Window] | None:
+    """Window.halves() with the middle on a whole millisecond (all dateStart/dateEnd can say);
+    None when a half would be narrower than `min_ms`."""
+    span_ms = (window.end - window.start).total_seconds() * 1000
+    if span_ms < 2 * max(1, min_ms):
+        return None
+    first, _ = window.halves()
+    middle = first.end.replace(microsecond=first.end.microsecond // 1000 * 1000)
+    return Window(window.start, middle), Window(middle, window.end)
+
+
+def siptrace_results(
+    client: VendorClient, window: Window, cap: int, min_ms: int, report: SplitReport
+) -> Iterator[tuple[Window, list[Any]]]:
+    """(window, records) for queries that returned fewer than `cap` rows, covering `window`.
+
+    Vendor quirk: siptraces is not paged and silently stops at a result cap, so a full answer
+    means "maybe more". A full window is split in two and both halves are asked again (its rows
+    are dropped: which rows the cap kept is not documented). A full window that cannot be split
+    (narrower than 2 x min_ms) is yielded as it came and recorded as truncated.
+    """
+    pending = [window]
+    while pending:
+        current = pending.pop()
+        records = siptraces(client, current)
+        report.queries += 1
+        if len(records) >= cap:
+            halves = ms_halves(current, min_ms)
+            if halves is not None:
+                report.splits += 1
+                pending.extend(reversed(halves))  # earlier half first
+                continue
+            report.truncated.append((current, len(records)))
+        yield current, records
+
+
+def siptraces(client: VendorClient, window: Window) -> list[Any]:
+    body, _ = client.get_json(SIPTRACES_PATH, params={"dateStart": iso(window.start), "dateEnd": iso(window.end)})
+    if not isinstance(body, dict):
+        raise VendorError("genesys", f"siptraces {window}: answered {type(body).__name__}, expected a SipSearchResult object")
+    records = body.get("data")
+    if records is None:  # an empty result may leave `data` out
+        return []
+    if not isinstance(records, list):
+        raise VendorError("genesys", f"siptraces {window}: `data` is {type(records).__name__}, expected a list")
+    return records
+
+
+def sip_headers(client: VendorClient, conversation_id: str) -> Any:
+    body, _ = client.get_json(SIP_HEADERS_PATH.format(conversation_id=conversation_id))
+    return body
+
+
+# --- records -> rows --------------------------------------------------------------------------
+
+
+class SiptraceFlattener:
+    """HomerRecords -> `siptraces` rows of one walk window (and quarantine rows).
+
+    Rows outside the query window are dropped (whether dateEnd is inclusive is not documented,
+    and the boundary record belongs to the next window), as are repeats of an id already seen in
+    this walk window.
+    """
+
+    def __init__(self, walk_window: Window):
+        self.walk_window = walk_window
+        self.seen: set[str] = set()
+        self.conversation_ids: list[str] = []  # in first-seen order
+        self._conversations: set[str] = set()
+
+    def flatten(self, records: Iterable[Any], window: Window, traces: TableRows, quarantine: TableRows) -> None:
+        for record in records:
+            try:
+                row = self._row(record)
+            except BadRecord as exc:
+                quarantine.add(quarantine_row(SIPTRACES.name, record, str(exc), self.walk_window))
+                continue
+            if not window.contains(row["date"]) or row["id"] in self.seen:
+                continue
+            self.seen.add(row["id"])
+            traces.add(row)
+            conversation = row.get("conversation_id")
+            if conversation and conversation not in self._conversations:
+                self._conversations.add(conversation)
+                self.conversation_ids.append(conversation)
+
+    @staticmethod
+    def _row(record: Any) -> dict[str, Any]:
+        if not isinstance(record, dict):
+            raise BadRecord(f"record is {type(record).__name__}, not an object")
+        row = typed_row(record, SIPTRACES, "siptrace")
+        if not row.get("id"):
+            raise BadRecord("missing id")
+        if row.get("date") is None:
+            raise BadRecord("missing date")
+        return row
+
+
+def header_rows(conversation_id: str, body: Any) -> list[dict[str, Any]]:
+    """Callheader `{headers: {name: [values]}}` -> one row per value, keeping its position.
+
+    A header map would become one column per header name in dlt (dlt-notes.md): rows instead.
+    """
+    if not isinstance(body, dict):
+        raise BadRecord(f"Callheader is {type(body).__name__}, not an object")
+    headers = body.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise BadRecord(f"headers is {type(headers).__name__}, not an object")
+    rows = []
+    for name, values in headers.items():
+        if not isinstance(values, list):
+            values = [values]  # a single value sent bare
+        for index, value in enumerate(values):
+            if isinstance(value, (dict, list)):
+                raise BadRecord(f"headers[{name!r}][{index}] is {type(value).__name__}, not text")
+            rows.append({
+                "conversation_id": conversation_id,
+                "name": name,
+                "value_index": index,
+                "value": None if value is None else str(value),
+            })
+    return rows
+
+
+def new_batch() -> dict[str, TableRows]:
+    return {spec.name: TableRows(spec) for spec in (SIPTRACES, CONVERSATION_SIP_HEADERS, QUARANTINE)}

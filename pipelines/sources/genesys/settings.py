@@ -1,0 +1,68 @@
+"""Genesys Cloud telephony: endpoints, limits and the warehouse tables they fill."""
+import pendulum
+
+from pipelines.tables import TableSpec
+
+DEFAULT_BASE_URL = "https://api.mypurecloud.com"
+TOKEN_PATH = "/oauth/token"
+SIPTRACES_PATH = "/api/v2/telephony/siptraces"
+SIP_HEADERS_PATH = "/api/v2/telephony/sipmessages/conversations/{conversation_id}/headers"
+
+DEFAULT_LOOKBACK = "1d"
+DEFAULT_WINDOW = "1h"
+# siptraces is not paged: a query silently stops at this many rows (Homer's default limit).
+DEFAULT_RESULT_CAP = 100
+# dateStart/dateEnd carry milliseconds, so 1 ms is the narrowest window the API can be asked for.
+DEFAULT_MIN_WINDOW_MS = 1
+# ~300 requests/min per client-credentials token (vendor-apis.md §3).
+DEFAULT_REQUESTS_PER_MINUTE = 300.0
+# SIP traces are kept 21 days: older ranges come back empty, which is not an error.
+RETENTION = pendulum.duration(days=21)
+# Conversation ids whose headers were fetched, remembered in source state so the nightly
+# lookback does not fetch them again; bounded, oldest forgotten first (a refetch is harmless).
+REMEMBERED_CONVERSATIONS = 5000
+# Rows gathered from a window's queries before they go to dlt as one Arrow table per table.
+BATCH_ROWS = 5000
+
+SIPTRACES = TableSpec(
+    name="siptraces",
+    fields={
+        # HomerRecord: every field is a string on the wire except `date`.
+        # ids
+        "id": "text", "name": "text", "callid": "text", "callidAleg": "text", "correlationId": "text",
+        "conversationId": "text", "participantId": "text", "selfUri": "text",
+        # timestamps
+        "date": "timestamp", "milliTs": "bigint", "microTs": "bigint",
+        # the SIP message: type "1" request (method INVITE, BYE, ...), "2" reply (method "200", ...)
+        "type": "text", "method": "text", "replyReason": "text", "cseq": "text", "reason": "text",
+        "contentType": "text", "userAgent": "text", "diversion": "text", "auth": "text", "msg": "text",
+        "rtpStat": "text", "trans": "text", "proto": "text", "family": "text", "node": "text",
+        "dbnode": "text",
+        # parties (users are phone numbers or SIP users: text)
+        "ruri": "text", "ruriUser": "text", "ruriDomain": "text",
+        "fromUser": "text", "fromDomain": "text", "fromTag": "text",
+        "toUser": "text", "toDomain": "text", "toTag": "text",
+        "pidUser": "text", "contactUser": "text", "authUser": "text",
+        "via1": "text", "via1Branch": "text",
+        # network
+        "sourceIp": "text", "sourcePort": "bigint", "destinationIp": "text", "destinationPort": "bigint",
+        "contactIp": "text", "contactPort": "bigint", "originatorIp": "text", "originatorPort": "bigint",
+        "sourceAlias": "text", "destinationAlias": "text",
+    },
+    primary_key=("id",),
+)
+
+# One row per header value; a header repeated with equal values keeps every row by position.
+CONVERSATION_SIP_HEADERS = TableSpec(
+    name="conversation_sip_headers",
+    fields={},
+    added={"conversation_id": "text", "name": "text", "value_index": "bigint", "value": "text"},
+    primary_key=("conversation_id", "name", "value_index"),
+    merge_key=("conversation_id",),
+)
+
+# No child tables for runner.remove_orphans: header rows hang off a conversation, not off a
+# siptraces row, and a nightly lookback re-delivers traces of conversations whose headers are not
+# fetched again (see REMEMBERED_CONVERSATIONS); declaring them children would delete those
+# headers. A conversation fetched again replaces its header rows through merge_key instead.
+CHILD_TABLES: tuple = ()
