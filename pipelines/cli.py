@@ -127,6 +127,7 @@ def _load(args: argparse.Namespace, request: Any, command: str) -> int:
             raise UsageError(f"no source is configured: set the SOURCES__<S>__... settings for one of {', '.join(SOURCE_NAMES)}")
     failed = 0
     with warehouse.writer_lock(command, wait_s=args.wait):
+        warehouse.connect().close()  # held open by another process (an analyst): say so before any work
         for name in names:
             try:
                 result = run_source(name, request, warehouse, progress, command)

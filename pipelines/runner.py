@@ -15,11 +15,12 @@ from types import ModuleType
 from typing import Any
 
 import dlt
+import duckdb
 import pendulum
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.versioned_state import decompress_state
 
-from pipelines.errors import CallhouseError, ConfigMissing, UsageError
+from pipelines.errors import CallhouseError, ConfigMissing, UsageError, WarehouseBusy
 from pipelines.load_state import STATE_KEY, LoadRequest, plan_finished
 from pipelines.progress import Progress, RunStats
 from pipelines.warehouse import Warehouse, record_run
@@ -29,6 +30,8 @@ SOURCE_NAMES = ("cinnox", "bandwidth", "genesys")
 # Arrow pages skip dlt's normalizer, so ask it to stamp `_dlt_load_id` on them: orphan removal
 # and "only committed loads" views rely on it.
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+# Loaded packages are in the warehouse; keeping their files too only grows the disk every night.
+os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 
 
 def source_module(name: str) -> ModuleType:
@@ -184,6 +187,8 @@ def root_error(exc: BaseException) -> BaseException:
     while current is not None and id(current) not in seen:
         if isinstance(current, CallhouseError):
             return current
+        if isinstance(current, duckdb.IOException) and "lock" in str(current).lower():
+            return WarehouseBusy(f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})")
         seen.add(id(current))
         current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
     return exc
