@@ -8,7 +8,7 @@ import httpx
 
 from pipelines.errors import VendorError
 from pipelines.http import VendorClient
-from pipelines.tables import QUARANTINE, BadRecord, TableRows, quarantine_row, typed_row
+from pipelines.tables import QUARANTINE, BadRecord, TableRows, as_text, quarantine_row, typed_row
 from pipelines.windows import Window, iso
 
 from .settings import CONVERSATION_SIP_HEADERS, SIP_HEADERS_PATH, SIPTRACES, SIPTRACES_PATH
@@ -147,13 +147,11 @@ def header_rows(conversation_id: str, body: Any) -> list[dict[str, Any]]:
         if not isinstance(values, list):
             values = [values]  # a single value sent bare
         for index, value in enumerate(values):
-            if isinstance(value, (dict, list)):
-                raise BadRecord(f"headers[{name!r}][{index}] is {type(value).__name__}, not text")
             rows.append({
                 "conversation_id": conversation_id,
                 "name": name,
                 "value_index": index,
-                "value": None if value is None else str(value),
+                "value": as_text(value, f"headers[{name!r}][{index}]"),
             })
     return rows
 
