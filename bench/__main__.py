@@ -1,0 +1,137 @@
+"""`python -m bench`: the benchmark of tracker issue 8. See bench/__init__.py for the modes."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from bench import harness, report
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DEFAULT_SIZES = (100_000, 1_000_000)
+QUICK_CALLS = 5_000
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=(
+        "Benchmark callhouse against baselines on sandbox data. With no mode flags: throughput at 100k "
+        "and 1M calls, the nightly-growth run and the latency run."))
+    parser.add_argument("--calls", type=int, action="append", metavar="N",
+                        help="throughput run with N CINNOX calls (repeatable; default 100000 and 1000000)")
+    parser.add_argument("--quick", action="store_true", help=f"throughput at {QUICK_CALLS:,} calls only (CI smoke)")
+    parser.add_argument("--days", type=int, default=14, help="daily windows the calls are spread over (default 14)")
+    parser.add_argument("--paths", default=",".join(harness.ALL_PATHS),
+                        help="comma-separated paths to run in throughput mode (default all: %(default)s)")
+    parser.add_argument("--nightly-growth", action="store_true", help="nightly run of one day: empty vs full warehouse")
+    parser.add_argument("--history-calls", type=int, default=1_000_000,
+                        help="calls already in the warehouse for --nightly-growth (target: 5000000; default %(default)s)")
+    parser.add_argument("--history-days", type=int, default=30, help="days those calls span (default %(default)s)")
+    parser.add_argument("--latency", action="store_true", help="100 ms latency and a rate limit: requests/s and 429s")
+    parser.add_argument("--rate", type=float, default=5.0, help="CINNOX requests/s the sandbox allows in --latency (default %(default)s)")
+    parser.add_argument("--latency-ms", type=float, default=100.0, help="added latency per request in --latency (default %(default)s)")
+    parser.add_argument("--latency-calls", type=int, default=30_000, help="calls in --latency (default %(default)s)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also run callhouse once under cProfile at the smallest size (not timed); "
+                             "writes bench/results/callhouse.prof and prints the top functions")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, help="where warehouses and logs go (default: a temp folder, removed)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.md", help="Markdown results (default %(default)s)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.calls = [QUICK_CALLS]
+        args.days = min(args.days, 7)
+    explicit_mode = args.calls or args.nightly_growth or args.latency
+    if not explicit_mode:
+        args.calls, args.nightly_growth, args.latency = list(DEFAULT_SIZES), True, True
+    args.calls = args.calls or []
+    args.paths = tuple(p.strip() for p in args.paths.split(",") if p.strip())
+    unknown = set(args.paths) - set(harness.ALL_PATHS)
+    if unknown:
+        parser.error(f"unknown paths {', '.join(sorted(unknown))} (choose from {', '.join(harness.ALL_PATHS)})")
+    return args
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    info = report.machine()
+    command = "python -m bench" + ("" if not argv else " " + shlex.join(argv))
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="callhouse-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    log(f"bench: work folder {workdir}")
+    started = time.monotonic()
+    throughputs, growth, lat = [], None, None
+    try:
+        for calls in args.calls:
+            log(f"bench: throughput, {calls:,} calls over {args.days} days")
+            throughputs.append(harness.throughput(calls, args.days, workdir / f"throughput_{calls}", args.paths,
+                                                  seed=args.seed, log=log))
+        if args.nightly_growth:
+            log(f"bench: nightly growth, {args.history_calls:,} calls of history over {args.history_days} days")
+            growth = harness.nightly_growth(args.history_calls, args.history_days, workdir / "nightly_growth",
+                                            seed=args.seed, log=log)
+        if args.latency:
+            log(f"bench: latency {args.latency_ms:g} ms, rate limit {args.rate:g} req/s, {args.latency_calls:,} calls")
+            lat = harness.latency(args.latency_calls, 7, args.rate, workdir / "latency", latency_ms=args.latency_ms,
+                                  seed=args.seed, log=log)
+        if args.profile:
+            profile(min(args.calls or [QUICK_CALLS]), args.days, workdir / "profile", seed=args.seed)
+    finally:
+        if not (args.keep or args.workdir):
+            harness.clean(workdir)
+    markdown = report.render(throughputs, growth, lat, info, command)
+    markdown += f"\nBenchmark took {time.monotonic() - started:,.0f} s in all.\n"
+    print(markdown)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(markdown)
+    args.out.with_suffix(".json").write_bytes(orjson.dumps(
+        {"machine": info, "command": command, "throughput": report.as_dict(throughputs),
+         "nightly_growth": report.as_dict(growth), "latency": report.as_dict(lat)}, option=orjson.OPT_INDENT_2))
+    log(f"bench: wrote {args.out} and {args.out.with_suffix('.json')}")
+    failed = [p.name for t in throughputs for p in t.paths if not p.skipped and not p.ok]
+    if growth is not None:
+        failed += [p.name for p in (growth.history_load, growth.on_empty, growth.on_full) if not p.ok]
+    if lat is not None:
+        failed += [p.name for p in lat.runs if not p.ok]
+    if failed:
+        log(f"bench: FAILED paths: {', '.join(failed)} (logs in the work folder; rerun with --keep)")
+        return 1
+    return 0
+
+
+def profile(calls: int, days: int, workdir: Path, seed: int) -> None:
+    """callhouse backfill under cProfile (slower than a plain run: for where time goes, not how much)."""
+    import pstats
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "callhouse.prof"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    end = harness.NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - days * harness.DAY
+    log(f"bench: profiling callhouse backfill at {calls:,} calls -> {out}")
+    with harness.SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed,
+                                log_dir=workdir / "logs") as sandbox:
+        sandbox.truth(start, end)
+        argv = [harness.PYTHON, "-m", "cProfile", "-o", str(out)] + harness.callhouse_argv("backfill", start, end)[1:]
+        env = harness._env(sandbox, workdir / "calls.duckdb")
+        result = harness.run_measured(argv, env=env, cwd=harness.REPO, log_dir=workdir / "logs", name="profile")
+    if not result.ok:
+        log(f"bench: profile run failed: {result.tail(5)}")
+        return
+    stats = pstats.Stats(str(out), stream=sys.stderr)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,441 @@
+"""The measured runs: a sandbox in its own process, then callhouse and each baseline as subprocesses
+on the same data, each timed alone (wall, CPU, peak RSS) and checked against the sandbox's truth.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+import orjson
+
+from bench.measure import Measured, run_measured
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+# A fixed sandbox clock (a Friday, like the tests'): the same data on every run and machine.
+NOW = datetime(2026, 11, 20, 6, 0, 0, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+TABLES = ("call_detail", "call_detail__recording_event_list", "call_detail__recording_event_list__files")
+# Above this the dict baselines would exhaust the machine (~13 GB per 200k calls, dlt-notes.md).
+DICT_BASELINE_MAX_CALLS = 200_000
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# --- the sandbox process ----------------------------------------------------------------------
+
+
+class SandboxProcess:
+    """`bench.sandbox_process` in a child process, driven by JSON lines over its stdin/stdout."""
+
+    def __init__(self, *, calls_per_day: float, history_days: int, seed: int = 1, latency_ms: float = 0.0,
+                 cinnox_rps: float | None = None, now: datetime = NOW, log_dir: Path):
+        argv = [PYTHON, "-m", "bench.sandbox_process", "--seed", str(seed), "--now", now.isoformat(),
+                "--history-days", str(history_days), "--calls-per-day", repr(float(calls_per_day)),
+                "--latency-ms", repr(float(latency_ms))]
+        if cinnox_rps:
+            argv += ["--cinnox-rps", repr(float(cinnox_rps))]
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self._stderr = open(log_dir / "sandbox.stderr", "wb")
+        self.proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, env=_clean_env())
+        hello = self._read()
+        self.url: str = hello["url"]
+        self.env: dict[str, str] = hello["env"]
+        self.now = datetime.fromisoformat(hello["now"])
+        self.pid: int = hello["pid"]
+
+    def _read(self) -> dict[str, Any]:
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            raise RuntimeError(f"sandbox process exited ({self.proc.returncode}): {self._stderr_tail()}")
+        reply = orjson.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"sandbox process: {reply['error']}")
+        return reply
+
+    def _stderr_tail(self) -> str:
+        self._stderr.flush()
+        return Path(self._stderr.name).read_text(errors="replace")[-2000:]
+
+    def ask(self, cmd: str, **args: Any) -> dict[str, Any]:
+        self.proc.stdin.write(orjson.dumps({"cmd": cmd, **args}) + b"\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def truth(self, start: datetime, end: datetime, window: timedelta = DAY, ndjson: Path | None = None) -> Truth:
+        started = time.monotonic()
+        reply = self.ask("truth", start=start.isoformat(), end=end.isoformat(), window_s=int(window.total_seconds()),
+                         ndjson=str(ndjson) if ndjson else None)
+        return Truth(reply["calls"], reply["events"], reply["files"], reply["windows"], reply["min_requests"],
+                     time.monotonic() - started)
+
+    def stats(self) -> dict[str, Any]:
+        return self.ask("stats")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.ask_nowait("stop")
+                self.proc.wait(timeout=30)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+        self._stderr.close()
+
+    def ask_nowait(self, cmd: str) -> None:
+        self.proc.stdin.write(orjson.dumps({"cmd": cmd}) + b"\n")
+        self.proc.stdin.flush()
+        self.proc.stdin.close()
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Truth:
+    calls: int
+    events: int
+    files: int
+    windows: list[int]  # calls per window, in order
+    min_requests: int  # sum of ceil(calls_per_window / 500)
+    generate_s: float
+
+    @property
+    def rows(self) -> int:
+        return self.calls + self.events + self.files
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(zip(TABLES, (self.calls, self.events, self.files)))
+
+
+# --- measured paths ---------------------------------------------------------------------------
+
+
+@dataclass
+class PathResult:
+    name: str
+    measured: Measured | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # rows per table, or records fetched
+    sandbox_cpu_s: float | None = None
+    requests: int | None = None  # as counted by the sandbox, when it says
+    throttled: int | None = None  # 429s, as counted by the sandbox, when it says
+    skipped: str = ""  # why it did not run
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped and not self.error and self.measured is not None and self.measured.ok
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CALLHOUSE_"))}
+
+
+def _env(sandbox: SandboxProcess, warehouse: Path | None, **extra: str) -> dict[str, str]:
+    env = _clean_env()
+    env.update(sandbox.env)
+    env["CALLHOUSE_NOW"] = sandbox.now.isoformat()
+    if warehouse is not None:
+        env["CALLHOUSE_WAREHOUSE"] = str(warehouse)
+    env.update(extra)
+    return env
+
+
+def _sandbox_counters(sandbox: SandboxProcess) -> tuple[float, int | None, int | None]:
+    """(CPU seconds, CINNOX requests, CINNOX 429s) of the sandbox so far."""
+    reply = sandbox.stats()
+    requests, throttled = cinnox_request_counts(reply.get("stats"))
+    return reply["cpu_s"], requests, throttled
+
+
+def cinnox_request_counts(stats: Any) -> tuple[int | None, int | None]:
+    """CINNOX requests and 429 replies from `Sandbox.stats()`, whatever shape it settles on:
+    looks for a `cinnox` entry holding `requests` and a 429 / throttled count."""
+    node = stats.get("cinnox") if isinstance(stats, dict) else None
+    if not isinstance(node, dict):
+        return None, None
+    requests = node.get("requests")
+    throttled = None
+    for key in ("429", "status_429", "rate_limited", "throttled", "too_many_requests"):
+        if key in node:
+            throttled = node[key]
+            break
+    else:
+        statuses = node.get("statuses") or node.get("status") or node.get("by_status")
+        if isinstance(statuses, dict):
+            throttled = statuses.get("429", statuses.get(429, 0))
+    return (requests if isinstance(requests, int) else None), (throttled if isinstance(throttled, int) else None)
+
+
+def measure_path(name: str, sandbox: SandboxProcess, argv: list[str], env: dict[str, str], cwd: Path,
+                 log_dir: Path) -> PathResult:
+    cpu0, req0, thr0 = _sandbox_counters(sandbox)
+    measured = run_measured(argv, env=env, cwd=cwd, log_dir=log_dir, name=name)
+    cpu1, req1, thr1 = _sandbox_counters(sandbox)
+    result = PathResult(name, measured, sandbox_cpu_s=cpu1 - cpu0)
+    if req0 is not None and req1 is not None:
+        result.requests = req1 - req0
+    if thr0 is not None and thr1 is not None:
+        result.throttled = thr1 - thr0
+    if not measured.ok:
+        result.error = f"exit {measured.returncode}: {measured.tail(5)}"
+    return result
+
+
+def callhouse_argv(command: str, start: datetime | None = None, end: datetime | None = None) -> list[str]:
+    argv = [PYTHON, "-m", "pipelines.cli", command, "--source", "cinnox"]
+    if command == "backfill":
+        argv += ["--start", start.isoformat(), "--end", end.isoformat()]
+    return argv
+
+
+def run_callhouse(name: str, sandbox: SandboxProcess, warehouse: Path, log_dir: Path, command: str = "backfill",
+                  start: datetime | None = None, end: datetime | None = None, **env: str) -> PathResult:
+    """The real `callhouse` command, from the repository root as users run it (so
+    .dlt/config.toml applies), into `warehouse`."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    result = measure_path(name, sandbox, callhouse_argv(command, start, end), _env(sandbox, warehouse, **env), REPO, log_dir)
+    result.extra.update(parse_summary(result.measured.stdout + result.measured.stderr))
+    if warehouse.exists():
+        result.counts = count_rows(warehouse)
+    return result
+
+
+def parse_summary(output: str) -> dict[str, int]:
+    """Counts from callhouse's summary line `cinnox: ok, ...; 14 windows, 210 pages, 212 requests, ...`."""
+    import re
+
+    found: dict[str, int] = {}
+    for line in output.splitlines():
+        if line.startswith("cinnox: ok"):
+            for number, what in re.findall(r"(\d[\d,]*) (windows|pages|requests|throttled|retried|quarantined)\b", line):
+                found[what] = int(number.replace(",", ""))
+    return found
+
+
+def count_rows(warehouse: Path, schema: str = "cinnox") -> dict[str, int]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        present = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
+        return {t: (con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0] if t in present else 0) for t in TABLES}
+    finally:
+        con.close()
+
+
+def run_fetch_only(sandbox: SandboxProcess, start: datetime, end: datetime, workdir: Path, log_dir: Path) -> PathResult:
+    argv = [PYTHON, "-m", "bench.baseline_fetch", "--start", start.isoformat(), "--end", end.isoformat()]
+    result = measure_path("fetch_only", sandbox, argv, _env(sandbox, None, PYTHONPATH=str(REPO)), workdir, log_dir)
+    if result.measured.ok:
+        reply = orjson.loads(result.measured.stdout.strip().splitlines()[-1])
+        result.counts = {"call_detail": reply["records"]}
+        result.extra["pages"] = reply["pages"]
+    return result
+
+
+def run_dlt_baseline(fmt: str, sandbox: SandboxProcess, start: datetime, end: datetime, workdir: Path,
+                     log_dir: Path) -> PathResult:
+    name = f"dlt_dicts_{fmt}"
+    warehouse = workdir / name / "typical.duckdb"
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    argv = [PYTHON, "-m", "bench.baseline_dlt", "--start", start.isoformat(), "--end", end.isoformat(),
+            "--warehouse", str(warehouse), "--format", fmt]
+    # From a scratch folder: a typical user's project has no callhouse .dlt/config.toml.
+    result = measure_path(name, sandbox, argv, _env(sandbox, None, PYTHONPATH=str(REPO)), warehouse.parent, log_dir)
+    if result.measured.ok:
+        result.counts = count_rows(warehouse)
+    return result
+
+
+def run_duckdb_baseline(ndjson: Path, workdir: Path, log_dir: Path) -> PathResult:
+    warehouse = workdir / "duckdb_unnest" / "floor.duckdb"
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    argv = [PYTHON, "-m", "bench.baseline_duckdb", "--ndjson", str(ndjson), "--warehouse", str(warehouse)]
+    env = _clean_env()
+    env["PYTHONPATH"] = str(REPO)
+    measured = run_measured(argv, env=env, cwd=warehouse.parent, log_dir=log_dir, name="duckdb_unnest")
+    result = PathResult("duckdb_unnest", measured, sandbox_cpu_s=0.0)
+    if measured.ok:
+        result.counts = count_rows(warehouse, schema="main")
+    else:
+        result.error = f"exit {measured.returncode}: {measured.tail(5)}"
+    return result
+
+
+def run_imports_only(log_dir: Path) -> PathResult:
+    """What starting `callhouse` costs before any work: the interpreter and the imports."""
+    argv = [PYTHON, "-c", "import pipelines.cli, pipelines.runner, pipelines.sources.cinnox"]
+    measured = run_measured(argv, env=_clean_env(), cwd=REPO, log_dir=log_dir, name="imports_only")
+    return PathResult("imports_only", measured, sandbox_cpu_s=0.0,
+                      error="" if measured.ok else f"exit {measured.returncode}: {measured.tail(5)}")
+
+
+# --- the three benchmark modes ----------------------------------------------------------------
+
+
+@dataclass
+class Throughput:
+    requested_calls: int
+    days: int
+    start: datetime
+    end: datetime
+    truth: Truth
+    paths: list[PathResult]
+    notes: list[str] = field(default_factory=list)
+
+    def path(self, name: str) -> PathResult | None:
+        return next((p for p in self.paths if p.name == name), None)
+
+
+ALL_PATHS = ("callhouse", "imports_only", "fetch_only", "dlt_dicts_default", "dlt_dicts_parquet", "duckdb_unnest")
+
+
+def throughput(calls: int, days: int, workdir: Path, paths: tuple[str, ...] = ALL_PATHS, seed: int = 1,
+               log: Log = _quiet) -> Throughput:
+    """N calls over `days` daily windows ending at the sandbox's midnight, loaded by every path."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_dir = workdir / "logs"
+    end = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - days * DAY
+    notes: list[str] = []
+    with SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed, log_dir=log_dir) as sandbox:
+        ndjson = workdir / "records.ndjson" if "duckdb_unnest" in paths else None
+        log(f"  generating ~{calls:,} calls in the sandbox{' and writing NDJSON' if ndjson else ''} (not timed)")
+        truth = sandbox.truth(start, end, ndjson=ndjson)
+        log(f"  {truth.calls:,} calls, {truth.rows:,} rows in {len(truth.windows)} windows ({truth.generate_s:.1f} s)")
+        results: list[PathResult] = []
+
+        def run(name: str, fn: Callable[[], PathResult]) -> None:
+            if name not in paths:
+                return
+            log(f"  {name} ...")
+            result = fn()
+            results.append(result)
+            m = result.measured
+            log(f"  {name}: {'ok' if result.ok else 'FAILED ' + result.error} "
+                f"({m.wall_s:.1f} s wall, {m.cpu_s:.1f} s CPU, {m.peak_rss_mb:.0f} MB)" if m else f"  {name}: {result.skipped}")
+
+        run("callhouse", lambda: run_callhouse("callhouse", sandbox, workdir / "callhouse" / "calls.duckdb", log_dir,
+                                               start=start, end=end))
+        run("imports_only", lambda: run_imports_only(log_dir))
+        run("fetch_only", lambda: run_fetch_only(sandbox, start, end, workdir, log_dir))
+        for fmt in ("default", "parquet"):
+            name = f"dlt_dicts_{fmt}"
+            if name not in paths:
+                continue
+            if truth.calls > DICT_BASELINE_MAX_CALLS:
+                note = (f"{name} skipped: {truth.calls:,} calls is above {DICT_BASELINE_MAX_CALLS:,} "
+                        f"(the default dict loader needs ~13 GB per 200k calls); see the 100k run")
+                notes.append(note)
+                results.append(PathResult(name, skipped=note))
+                log(f"  {note}")
+                continue
+            run(name, lambda fmt=fmt: run_dlt_baseline(fmt, sandbox, start, end, workdir, log_dir))
+        if ndjson is not None:
+            run("duckdb_unnest", lambda: run_duckdb_baseline(ndjson, workdir, log_dir))
+            ndjson.unlink(missing_ok=True)
+    return Throughput(calls, days, start, end, truth, results, notes)
+
+
+@dataclass
+class NightlyGrowth:
+    history_calls: int
+    history_days: int
+    day_truth: Truth
+    history_truth: Truth
+    history_load: PathResult
+    on_empty: PathResult
+    on_full: PathResult
+
+    @property
+    def ratio(self) -> float | None:
+        if not (self.on_empty.ok and self.on_full.ok):
+            return None
+        return self.on_full.measured.wall_s / self.on_empty.measured.wall_s
+
+
+def nightly_growth(history_calls: int, history_days: int, workdir: Path, seed: int = 1, log: Log = _quiet) -> NightlyGrowth:
+    """`callhouse run` over one day, on an empty warehouse and on one already holding
+    `history_calls` calls (the days before it, loaded by backfill first, not part of the ratio).
+    The nightly day has the same volume per day as the history."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_dir = workdir / "logs"
+    day_end = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    day_start = day_end - DAY
+    history_start = day_start - history_days * DAY
+    per_day = history_calls / history_days
+    nightly_env = {"CALLHOUSE_NOW": day_end.isoformat(), "SOURCES__CINNOX__START_DATE": day_start.isoformat()}
+    with SandboxProcess(calls_per_day=per_day, history_days=history_days + 2, seed=seed, log_dir=log_dir) as sandbox:
+        log(f"  generating ~{history_calls:,} calls of history + one day (not timed)")
+        history_truth = sandbox.truth(history_start, day_start)
+        day_truth = sandbox.truth(day_start, day_end)
+        log(f"  history {history_truth.calls:,} calls over {history_days} days; nightly day {day_truth.calls:,} calls")
+        full = workdir / "full" / "calls.duckdb"
+        log("  loading the history (backfill) ...")
+        history_load = run_callhouse("history_backfill", sandbox, full, log_dir, start=history_start, end=day_start)
+        log(f"  history backfill: {'ok' if history_load.ok else 'FAILED ' + history_load.error} ({history_load.measured.wall_s:.1f} s)")
+        log("  nightly on the empty warehouse ...")
+        on_empty = run_callhouse("nightly_empty", sandbox, workdir / "empty" / "calls.duckdb", log_dir, command="run", **nightly_env)
+        log(f"  nightly on empty: {on_empty.measured.wall_s:.1f} s")
+        log("  nightly on the full warehouse ...")
+        on_full = run_callhouse("nightly_full", sandbox, full, log_dir, command="run", **nightly_env)
+        log(f"  nightly on full: {on_full.measured.wall_s:.1f} s")
+    return NightlyGrowth(history_calls, history_days, day_truth, history_truth, history_load, on_empty, on_full)
+
+
+@dataclass
+class Latency:
+    calls: int
+    days: int
+    latency_ms: float
+    rate: float
+    truth: Truth
+    runs: list[PathResult]  # callhouse as configured, then with client-side pacing at the rate
+
+
+def latency(calls: int, days: int, rate: float, workdir: Path, latency_ms: float = 100.0, seed: int = 1,
+            log: Log = _quiet) -> Latency:
+    """callhouse against a slow, rate-limited CINNOX: requests/s sustained and 429s, first as
+    configured (no client pacing by default: the 429s pace it), then with
+    SOURCES__CINNOX__REQUESTS_PER_SECOND set to the limit."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_dir = workdir / "logs"
+    end = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - days * DAY
+    runs = []
+    with SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed, latency_ms=latency_ms,
+                        cinnox_rps=rate, log_dir=log_dir) as sandbox:
+        truth = sandbox.truth(start, end)
+        log(f"  {truth.calls:,} calls, {truth.min_requests} requests at least; {latency_ms:.0f} ms latency, {rate:g} req/s limit")
+        for name, env in (("as_configured", {}), ("paced", {"SOURCES__CINNOX__REQUESTS_PER_SECOND": repr(rate)})):
+            log(f"  callhouse {name} ...")
+            time.sleep(1.5)  # let the sandbox's token bucket refill between runs
+            result = run_callhouse(f"latency_{name}", sandbox, workdir / name / "calls.duckdb", log_dir,
+                                   start=start, end=end, **env)
+            runs.append(result)
+            log(f"  {name}: {result.measured.wall_s:.1f} s, requests {result.requests or result.extra.get('requests')}, "
+                f"429s {result.throttled if result.throttled is not None else result.extra.get('throttled')}")
+    return Latency(calls, days, latency_ms, rate, truth, runs)
+
+
+def clean(workdir: Path) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)

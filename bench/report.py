@@ -1,0 +1,283 @@
+"""The results as Markdown: the machine, the targets (met or not), and one table per mode."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib.metadata import version
+from typing import Any
+
+from bench.harness import REPO, Latency, NightlyGrowth, PathResult, Throughput
+
+TARGET_CALLS_PER_S = 40_000
+TARGET_PEAK_RSS_MB = 300
+TARGET_NIGHTLY_RATIO = 1.5
+TARGET_AT_CALLS = 1_000_000
+TARGET_NIGHTLY_HISTORY = 5_000_000
+
+PATH_TITLES = {
+    "callhouse": "callhouse backfill (end to end)",
+    "imports_only": "callhouse start-up only (interpreter + imports)",
+    "fetch_only": "fetch only (HTTP + orjson, discard)",
+    "dlt_dicts_default": "plain dlt, dict pages, default loader",
+    "dlt_dicts_parquet": "plain dlt, dict pages, parquet loader",
+    "duckdb_unnest": "DuckDB read_json + UNNEST (from NDJSON)",
+}
+
+
+def machine() -> dict[str, str]:
+    mem_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(len(os.sched_getaffinity(0))),
+        "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "load": load,
+        "python": platform.python_version(),
+        "dlt": version("dlt"),
+        "duckdb": version("duckdb"),
+        "pyarrow": version("pyarrow"),
+        "commit": _commit(),
+    }
+
+
+def _commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "pipelines", "sql", "schemas", ".dlt"], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()
+        return head + (" + uncommitted changes in pipelines/" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+# --- formatting helpers -----------------------------------------------------------------------
+
+
+def n(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def ratio(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}x" if value < 10 else f"{value:.0f}x"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def met(ok: bool | None) -> str:
+    return "—" if ok is None else ("**met**" if ok else "**not met**")
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def calls_per_s(t: Throughput, p: PathResult | None) -> float | None:
+    if p is None or not p.ok or p.name == "imports_only":
+        return None
+    return t.truth.calls / p.measured.wall_s
+
+
+def counts_check(t: Throughput, p: PathResult) -> str:
+    if not p.ok:
+        return "—"
+    if p.name == "imports_only":
+        return "n/a"
+    if p.name == "fetch_only":
+        got = p.counts.get("call_detail", 0)
+        return "yes" if got == t.truth.calls else f"no: {got:,} records fetched, truth {t.truth.calls:,}"
+    wrong = [f"{table} {p.counts.get(table, 0):,} vs {want:,}" for table, want in t.truth.counts.items()
+             if p.counts.get(table, 0) != want]
+    return "yes" if not wrong else "no: " + "; ".join(wrong)
+
+
+def throughput_section(t: Throughput) -> list[str]:
+    truth = t.truth
+    lines = [
+        f"## Throughput: {truth.calls:,} CINNOX calls (asked for {t.requested_calls:,})",
+        "",
+        f"{truth.rows:,} rows in 3 tables (calls {truth.calls:,}, recording events {truth.events:,}, "
+        f"files {truth.files:,}); backfill [{t.start:%Y-%m-%d}, {t.end:%Y-%m-%d}) = {len(truth.windows)} daily windows, "
+        f"{min(truth.windows):,}-{max(truth.windows):,} calls each. Sandbox latency 0, no rate limit. "
+        f"Ratios are baseline / callhouse: speed above 1x is faster than callhouse, memory above 1x uses more.",
+        "",
+    ]
+    ch = t.path("callhouse")
+    ch_speed = calls_per_s(t, ch)
+    ch_rss = ch.measured.peak_rss_mb if ch and ch.ok else None
+    rows = []
+    for p in t.paths:
+        title = PATH_TITLES.get(p.name, p.name)
+        if p.skipped:
+            rows.append([title] + ["skipped"] + ["—"] * 8)
+            continue
+        m = p.measured
+        speed = calls_per_s(t, p)
+        rows.append([
+            title,
+            n(m.wall_s, 2), n(m.cpu_s, 2), n(p.sandbox_cpu_s, 1),
+            n(speed), n(truth.rows / m.wall_s if speed else None),
+            n(m.peak_rss_mb),
+            ratio(speed / ch_speed if speed and ch_speed and p.name != "callhouse" else None),
+            ratio(m.peak_rss_mb / ch_rss if ch_rss and p.name != "callhouse" else None),
+            counts_check(t, p) if p.ok else f"FAILED: {p.error[:200]}",
+        ])
+    lines += table(["path", "wall s", "CPU s", "sandbox CPU s", "calls/s", "rows/s", "peak RSS MB",
+                    "speed vs callhouse", "RSS vs callhouse", "rows = truth"], rows)
+    if ch and ch.ok:
+        used = ch.requests if ch.requests is not None else ch.extra.get("requests")
+        lines += ["", f"CINNOX requests: callhouse used {n(used)} (sandbox count"
+                  f"{'' if ch.requests is not None else ' unavailable; callhouse’s own count'}), "
+                  f"minimum possible {truth.min_requests:,} (sum of ceil(calls per window / 500)); "
+                  f"fetch-only used {n(t.path('fetch_only').extra.get('pages') if t.path('fetch_only') else None)} pages."]
+    for note in t.notes:
+        lines += ["", f"Note: {note}."]
+    return lines + [""]
+
+
+def nightly_section(g: NightlyGrowth) -> list[str]:
+    lines = [
+        f"## Nightly growth: one day on an empty warehouse vs one holding {g.history_truth.calls:,} calls",
+        "",
+        f"History: {g.history_truth.calls:,} calls over {g.history_days} days, loaded first by backfill (asked for "
+        f"{g.history_calls:,}; the target names {TARGET_NIGHTLY_HISTORY:,}). Nightly day: {g.day_truth.calls:,} calls, "
+        f"`callhouse run --source cinnox` with SOURCES__CINNOX__START_DATE at the day's start and CALLHOUSE_NOW at its end.",
+        "",
+    ]
+    rows = []
+    for title, p, calls in (("history backfill (setup)", g.history_load, g.history_truth.calls),
+                            ("nightly, empty warehouse", g.on_empty, g.day_truth.calls),
+                            ("nightly, full warehouse", g.on_full, g.day_truth.calls)):
+        m = p.measured
+        rows.append([title, n(m.wall_s, 2), n(m.cpu_s, 2), n(calls / m.wall_s if p.ok else None), n(m.peak_rss_mb),
+                     "ok" if p.ok else f"FAILED: {p.error[:200]}"])
+    lines += table(["run", "wall s", "CPU s", "calls/s", "peak RSS MB", "outcome"], rows)
+    lines += ["", f"Full / empty wall time: {ratio(g.ratio)} (target <= {TARGET_NIGHTLY_RATIO}x)."]
+    return lines + [""]
+
+
+def latency_section(lat: Latency) -> list[str]:
+    lines = [
+        f"## Slow, rate-limited CINNOX: {lat.latency_ms:.0f} ms per request, {lat.rate:g} requests/s allowed",
+        "",
+        f"{lat.truth.calls:,} calls over {lat.days} daily windows; minimum requests {lat.truth.min_requests:,}. "
+        "Requests/s = requests the sandbox received / callhouse wall time (start-up included).",
+        "",
+    ]
+    rows = []
+    for p in lat.runs:
+        m = p.measured
+        requests = p.requests if p.requests is not None else p.extra.get("requests")
+        throttled = p.throttled if p.throttled is not None else p.extra.get("throttled")
+        ok_requests = requests - (throttled or 0) if requests is not None else None
+        title = ("callhouse as configured (no client pacing)" if p.name.endswith("as_configured")
+                 else f"callhouse with SOURCES__CINNOX__REQUESTS_PER_SECOND={lat.rate:g}")
+        rows.append([title, n(m.wall_s, 2), n(requests), n(throttled),
+                     n(requests / m.wall_s if requests is not None else None, 2),
+                     n(ok_requests / m.wall_s if ok_requests is not None else None, 2),
+                     n(lat.truth.calls / m.wall_s), "ok" if p.ok else f"FAILED: {p.error[:200]}"])
+    lines += table(["run", "wall s", "requests", "429s", "requests/s", "answered requests/s", "calls/s", "outcome"], rows)
+    source = "sandbox" if all(p.requests is not None for p in lat.runs) else "callhouse's own summary"
+    lines += ["", f"Request and 429 counts from the {source}."]
+    return lines + [""]
+
+
+def targets_section(throughputs: list[Throughput], growth: NightlyGrowth | None, lat: Latency | None) -> list[str]:
+    rows = []
+    at_target = next((t for t in throughputs if t.requested_calls >= TARGET_AT_CALLS), None)
+    largest = max(throughputs, key=lambda t: t.truth.calls, default=None)
+    for label, goal in (("end-to-end speed", f">= {TARGET_CALLS_PER_S:,} calls/s at 1M CINNOX calls"),
+                        ("peak RSS", f"<= {TARGET_PEAK_RSS_MB} MB at 1M CINNOX calls")):
+        t = at_target or largest
+        p = t.path("callhouse") if t else None
+        if p is None or not p.ok:
+            rows.append([goal, "not measured", "—"])
+            continue
+        where = f"at {t.truth.calls:,} calls" + ("" if at_target else " (1M not run: indicative only)")
+        if label == "peak RSS":
+            value = p.measured.peak_rss_mb
+            rows.append([goal, f"{value:,.0f} MB {where}", met(value <= TARGET_PEAK_RSS_MB) if at_target else "—"])
+        else:
+            value = calls_per_s(t, p)
+            rows.append([goal, f"{value:,.0f} calls/s {where}", met(value >= TARGET_CALLS_PER_S) if at_target else "—"])
+    if growth is not None:
+        value = growth.ratio
+        full_size = growth.history_truth.calls >= TARGET_NIGHTLY_HISTORY * 0.95
+        rows.append([f"nightly of one day on a {TARGET_NIGHTLY_HISTORY / 1e6:g}M-call warehouse <= {TARGET_NIGHTLY_RATIO}x the same on an empty one",
+                     f"{ratio(value)} with {growth.history_truth.calls:,} calls of history"
+                     + ("" if full_size else " (smaller than the target's: indicative)"),
+                     met(value <= TARGET_NIGHTLY_RATIO) if value is not None and full_size else
+                     (f"{met(value <= TARGET_NIGHTLY_RATIO)} at this size" if value is not None else "—")])
+    else:
+        rows.append(["nightly growth <= 1.5x", "not run (`--nightly-growth`)", "—"])
+    for t in throughputs:
+        p = t.path("callhouse")
+        if p is not None and p.ok:
+            used = p.requests if p.requests is not None else p.extra.get("requests")
+            if used is not None:
+                rows.append([f"CINNOX requests vs minimum at {t.truth.calls:,} calls",
+                             f"{used:,} used, {t.truth.min_requests:,} minimum ({(used / max(1, t.truth.min_requests) - 1) * 100:+.1f}%)",
+                             "figure"])
+    if lat is not None:
+        for p in lat.runs:
+            requests = p.requests if p.requests is not None else p.extra.get("requests")
+            throttled = p.throttled if p.throttled is not None else p.extra.get("throttled")
+            mode = "no client pacing" if p.name.endswith("as_configured") else "client pacing"
+            rows.append([f"{lat.latency_ms:.0f} ms latency, {lat.rate:g} req/s limit ({mode})",
+                         f"{n(requests / p.measured.wall_s if requests is not None else None, 2)} requests/s, {n(throttled)} 429s",
+                         "figure"])
+    else:
+        rows.append(["latency / rate limit", "not run (`--latency`)", "—"])
+    return ["## Targets (tracker issue 8)", ""] + table(["target", "measured", "status"], rows) + [""]
+
+
+def render(throughputs: list[Throughput], growth: NightlyGrowth | None, lat: Latency | None,
+           info: dict[str, str], command: str) -> str:
+    lines = [
+        f"# callhouse benchmark, {info['date']}",
+        "",
+        f"Machine: {info['nproc']} CPUs, {info['memory']} RAM, load average at start {info['load']}; "
+        f"Python {info['python']}, dlt {info['dlt']}, duckdb {info['duckdb']}, pyarrow {info['pyarrow']}; "
+        f"commit {info['commit']}.",
+        "",
+        f"Command: `{command}`. Each path ran once, as its own process, against the same sandbox data "
+        "(the sandbox runs in a separate process; its CPU is shown apart and not counted in a path's CPU or RSS). "
+        "Figures from a single run on a shared machine are noisy: compare wall with CPU time.",
+        "",
+    ]
+    lines += targets_section(throughputs, growth, lat)
+    for t in throughputs:
+        lines += throughput_section(t)
+    if growth is not None:
+        lines += nightly_section(growth)
+    if lat is not None:
+        lines += latency_section(lat)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def as_dict(obj: Any) -> Any:
+    """For the JSON file written beside the Markdown."""
+    import dataclasses
+    from datetime import datetime
+
+    if dataclasses.is_dataclass(obj):
+        return {f.name: as_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in ("stdout", "stderr")}
+    if isinstance(obj, (list, tuple)):
+        return [as_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): as_dict(v) for k, v in obj.items()}
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    return obj
