@@ -502,9 +502,20 @@ def server_error(status: int) -> Reply:
 
 class CinnoxApi:
     vendor = VENDOR
+    fault_statuses = (500, 502, 503)
 
     def __init__(self, store: CinnoxStore, app_id: str, app_token: str, runtime: Runtime) -> None:
         self.store, self.app_id, self.app_token, self._rt = store, app_id, app_token, runtime
+
+    @staticmethod
+    def endpoint(path: str) -> str:
+        return "call-detail" if _PATH.match(path) else "other"
+
+    def throttled(self) -> Reply:
+        return rate_limited(1)
+
+    def server_error(self, status: int) -> Reply:
+        return server_error(status)
 
     def handle(self, req: Request) -> Reply:
         m = _PATH.match(req.path)
