@@ -89,6 +89,7 @@ class CallPager:
         self.floor: datetime | None = None  # start of the range being read: earlier calls are not ours
         self.buffer: deque[ListedCall] = deque()
         self.next_url: str | None = None
+        self.probed: dict[int, Page] = {}  # pages past the seek's target, read while searching
         self.pages_read = 0  # pages whose calls were served (the seek's probes are not counted)
         self.seeks: list[str] = []  # one line per seek, for the run summary
 
@@ -114,10 +115,17 @@ class CallPager:
                 chunk = []
             if self.next_url is None:
                 return
-            page = self._page_at(self.next_url, None)
+            page = self._follow(self.next_url)
             self.pages_read += 1
             self.buffer.extend(page.calls)
             self.next_url = page.next_url
+
+    def _follow(self, next_url: str) -> Page:
+        """The `next` page; one the seek already read (the search probes inside the range) is
+        not asked for again: pages of an ascending list only grow at its end."""
+        same_size = httpx.URL(next_url).params.get("size") == str(self.page_size)
+        probed = self.probed.pop(_page_number(next_url), None) if same_size else None
+        return probed if probed is not None else self._page_at(next_url, None)
 
     def _seek(self, start: datetime) -> None:
         requests_before = self.client.stats.requests
@@ -138,6 +146,7 @@ class CallPager:
             # Every page but the last ends before `start`: read on from the last one, in case
             # the list grew since.
             target = probed[lo] if lo in probed else probed[max(probed)]
+        self.probed = {n: p for n, p in probed.items() if n > target.number}
         self.floor = start
         self.buffer = deque(c for c in target.calls if c.start is None or c.start >= start)
         self.next_url = target.next_url
