@@ -71,6 +71,7 @@ class Sandbox:
             ControlApi(self), self.runtime, FaultPlan(self.runtime.faults, cfg.seed), self._stats,
         )
         self._server: HttpServer | None = None
+        self._url: str | None = None
 
     # --- lifecycle ---
 
@@ -78,6 +79,7 @@ class Sandbox:
         if self._server is None:
             self._server = HttpServer(self.config.host, self.config.port, self._gateway)
             self._server.start_background()
+            self._url = self._server.url
         return self
 
     def stop(self) -> None:
@@ -93,9 +95,10 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not started")
-        return self._server.url
+        """The base URL of all three vendors (still the last one after stop())."""
+        if self._url is None:
+            raise RuntimeError("the sandbox has not been started")
+        return self._url
 
     def env(self) -> dict[str, str]:
         c, b, g = self.credentials["cinnox"], self.credentials["bandwidth"], self.credentials["genesys"]
