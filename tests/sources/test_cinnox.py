@@ -190,3 +190,44 @@ def test_naming_an_unconfigured_source_is_a_configuration_error(cli, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "SOURCES__CINNOX__APP_TOKEN" in result.stderr
+
+
+def _constructed_call(call_id: str, at: pendulum.DateTime, events: int, files_per_event: int) -> dict:
+    stamp = at.format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z"
+    return {
+        "id": call_id, "callDate": stamp, "callEndTime": at.add(minutes=5).format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z",
+        "caller": "+85230001234", "callee": 85230005678, "status": "Call Ended", "callDirection": "Inbound",
+        "recordingEventList": [
+            {"recorderEID": f"staff-{e}", "startAt": stamp, "endAt": stamp, "code": 0,
+             "files": [{"id": f"{call_id}-f{e}{f}", "name": "rec.mp3", "downloadUrl": "https://rec.example/x.mp3",
+                        "duration": 1000, "mimeType": "audio/mpeg", "size": 2048, "type": 3, "isPrivate": True}
+                       for f in range(files_per_event)]}
+            for e in range(events)
+        ],
+    }
+
+
+def test_a_call_redelivered_with_fewer_recordings_loses_the_old_child_rows(make_sandbox, cli):
+    day = RANGE_START.add(days=2)
+    at = day.add(hours=10)
+    first = make_sandbox(cinnox_calls_per_day=50)
+    first.add_cinnox_call(_constructed_call("call-shrinks", at, events=2, files_per_event=2))
+    first.add_cinnox_call(_constructed_call("call-loses-all", at.add(minutes=1), events=1, files_per_event=2))
+    backfill = ("backfill", "--source", "cinnox", "--start", day.to_date_string(), "--end", day.add(days=1).to_date_string())
+    assert cli(first)(*backfill).returncode == 0
+
+    # The vendor now reports the same calls with fewer recordings (same seed: all else equal).
+    second = make_sandbox(cinnox_calls_per_day=50)
+    second.add_cinnox_call(_constructed_call("call-shrinks", at, events=1, files_per_event=1))
+    second.add_cinnox_call(_constructed_call("call-loses-all", at.add(minutes=1), events=0, files_per_event=0))
+    run = cli(second)
+    result = run(*backfill)
+    assert result.returncode == 0, result.output
+
+    events = run.query("select call_detail_id, count(*) from cinnox.call_detail__recording_event_list "
+                       "where call_detail_id like 'call-%' group by 1")
+    files = run.query("select call_detail_id, count(*) from cinnox.call_detail__recording_event_list__files "
+                      "where call_detail_id like 'call-%' group by 1")
+    assert dict(events) == {"call-shrinks": 1}
+    assert dict(files) == {"call-shrinks": 1}
+    assert warehouse_tables(run) == truth_tables(second, day, day.add(days=1))
