@@ -53,7 +53,7 @@ def bandwidth(
         requests_per_second=float(requests_per_second) if requests_per_second else None,
         wait_hint=rate_limit_wait,
         error_text=error_text,
-        auth_hint="SOURCES__BANDWIDTH__API_TOKEN and SOURCES__BANDWIDTH__API_SECRET",
+        auth_hint="SOURCES__BANDWIDTH__API_TOKEN, SOURCES__BANDWIDTH__API_SECRET and SOURCES__BANDWIDTH__USER_ID",
         secrets=(api_secret, api_token, basic_credential),
     )
     pager = CallPager(client, user_id, max(1, min(int(page_size), MAX_PAGE_SIZE)))
@@ -67,8 +67,11 @@ def bandwidth(
         stats.requests, stats.throttled, stats.retries = (
             counted[0] + c.requests, counted[1] + c.throttled, counted[2] + c.retries)
 
+    # Ids already read in this run: a call inserted into the past shifts the list under the
+    # pages, so the last call of one page can come again first on the next.
+    seen: set[str] = set()
+
     def fetch_window(w: Window) -> Iterator[dict]:
-        seen: set[str] = set()
         pages_before = pager.pages_read
         for listed in pager.calls_in(w):
             stats.pages += pager.pages_read - pages_before
