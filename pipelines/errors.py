@@ -22,8 +22,9 @@ class ConfigMissing(UsageError):
 class VendorError(CallhouseError):
     """The vendor answered with an error we cannot retry past, or retries ran out."""
 
-    def __init__(self, vendor: str, message: str):
+    def __init__(self, vendor: str, message: str, status: int | None = None):
         self.vendor = vendor
+        self.status = status  # the HTTP status when the vendor answered with an error
         super().__init__(f"{vendor}: {message}")
 
 

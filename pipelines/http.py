@@ -192,7 +192,7 @@ class VendorClient:
                     self.vendor,
                     f"credentials rejected (HTTP {status}: {self._error_text(response)}); check {self.auth_hint}",
                 )
-            raise VendorError(self.vendor, f"{method} {_path(url)}: HTTP {status} {self._error_text(response)}")
+            raise VendorError(self.vendor, f"{method} {_path(url)}: HTTP {status} {self._error_text(response)}", status=status)
 
     def _error_text(self, response: httpx.Response) -> str:
         try:

@@ -2,6 +2,7 @@
 `genesys.conversation_sip_headers`."""
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
@@ -85,7 +86,7 @@ def genesys(
         # WindowWalk records these in state once this window's batches are taken.
         stats.truncated.extend(report.truncated)
         _note_truncation(stats, report, cap)
-        _note_retention(stats, w, len(flattener.seen))
+        _note_retention(stats, w, report.records)
         if include_headers and flattener.conversation_ids:
             if not fetched_headers:
                 fetched_headers.append(ConversationMemory(dlt.current.source_state()))
@@ -147,6 +148,8 @@ def _header_batches(client: VendorClient, conversation_ids: list[str], memory: C
     headers, quarantine = batch[CONVERSATION_SIP_HEADERS.name], batch[QUARANTINE.name]
     with ThreadPoolExecutor(HEADER_THREADS, thread_name_prefix="genesys-headers") as pool:
         for conversation_id, body in zip(todo, pool.map(lambda c: sip_headers(client, c), todo)):
+            if body is None:
+                continue  # not remembered: a later run may find them
             try:
                 headers.extend(header_rows(conversation_id, body))
             except BadRecord as exc:
@@ -160,19 +163,35 @@ def _counted(batch: Batch, stats: RunStats) -> Batch:
     return batch
 
 
+TRUNCATION_NOTICES = 5  # the rest are counted in the summary and listed by `callhouse status`
+
+
 def _note_truncation(stats: RunStats, report: SplitReport, cap: int) -> None:
-    for window, rows in report.truncated:
-        stats.notices.append(
-            f"TRUNCATED {window}: {rows} rows, the result cap of {cap}, in a window that cannot be split further "
-            "(SOURCES__GENESYS__MIN_WINDOW_MS); rows past the cap were not loaded"
-        )
+    """Called after report.truncated was added to stats.truncated."""
+    before = len(stats.truncated) - len(report.truncated)
+    for number, (window, rows) in enumerate(report.truncated, start=before + 1):
+        if number <= TRUNCATION_NOTICES:
+            stats.notices.append(
+                f"TRUNCATED {window}: {rows} rows, the result cap of {cap}, in a window that cannot be split "
+                "further (SOURCES__GENESYS__MIN_WINDOW_MS); rows past the cap were not loaded"
+            )
+        elif number == TRUNCATION_NOTICES + 1:
+            stats.notices.append("more windows were TRUNCATED: `callhouse status` lists them all")
+
+
+def retention_horizon() -> pendulum.DateTime:
+    """Where Genesys's retention starts now. "Now" is CALLHOUSE_NOW when a replay or a test pins
+    the run's clock (the vendor's clock then is the pinned one), else the wall clock."""
+    pinned = os.environ.get("CALLHOUSE_NOW")
+    now = parse_instant(pinned, "CALLHOUSE_NOW") if pinned else pendulum.now("UTC")
+    return now - RETENTION
 
 
 class RetentionNotice(str):
     """The run's one notice about ranges past retention; it grows as more such windows come."""
 
     def __new__(cls, start: pendulum.DateTime, end: pendulum.DateTime, windows: int) -> RetentionNotice:
-        horizon = pendulum.now("UTC") - RETENTION
+        horizon = retention_horizon()
         notice = super().__new__(cls, (
             f"[{iso(start)}, {iso(end)}) is older than Genesys's {RETENTION.days}-day SIP trace retention "
             f"(traces kept since {horizon.to_date_string()}): {windows} windows returned no rows"
@@ -184,7 +203,7 @@ class RetentionNotice(str):
 def _note_retention(stats: RunStats, window: Window, rows: int) -> None:
     """Vendor quirk: traces older than 21 days are gone and the API answers such ranges with
     nothing, not an error. Say so, once per run."""
-    if rows or window.end > pendulum.now("UTC") - RETENTION:
+    if rows or window.end > retention_horizon():
         return
     for index, notice in enumerate(stats.notices):
         if isinstance(notice, RetentionNotice):

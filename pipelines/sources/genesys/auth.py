@@ -93,22 +93,26 @@ class ClientCredentials(httpx.Auth):
                 continue
             status = response.status_code
             if status == 200:
-                return self._accept(response)
-            if status == 429 or status in RETRY_STATUS:
+                accepted = self._accept(response)
+                if accepted is not None:
+                    return accepted
+            if status in (200, 429) or status in RETRY_STATUS:  # 200: a gateway page, not a token
                 if attempt >= self.MAX_TRIES:
-                    raise VendorError(VENDOR, f"token request: HTTP {status} {self._error_text(response)} after {attempt} tries")
+                    what = "no token in the answer" if status == 200 else self._error_text(response)
+                    raise VendorError(VENDOR, f"token request: HTTP {status} {what} after {attempt} tries")
                 self._wait(attempt, retry_after_seconds(response) if status == 429 else None)
                 continue
             # OAuth reports a wrong client id or secret as 400 or 401 `invalid_client` (RFC 6749
             # §5.2); any other refusal here is also about the OAuth client's set-up.
             raise VendorAuthError(VENDOR, f"OAuth client rejected (HTTP {status}: {self._error_text(response)}); check {CREDENTIALS_HINT}")
 
-    def _accept(self, response: httpx.Response) -> tuple[str, float]:
+    def _accept(self, response: httpx.Response) -> tuple[str, float] | None:
+        """(token, when to renew it), or None when the body is not a token."""
         try:
             body = orjson.loads(response.content)
-            token, expires_in = body["access_token"], float(body.get("expires_in") or 0)
+            token, expires_in = str(body["access_token"]), float(body.get("expires_in") or 0)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            raise VendorError(VENDOR, "token endpoint answered 200 without access_token/expires_in") from None
+            return None
         self.tokens_issued += 1
         # Renew a tenth of the lifetime early (at most a minute): requests in flight when it
         # runs out would otherwise all meet a 401 together.

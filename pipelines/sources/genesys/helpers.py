@@ -31,6 +31,7 @@ class SplitReport:
 
     queries: int = 0
     splits: int = 0
+    records: int = 0  # as answered, before splitting threw full answers away
     truncated: list[tuple[Window, int]] = field(default_factory=list)
 
 
@@ -60,6 +61,7 @@ def siptrace_results(
         current = pending.pop()
         records = siptraces(client, current)
         report.queries += 1
+        report.records += len(records)
         if len(records) >= cap:
             halves = ms_halves(current, min_ms)
             if halves is not None:
@@ -82,8 +84,15 @@ def siptraces(client: VendorClient, window: Window) -> list[Any]:
     return records
 
 
-def sip_headers(client: VendorClient, conversation_id: str) -> Any:
-    body, _ = client.get_json(SIP_HEADERS_PATH.format(conversation_id=conversation_id))
+def sip_headers(client: VendorClient, conversation_id: str) -> Any | None:
+    """The conversation's Callheader, or None when Genesys has no SIP messages for it (404: its
+    messages aged out of retention, or none were captured): no headers, not a failed run."""
+    try:
+        body, _ = client.get_json(SIP_HEADERS_PATH.format(conversation_id=conversation_id))
+    except VendorError as exc:
+        if exc.status == 404:
+            return None
+        raise
     return body
 
 

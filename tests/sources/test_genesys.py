@@ -1,0 +1,304 @@
+"""Genesys Cloud SIP traces end to end: the real CLI, the sandbox over HTTP, a real DuckDB file."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import duckdb
+import pendulum
+import pytest
+
+from pipelines.runner import read_source_state
+from pipelines.tables import column_name
+from pipelines.windows import split
+from tests.conftest import TEST_NOW
+
+HOUR = pendulum.duration(hours=1)
+DAY = TEST_NOW.start_of("day")  # the sandbox's today, 2026-11-20
+RANGE_START, RANGE_END = DAY.subtract(days=3), DAY.subtract(days=1)
+BACKFILL = ("backfill", "--source", "genesys", "--start", RANGE_START.to_date_string(), "--end", RANGE_END.to_date_string())
+# The source paces itself to 300 requests/min by default; the sandbox here sets no limit, and
+# pacing would only make the tests slow.
+UNPACED = {"SOURCES__GENESYS__REQUESTS_PER_MINUTE": "0"}
+INTEGER_FIELDS = ("milliTs", "microTs", "sourcePort", "destinationPort", "contactPort", "originatorPort")
+HOMER_FIELDS = (
+    "id", "name", "date", "milliTs", "microTs", "method", "replyReason", "ruri", "ruriUser", "ruriDomain",
+    "fromUser", "fromDomain", "fromTag", "toUser", "toDomain", "toTag", "pidUser", "contactUser", "authUser",
+    "callid", "callidAleg", "via1", "via1Branch", "cseq", "diversion", "reason", "contentType", "auth",
+    "userAgent", "sourceIp", "sourcePort", "destinationIp", "destinationPort", "contactIp", "contactPort",
+    "originatorIp", "originatorPort", "correlationId", "proto", "family", "rtpStat", "type", "node", "trans",
+    "dbnode", "msg", "sourceAlias", "destinationAlias", "conversationId", "participantId", "selfUri",
+)
+COLUMNS = [column_name(f) for f in HOMER_FIELDS]
+
+
+# --- the answer key -----------------------------------------------------------------------------
+
+
+def served_messages(sandbox, start, end, include_bad: bool = False) -> list[dict]:
+    """The truth's messages in [start, end), asked for hour by hour as the source walks them.
+
+    Sandbox quirk (reported): a dialog that starts before a UTC midnight and ends after it is
+    stored under its first day, and a range that does not reach into that day does not serve its
+    later messages; the uncapped truth has the same blind spot, so asking it window by window
+    gives exactly what any correct client of the sandbox can load.
+    """
+    out = []
+    for window in split(start, end, HOUR):
+        out.extend(sandbox.truth.genesys_messages(window.start, window.end, include_bad=include_bad))
+    return out
+
+
+def expected_row(message: dict) -> tuple:
+    values = []
+    for field in HOMER_FIELDS:
+        value = message.get(field)
+        if field == "date":
+            value = datetime.fromisoformat(value)
+        elif field in INTEGER_FIELDS:
+            value = int(value) if value not in (None, "") else None
+        values.append(value)
+    return tuple(values)
+
+
+def loaded_rows(run) -> dict[str, tuple]:
+    return {row[0]: row for row in run.query(f"select {', '.join(COLUMNS)} from genesys.siptraces")}
+
+
+def genesys_state(run) -> dict:
+    con = duckdb.connect(str(run.warehouse), read_only=True)
+    try:
+        return read_source_state(con, "genesys")
+    finally:
+        con.close()
+
+
+def summary_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.startswith("genesys: ok")]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def summary_count(result, what: str) -> int:
+    """`24 windows`, `0 retried`, ... from the summary line."""
+    return int(re.search(rf"(\d+) {what}", summary_line(result)).group(1))
+
+
+def summary_rows(result, table: str) -> int:
+    """`siptraces 1,546` from the summary line."""
+    return int(re.search(rf"{table} ([\d,]+)", summary_line(result)).group(1).replace(",", ""))
+
+
+# --- siptraces ------------------------------------------------------------------------------------
+
+
+def test_backfill_splits_capped_windows_and_loads_exactly_the_truths_messages(make_sandbox, cli):
+    sandbox = make_sandbox(genesys_dialogs_per_day=300)
+    expected = served_messages(sandbox, RANGE_START, RANGE_END)
+    busiest = max(len(sandbox.truth.genesys_messages(w.start, w.end)) for w in split(RANGE_START, RANGE_END, HOUR))
+    assert busiest > 2 * 100, "the range must have hours the result cap of 100 cuts short"
+
+    run = cli(sandbox, **UNPACED)
+    result = run(*BACKFILL)
+    assert result.returncode == 0, result.output
+
+    assert loaded_rows(run) == {m["id"]: expected_row(m) for m in expected}
+    types = dict(run.query(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'genesys' and table_name = 'siptraces'"))
+    assert types["date"] == "TIMESTAMP WITH TIME ZONE"
+    for field in INTEGER_FIELDS:
+        assert types[column_name(field)] == "BIGINT", field
+    assert {types[c] for c in COLUMNS if c != "date" and c not in map(column_name, INTEGER_FIELDS)} == {"VARCHAR"}
+    # Full windows were split and asked again; nothing was left truncated.
+    queries = sandbox.stats()["genesys"]["endpoints"]["siptraces"]
+    assert queries > 48 + 10
+    assert "TRUNCATED" not in result.output
+    assert genesys_state(run).get("truncated", []) == []
+
+
+def test_rerunning_a_backfill_leaves_identical_rows(make_sandbox, cli):
+    sandbox = make_sandbox()
+    run = cli(sandbox, **UNPACED)
+    start, end = RANGE_START.to_date_string(), RANGE_START.add(days=1).to_date_string()
+    first = run("backfill", "--source", "genesys", "--start", start, "--end", end)
+    assert first.returncode == 0, first.output
+    before = loaded_rows(run)
+    second = run("backfill", "--source", "genesys", "--start", start, "--end", end)
+    assert second.returncode == 0, second.output
+    assert summary_rows(second, "siptraces") == len(before)  # read again, not skipped
+    assert loaded_rows(run) == before
+    assert run.query("select count(*), count(distinct id) from genesys.siptraces")[0] == (len(before), len(before))
+
+
+def test_nightly_run_after_a_backfill_resumes_from_its_cursor(make_sandbox, cli):
+    sandbox = make_sandbox()
+    start_date = TEST_NOW.subtract(hours=12)
+    run = cli(sandbox, SOURCES__GENESYS__START_DATE=start_date.isoformat(), **UNPACED)
+    backfill = run(*BACKFILL)
+    assert backfill.returncode == 0, backfill.output
+    assert genesys_state(run).get("cursor") is None  # a backfill never moves the nightly cursor
+
+    first = run("run", "--source", "genesys")
+    assert first.returncode == 0, first.output
+    assert summary_count(first, "windows") == 12  # START_DATE up to now
+    assert genesys_state(run)["cursor"] == "2026-11-20T06:00:00.000Z"
+
+    sandbox.advance(hours=3)
+    second = run("run", "--source", "genesys")
+    assert second.returncode == 0, second.output
+    assert summary_count(second, "windows") == 24 + 3  # cursor - lookback (1d) up to the new now
+    assert genesys_state(run)["cursor"] == "2026-11-20T09:00:00.000Z"
+    loaded = set(loaded_rows(run))
+    expected = {m["id"] for m in served_messages(sandbox, start_date, sandbox.now())}
+    expected |= {m["id"] for m in served_messages(sandbox, RANGE_START, RANGE_END)}
+    assert loaded == expected
+
+
+def test_backfill_completes_while_tokens_expire_every_few_seconds(make_sandbox, cli):
+    # Tokens live 1.5 s but are announced as `expires_in: 2` (whole seconds): the source renews
+    # ahead of what it was told, and requests that still meet an expired token get a 401, a new
+    # token and a second try. With headers on, four threads share (and renew) the token.
+    sandbox = make_sandbox(genesys_token_ttl_s=1.5, latency_ms=50)
+    run = cli(sandbox, SOURCES__GENESYS__INCLUDE_HEADERS="true", **UNPACED)
+    start, end = RANGE_START.add(hours=6), RANGE_START.add(hours=18)
+    result = run("backfill", "--source", "genesys", "--start", start.isoformat(), "--end", end.isoformat())
+    assert result.returncode == 0, result.output
+
+    stats = sandbox.stats()["genesys"]
+    assert stats["endpoints"]["oauth/token"] >= 3, stats  # the run outlived several tokens
+    assert stats["401"] >= 1, stats  # ...and the renew-on-401 path was taken
+    assert stats["2xx"] + stats["401"] == stats["requests"], stats  # every other answer a success
+    assert summary_count(result, "retried") == 0
+    expected = served_messages(sandbox, start, end)
+    assert set(loaded_rows(run)) == {m["id"] for m in expected}
+    conversations = {m["conversationId"] for m in expected if m.get("conversationId")}
+    assert {r[0] for r in run.query("select distinct conversation_id from genesys.conversation_sip_headers")} == conversations
+
+
+def test_backfill_rides_out_throttling_and_gateway_errors(make_sandbox, cli):
+    sandbox = make_sandbox(error_5xx_rate=0.08, rate_429_rate=0.05, drop_rate=0.03)
+    run = cli(sandbox, **UNPACED)
+    start, end = RANGE_START.add(hours=8), RANGE_START.add(hours=20)
+    result = run("backfill", "--source", "genesys", "--start", start.isoformat(), "--end", end.isoformat())
+    assert result.returncode == 0, result.output
+    stats = sandbox.stats()["genesys"]
+    assert stats["5xx"] > 0 and stats["429"] > 0, stats
+    assert summary_count(result, "throttled") > 0 and summary_count(result, "retried") > 0
+    assert loaded_rows(run) == {m["id"]: expected_row(m) for m in served_messages(sandbox, start, end)}
+
+
+def test_full_window_that_cannot_be_split_is_loaded_and_reported_truncated(make_sandbox, cli):
+    cap, min_window = 5, pendulum.duration(minutes=30)
+    sandbox = make_sandbox(genesys_result_cap=cap)
+    run = cli(sandbox, SOURCES__GENESYS__RESULT_CAP=str(cap),
+              SOURCES__GENESYS__MIN_WINDOW_MS=str(int(min_window.total_seconds() * 1000)), **UNPACED)
+    start, end = RANGE_START.add(hours=9), RANGE_START.add(hours=13)
+    result = run("backfill", "--source", "genesys", "--start", start.isoformat(), "--end", end.isoformat())
+    assert result.returncode == 0, result.output
+
+    # What the source must do: split an hour that returns the cap into halves; a half hour that
+    # still returns the cap is as narrow as allowed: load its first `cap` rows, report it.
+    expected, truncated = set(), []
+    for hour in split(start, end, HOUR):
+        served = served_messages(sandbox, hour.start, hour.end)
+        if len(served) < cap:
+            expected |= {m["id"] for m in served}
+            continue
+        for half in split(hour.start, hour.end, min_window):
+            served = sandbox.truth.genesys_messages(half.start, half.end)
+            expected |= {m["id"] for m in served[:cap]}
+            if len(served) >= cap:
+                truncated.append(half)
+    assert truncated, "the range must have half hours with more messages than the cap"
+    assert set(loaded_rows(run)) == expected
+
+    assert f"{len(truncated)} windows TRUNCATED" in summary_line(result)
+    assert "TRUNCATED [" in result.output
+    status = run("status")
+    assert status.returncode == 0, status.output
+    assert f"TRUNCATED: {len(truncated)} windows" in status.stdout
+    for half in truncated:
+        assert f"[{half.start.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z, {half.end.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z) {cap} rows" in status.stdout
+
+
+def test_backfill_older_than_retention_is_a_notice_not_an_error(make_sandbox, cli):
+    sandbox = make_sandbox()
+    run = cli(sandbox, **UNPACED)
+    start, end = DAY.subtract(days=30), DAY.subtract(days=29)
+    assert sandbox.truth.genesys_messages(start, end) == []
+    result = run("backfill", "--source", "genesys", "--start", start.to_date_string(), "--end", end.to_date_string())
+    assert result.returncode == 0, result.output
+    assert "genesys: ok, no rows" in result.output
+    assert re.search(r"genesys: \[2026-10-21T00:00:00.000Z, 2026-10-22T00:00:00.000Z\) is older than "
+                     r"Genesys's 21-day SIP trace retention .*: 24 windows returned no rows", result.output), result.output
+    assert run.query("select count(*) from information_schema.tables where table_schema = 'genesys' "
+                     "and table_name = 'siptraces'")[0][0] in (0, 1)
+    if run.query("select count(*) from information_schema.tables where table_name = 'siptraces'")[0][0]:
+        assert run.query("select count(*) from genesys.siptraces")[0][0] == 0
+
+
+def test_bad_records_are_quarantined_not_fatal(make_sandbox, cli):
+    sandbox = make_sandbox(bad_record_rate=0.03)
+    run = cli(sandbox, **UNPACED)
+    start, end = RANGE_START, RANGE_START.add(days=1)
+    result = run("backfill", "--source", "genesys", "--start", start.isoformat(), "--end", end.isoformat())
+    assert result.returncode == 0, result.output
+    assert "Traceback" not in result.output
+    bad = [b for w in split(start, end, HOUR) for b in sandbox.truth.bad_records("genesys", w.start, w.end)]
+    # An unknown extra field is schema evolution (a new text column), not a bad record.
+    unloadable = [b for b in bad if b["defect"] != "extra_field"]
+    assert unloadable and len(unloadable) < len(bad)
+    good = {m["id"] for m in served_messages(sandbox, start, end)}
+    assert set(loaded_rows(run)) == good | {b["id"] for b in bad if b["defect"] == "extra_field"}
+    quarantined = run.query("select resource, reason from genesys.quarantine")
+    assert len(quarantined) == len(unloadable)
+    assert {r for r, _ in quarantined} == {"siptraces"}
+    assert f"{len(unloadable)} quarantined" in summary_line(result)
+
+
+# --- SIP headers ---------------------------------------------------------------------------------
+
+
+def test_headers_of_each_conversation_equal_the_truths_and_are_fetched_once(make_sandbox, cli):
+    sandbox = make_sandbox()
+    run = cli(sandbox, SOURCES__GENESYS__INCLUDE_HEADERS="true", **UNPACED)
+    start, end = RANGE_START.to_date_string(), RANGE_START.add(days=1).to_date_string()
+    result = run("backfill", "--source", "genesys", "--start", start, "--end", end)
+    assert result.returncode == 0, result.output
+
+    loaded: dict[str, dict[str, list[str]]] = {}
+    for conversation, name, value in run.query(
+            "select conversation_id, name, value from genesys.conversation_sip_headers "
+            "order by conversation_id, name, value_index"):
+        loaded.setdefault(conversation, {}).setdefault(name, []).append(value)
+    conversations = {c for (c,) in run.query("select distinct conversation_id from genesys.siptraces where conversation_id <> ''")}
+    assert conversations and set(loaded) == conversations
+    for conversation in conversations:
+        assert loaded[conversation] == sandbox.truth.genesys_headers(conversation), conversation
+    assert sandbox.stats()["genesys"]["endpoints"]["sipmessages/headers"] == len(conversations)
+
+    # Fetched conversations are remembered: a rerun reads the traces again, not the headers,
+    # and leaves the same rows.
+    before = run.query("select * exclude (_dlt_load_id) from genesys.conversation_sip_headers order by all")
+    again = run("backfill", "--source", "genesys", "--start", start, "--end", end)
+    assert again.returncode == 0, again.output
+    assert sandbox.stats()["genesys"]["endpoints"]["sipmessages/headers"] == len(conversations)
+    assert run.query("select * exclude (_dlt_load_id) from genesys.conversation_sip_headers order by all") == before
+
+
+# --- credentials ---------------------------------------------------------------------------------
+
+
+def test_wrong_client_secret_is_one_line_naming_the_settings_without_the_secret(make_sandbox, cli):
+    sandbox = make_sandbox()
+    wrong = "not-the-secret-5f1e9a"
+    run = cli(sandbox, SOURCES__GENESYS__CLIENT_SECRET=wrong, **UNPACED)
+    result = run(*BACKFILL)
+    assert result.returncode == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "SOURCES__GENESYS__CLIENT_ID" in lines[0] and "SOURCES__GENESYS__CLIENT_SECRET" in lines[0]
+    assert wrong not in result.output
+    assert sandbox.credentials["genesys"]["client_secret"] not in result.output
+    assert "Traceback" not in result.output
