@@ -163,10 +163,13 @@ class Sandbox:
         return self.bandwidth_store.add(record)
 
 
-def serve(port: int = 8765, seed: int = 1, **config_overrides: Any) -> None:
-    """Serve in the foreground until Ctrl-C, after printing the URL and the env exports."""
-    host = config_overrides.pop("host", "127.0.0.1")
-    sb = Sandbox(SandboxConfig(seed=seed, port=port, host=host, **config_overrides)).start()
+def serve(port: int = 8765, seed: int = 1, warm: bool = False, **config_overrides: Any) -> None:
+    """Serve in the foreground until Ctrl-C, after printing the URL and the env exports (once
+    the URL line is out, the sandbox answers). warm=True generates the whole history first."""
+    sb = Sandbox(SandboxConfig(seed=seed, port=port, **config_overrides))
+    if warm:
+        sb.warm()
+    sb.start()
     try:
         print(f"callhouse sandbox on {sb.url} (seed {seed}, clock {sb.now().isoformat()}); Ctrl-C stops it. "
               "To point callhouse at it:", flush=True)

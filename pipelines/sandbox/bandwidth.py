@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -45,7 +45,7 @@ from .data import (
     parse_rfc3339_us,
     sample_start_times,
 )
-from .faults import DEFECTS, DefectTargets, bad_record_entry, is_bad, malform
+from .faults import DEFECTS, DefectTargets, bad_record_entry, broken_field, is_bad, malform
 from .runtime import Runtime
 from .wire import Reply, Request
 
@@ -334,16 +334,20 @@ class BandwidthStore:
                 return day, i
         return None
 
+    def _between(self, lo_ms: int, hi_ms: int, now_ms: int):
+        """(day, i) of calls started by now with lo <= startTime < hi, ascending."""
+        for day, count in self._visible_days(now_ms):
+            if not day.start_ms or day.start_ms[0] >= hi_ms or day.start_ms[count - 1] < lo_ms:
+                continue
+            for i in range(bisect_left(day.start_ms, lo_ms, 0, count), bisect_left(day.start_ms, hi_ms, 0, count)):
+                yield day, i
+
     def calls(self, start_us: int, end_us: int, now_ms: int, bad_rate: float, include_bad: bool) -> list[dict]:
         """Truth: calls with start <= startTime < end as served now, ascending; malformed ones
         left out unless include_bad."""
-        lo, hi = ceil_div(start_us, 1000), ceil_div(end_us, 1000)
-        out = []
-        for day, count in self._visible_days(now_ms):
-            for i in range(count):
-                if lo <= day.start_ms[i] < hi and (include_bad or not is_bad(day.badness[i], bad_rate)):
-                    out.append(orjson.loads(self.served(day, i, now_ms, bad_rate)))
-        return out
+        return [orjson.loads(self.served(day, i, now_ms, bad_rate))
+                for day, i in self._between(ceil_div(start_us, 1000), ceil_div(end_us, 1000), now_ms)
+                if include_bad or not is_bad(day.badness[i], bad_rate)]
 
     def bad_records(self, start_us: int | None, end_us: int | None, now_ms: int, bad_rate: float) -> list[dict]:
         if bad_rate <= 0:
@@ -351,13 +355,11 @@ class BandwidthStore:
         lo = -(2**62) if start_us is None else ceil_div(start_us, 1000)
         hi = 2**62 if end_us is None else ceil_div(end_us, 1000)
         out = []
-        for day, count in self._visible_days(now_ms):
-            for i in range(count):
-                if lo <= day.start_ms[i] < hi and is_bad(day.badness[i], bad_rate):
-                    defect = DEFECTS[day.defect[i]]
-                    served = orjson.loads(self.served(day, i, now_ms, bad_rate))
-                    fld = malform({}, defect, DEFECT_TARGETS)[1]
-                    out.append(bad_record_entry(VENDOR, day.ids[i], defect, fld, served))
+        for day, i in self._between(lo, hi, now_ms):
+            if is_bad(day.badness[i], bad_rate):
+                defect = DEFECTS[day.defect[i]]
+                served = orjson.loads(self.served(day, i, now_ms, bad_rate))
+                out.append(bad_record_entry(VENDOR, day.ids[i], defect, broken_field(defect, DEFECT_TARGETS), served))
         return out
 
     def add(self, record: dict) -> str:
@@ -405,10 +407,11 @@ def error(status: int, category: str, code: str, message: str, details: list[dic
                       headers)
 
 
-def rate_limited(wait_s: float) -> Reply:
+def rate_limited(wait_s: float, per_second: float | None = 1.0) -> Reply:
     reset_ms = int((time.time() + wait_s) * 1000)
+    interval_ms = round(1000 / per_second) if per_second else 1000
     return error(429, "too-many-requests", "rate-limit-reached",
-                 "You have exceeded the rate limit of 1 request per 1000 ms for this API",
+                 f"You have exceeded the rate limit of 1 request per {interval_ms} ms for this API",
                  headers=[("X-RateLimit-Reset", str(reset_ms))])
 
 
@@ -428,8 +431,7 @@ class BandwidthApi:
 
     def __init__(self, store: BandwidthStore, user_id: str, api_token: str, api_secret: str, runtime: Runtime):
         self.store, self.user_id, self._rt = store, user_id, runtime
-        self.api_token = api_token
-        self._basic = "Basic " + base64.b64encode(f"{api_token}:{api_secret}".encode()).decode()
+        self.api_token, self._api_secret = api_token, api_secret
 
     @staticmethod
     def endpoint(path: str) -> str:
@@ -448,7 +450,7 @@ class BandwidthApi:
             return error(404, "not-found", "resource-not-found", f"The resource {req.path} was not found")
         if req.method != "GET":
             return error(405, "bad-request", "method-not-allowed", f"Method {req.method} is not allowed here")
-        if req.header("Authorization") != self._basic:
+        if not self._authorized(req.header("Authorization") or ""):
             return error(401, "unauthorized", "unauthorized", "Authentication failed: invalid api token or secret")
         if m.group(1) != self.user_id:
             return error(403, "authorization", "user-access-denied",
@@ -457,7 +459,7 @@ class BandwidthApi:
         rps = self._rt.limits.bandwidth_rps
         wait = self._rt.limiter.take("bandwidth:" + self.api_token, rps, rps or 1)
         if wait:
-            return rate_limited(wait)
+            return rate_limited(wait, rps)
         now_ms = self._rt.clock.now_ms()
         bad_rate = self._rt.faults.bad_record_rate
         if one:
@@ -466,6 +468,14 @@ class BandwidthApi:
                 return error(404, "not-found", "call-not-found", f"The call {one.group(2)} could not be found")
             return Reply(200, self.store.served(*found, now_ms, bad_rate), records=1)
         return self._list(req, now_ms, bad_rate)
+
+    def _authorized(self, header: str) -> bool:
+        scheme, _, encoded = header.partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return scheme.lower() == "basic" and user == self.api_token and password == self._api_secret
 
     def _list(self, req: Request, now_ms: int, bad_rate: float) -> Reply:
         raw_page, raw_size = req.arg("page"), req.arg("size")

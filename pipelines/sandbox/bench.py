@@ -1,16 +1,24 @@
 """How fast the sandbox serves CINNOX call-detail: `python -m pipelines.sandbox.bench`.
 
 Generates the history (default 20 days x 50,000 calls/day, about a million calls), then pages
-through all of it with one sequential httpx client (limit=500, keep-alive, orjson parsing) and
-prints generation time, peak memory and records/s served. The client runs in this process, as
-a pipeline under test would, so the figure includes sharing the GIL with it.
+through all of it with one sequential httpx client (limit=500, keep-alive, orjson decoding of
+every page) and prints generation time, the sandbox's peak memory and records/s served.
+
+By default the sandbox runs in its own process, as the project's benchmark runs it; with
+--in-process it shares this process (and the GIL) with the client, as in the tests.
+--no-decode counts records without decoding the JSON, which isolates the sandbox and transport.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 import orjson
@@ -18,54 +26,85 @@ import pendulum
 
 from . import Sandbox, SandboxConfig
 
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+NOW = pendulum.datetime(2024, 5, 1)
 
 
-def page_through(client: httpx.Client, path: str, token: str, start: str, end: str, limit: int = 500,
-                 parse: bool = True) -> int:
-    """Offset paging to the first short page; without parse, records are counted by their
-    one `"hid":` key, so the figure is the sandbox's and the transport's, not the JSON decoder's."""
+def page_through(client: httpx.Client, url: str, app_id: str, token: str, start: str, end: str,
+                 limit: int, decode: bool) -> int:
+    """Offset paging to the first short page; returns the records served."""
+    path = f"{url}/v1/api/apps/{app_id}/data/call-detail"
     served, offset = 0, 0
     while True:
         r = client.get(path, params={"startAt": start, "endAt": end, "offset": offset, "limit": limit},
                        headers={"Authorization": f"Bearer {token}"})
         r.raise_for_status()
-        n = len(orjson.loads(r.content)["result"]) if parse else r.content.count(b'"hid":')
+        # Without decoding, count each record's one `"hid":` key.
+        n = len(orjson.loads(r.content)["result"]) if decode else r.content.count(b'"hid":')
         served += n
         offset += n
         if n < limit:
             return served
 
 
+def _peak_rss_mb(pid: int | None = None) -> float:
+    if pid is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _measure(url: str, app_id: str, token: str, args: argparse.Namespace) -> tuple[int, float]:
+    start = NOW.subtract(days=args.days + 1).to_iso8601_string()
+    with httpx.Client(timeout=120) as client:
+        t0 = time.perf_counter()
+        served = page_through(client, url, app_id, token, start, NOW.to_iso8601_string(), args.limit,
+                              decode=not args.no_decode)
+        return served, time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.sandbox.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pipelines.sandbox.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=20)
     parser.add_argument("--per-day", type=int, default=50_000)
     parser.add_argument("--limit", type=int, default=500)
-    parser.add_argument("--no-parse", action="store_true", help="count records without decoding the JSON")
+    parser.add_argument("--no-decode", action="store_true", help="count records without decoding the JSON")
+    parser.add_argument("--in-process", action="store_true", help="run the sandbox in this process")
     args = parser.parse_args(argv)
 
-    now = pendulum.datetime(2024, 5, 1)
-    cfg = SandboxConfig(seed=1, now=now, history_days=args.days, cinnox_calls_per_day=args.per_day, cinnox_rps=None)
-    with Sandbox(cfg) as sb:
-        t0 = time.perf_counter()
-        total = sb.cinnox_store.generate_until(sb.runtime.clock.now_ms())
-        gen_s = time.perf_counter() - t0
-        print(f"generated {total:,} CINNOX calls in {gen_s:.1f} s; peak RSS {_rss_mb():,.0f} MB", flush=True)
-
-        creds = sb.credentials["cinnox"]
-        path = f"/v1/api/apps/{creds['app_id']}/data/call-detail"
-        start = now.subtract(days=args.days + 1).to_iso8601_string()
-        with httpx.Client(base_url=sb.url, timeout=60) as client:
+    if args.in_process:
+        cfg = SandboxConfig(seed=1, now=NOW, history_days=args.days, cinnox_calls_per_day=args.per_day)
+        with Sandbox(cfg) as sb:
             t0 = time.perf_counter()
-            served = page_through(client, path, creds["app_token"], start, now.to_iso8601_string(), args.limit,
-                                  parse=not args.no_parse)
-            took = time.perf_counter() - t0
-        print(f"served {served:,} records in {took:.1f} s = {served / took:,.0f} records/s "
-              f"(limit={args.limit}, one sequential httpx client, {'no JSON decoding' if args.no_parse else 'orjson decoding every page'}); peak RSS {_rss_mb():,.0f} MB")
+            total = sb.warm()["cinnox"]
+            print(f"generated {total:,} CINNOX calls (and the other vendors' days) in "
+                  f"{time.perf_counter() - t0:.1f} s", flush=True)
+            creds = sb.credentials["cinnox"]
+            served, took = _measure(sb.url, creds["app_id"], creds["app_token"], args)
+        rss, where = _peak_rss_mb(), "this process, sandbox and client"
+    else:
+        argv = [sys.executable, "-m", "pipelines.sandbox", "--port", "0", "--seed", "1", "--now", NOW.isoformat(),
+                "--history-days", str(args.days), "--cinnox-calls-per-day", str(args.per_day), "--warm"]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        try:
+            lines = [proc.stdout.readline() for _ in range(12)]
+            print(f"sandbox process generated its history and started in {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+            env = dict(line.split(" ", 1)[1].strip().split("=", 1) for line in lines[1:])
+            served, took = _measure(env["SOURCES__CINNOX__BASE_URL"], env["SOURCES__CINNOX__APP_ID"],
+                                    env["SOURCES__CINNOX__APP_TOKEN"], args)
+            rss, where = _peak_rss_mb(proc.pid), "sandbox process"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+    print(f"served {served:,} records in {took:.1f} s = {served / took:,.0f} records/s "
+          f"(limit={args.limit}, one sequential httpx client, {'no decoding' if args.no_decode else 'orjson decoding'}, "
+          f"{'in-process' if args.in_process else 'separate'} sandbox); peak RSS {rss:,.0f} MB ({where})")
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()

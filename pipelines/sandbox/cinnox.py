@@ -521,7 +521,8 @@ class CinnoxApi:
         m = _PATH.match(req.path)
         if not m or req.method != "GET":
             return error(404, METHOD_NOT_FOUND, "method not found")
-        if req.header("Authorization") != f"Bearer {self.app_token}":
+        scheme, _, token = (req.header("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or token.strip() != self.app_token:
             return error(401, UNAUTHORIZED, "Unauthorized: invalid or missing app token")
         if m.group(1) != self.app_id:
             return error(403, FORBIDDEN, "Forbidden: the app token does not grant access to this app")

@@ -87,20 +87,23 @@ def is_bad(badness: float, rate: float) -> bool:
     return rate > 0 and badness < rate
 
 
+def broken_field(defect: str, targets: DefectTargets) -> str:
+    return {MISSING_ID: targets.id_field, BAD_TIMESTAMP: targets.timestamp_field,
+            WRONG_TYPE: targets.wrong_type_field}.get(defect, EXTRA_FIELD_NAME)
+
+
 def malform(record: dict, defect: str, targets: DefectTargets) -> tuple[dict, str]:
     """A broken copy of `record` and the field that was broken."""
-    broken = dict(record)
+    broken, field = dict(record), broken_field(defect, targets)
     if defect == MISSING_ID:
-        broken.pop(targets.id_field, None)
-        return broken, targets.id_field
-    if defect == BAD_TIMESTAMP:
-        broken[targets.timestamp_field] = UNPARSEABLE_TIMESTAMP
-        return broken, targets.timestamp_field
-    if defect == WRONG_TYPE:
-        broken[targets.wrong_type_field] = targets.wrong_type_value
-        return broken, targets.wrong_type_field
-    broken[EXTRA_FIELD_NAME] = {"note": "field not in the documented schema", "v": 2}
-    return broken, EXTRA_FIELD_NAME
+        broken.pop(field, None)
+    elif defect == BAD_TIMESTAMP:
+        broken[field] = UNPARSEABLE_TIMESTAMP
+    elif defect == WRONG_TYPE:
+        broken[field] = targets.wrong_type_value
+    else:
+        broken[field] = {"note": "field not in the documented schema", "v": 2}
+    return broken, field
 
 
 def bad_record_entry(vendor: str, true_id: str, defect: str, field: str, served: dict) -> dict:

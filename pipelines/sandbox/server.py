@@ -24,6 +24,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "callhouse-sandbox"
     sys_version = ""
+    timeout = 300  # reclaim the threads of clients that keep idle connections open
     server: "HttpServer"
 
     def setup(self) -> None:
