@@ -1,0 +1,74 @@
+-- One row per call, all vendors, with its outcome from staging.outcome_map.
+with vendor_calls as (
+
+    select * from intermediate.calls_cinnox
+    union all by name
+    select * from intermediate.calls_bandwidth
+    union all by name
+    select * from intermediate.calls_genesys
+
+),
+
+outcome_map as (
+
+    select * from staging.outcome_map
+
+),
+
+with_outcome as (
+
+    select
+        vendor_calls.*,
+        coalesce(exact.outcome, class.outcome, 'unknown') as outcome
+
+    from vendor_calls
+    -- a row naming the status itself wins over a row naming its SIP class ('4xx')
+    left join outcome_map as exact
+        on exact.vendor = vendor_calls.vendor
+        and exact.status = vendor_calls.status_raw
+        and (exact.when_answered is null or exact.when_answered = (vendor_calls.answered_at is not null))
+        and (exact.when_ended is null or exact.when_ended = (vendor_calls.ended_at is not null))
+    left join outcome_map as class
+        on class.vendor = vendor_calls.vendor
+        and class.status = left(vendor_calls.status_raw, 1) || 'xx'
+        and (class.when_answered is null or class.when_answered = (vendor_calls.answered_at is not null))
+        and (class.when_ended is null or class.when_ended = (vendor_calls.ended_at is not null))
+
+),
+
+calls as (
+
+    select
+        -- ids
+        vendor,
+        call_id,
+
+        -- parties
+        direction,
+        from_number,
+        to_number,
+
+        -- timestamps
+        started_at,
+        answered_at,
+        ended_at,
+
+        -- measures (seconds, millisecond precision): ring until answered; talk from the answer
+        -- (CINNOX: from the start, as it does not say when a call was answered) to the end
+        case when answered_at is not null
+            then cast((epoch_ms(answered_at) - epoch_ms(started_at)) / 1000 as decimal(18, 3))
+        end as ring_s,
+        case when outcome = 'answered' and ended_at is not null
+            then cast((epoch_ms(ended_at) - epoch_ms(coalesce(answered_at, started_at))) / 1000 as decimal(18, 3))
+        end as talk_s,
+
+        -- status
+        outcome,
+        status_raw,
+        has_recording
+
+    from with_outcome
+
+)
+
+select * from calls
