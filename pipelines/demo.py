@@ -1,0 +1,150 @@
+"""`callhouse demo`: the whole pipeline against the sandbox, then a short report.
+
+Starts the vendor-API sandbox on a free loopback port, points every source at it (environment of
+this process only), backfills the last 7 whole UTC days, runs the nightly load for today so far
+(which rebuilds the views), runs the data checks and prints calls per vendor and outcome, answer
+rates and the busiest hour. Each step is the same code path as its `callhouse` command.
+
+The sandbox's rate limits and the sources' pacing are raised together for the demo (Bandwidth
+1 -> 20 requests/s, Genesys 300 -> 6000 requests/min): the real limits would make the demo wait
+on the clock, not on the pipeline.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from contextlib import contextmanager
+from typing import Iterator, TextIO
+
+from pipelines.warehouse import Warehouse
+
+BACKFILL_DAYS = 7
+DEMO_BANDWIDTH_RPS = 20.0
+DEMO_GENESYS_RPM = 6000.0
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from pipelines import cli
+    from pipelines.sandbox import Sandbox, SandboxConfig
+
+    out = out or sys.stdout
+    warehouse = Warehouse.resolve(args.warehouse)
+    started = time.monotonic()
+    sandbox = Sandbox(SandboxConfig(port=0, bandwidth_rps=DEMO_BANDWIDTH_RPS, genesys_rpm=DEMO_GENESYS_RPM)).start()
+    now = sandbox.now()
+    today = now.start_of("day")
+    backfill_start = today.subtract(days=BACKFILL_DAYS)
+    env = dict(sandbox.env())
+    env.update({
+        "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": str(DEMO_BANDWIDTH_RPS),
+        "SOURCES__GENESYS__REQUESTS_PER_MINUTE": str(DEMO_GENESYS_RPM),
+        "SOURCES__GENESYS__INCLUDE_HEADERS": "true",
+        # The first nightly run starts where the backfill ended (default: 30 days back).
+        **{f"SOURCES__{s}__START_DATE": today.isoformat() for s in ("CINNOX", "BANDWIDTH", "GENESYS")},
+    })
+    common = ["--warehouse", str(warehouse.path)] + (["--debug"] if getattr(args, "debug", False) else [])
+    _say(out, f"demo: sandbox on {sandbox.url} (clock {now:%Y-%m-%d %H:%M:%S} UTC); warehouse {warehouse.path}")
+    try:
+        with _environment(env):
+            steps = [
+                (f"backfill {backfill_start:%Y-%m-%d} .. {today:%Y-%m-%d}",
+                 ["backfill", "--start", backfill_start.to_date_string(), "--end", today.to_date_string(), *common]),
+                (f"nightly load (today up to {now:%H:%M} UTC), then the views", ["run", *common]),
+            ]
+            for title, argv in steps:
+                _say(out, f"demo: {title}")
+                code = cli.main(argv)
+                if code:
+                    _say(out, f"demo: `callhouse {argv[0]}` failed (exit {code}); stopping")
+                    return code
+            _say(out, "demo: data checks")
+            check_code = cli.main(["check", *common])
+    finally:
+        sandbox.stop()
+    report(warehouse, out)
+    _say(out, f"demo: done in {time.monotonic() - started:.0f}s" + ("" if check_code == 0 else "; data checks FAILED (see above)"))
+    return check_code
+
+
+def _say(out: TextIO, line: str) -> None:
+    out.write(line + "\n")
+    out.flush()
+
+
+def report(warehouse: Warehouse, out: TextIO) -> None:
+    con = warehouse.connect(read_only=True)
+    try:
+        zone = con.execute("select timezone from staging.reporting_settings").fetchone()[0]
+        rows = con.execute("""
+            select vendor, count(*) as calls,
+                count(*) filter (where outcome = 'answered'), count(*) filter (where outcome = 'missed'),
+                count(*) filter (where outcome = 'failed'), count(*) filter (where outcome = 'active'),
+                count(*) filter (where outcome = 'unknown'),
+                sum(talk_s)
+            from reporting.calls group by vendor order by vendor
+        """).fetchall()
+        first, last = con.execute("select min(day), max(day) from reporting.daily_calls").fetchone()
+        busiest = con.execute("""
+            select date_trunc('hour', timezone(s.timezone, c.started_at)) as hour, count(*) as calls
+            from reporting.calls c cross join staging.reporting_settings s
+            group by 1 order by calls desc, hour limit 1
+        """).fetchone()
+        peaks = con.execute("""
+            select vendor, arg_max(hour, peak_concurrent_calls), max(peak_concurrent_calls)
+            from reporting.hourly_concurrency group by vendor order by vendor
+        """).fetchall()
+    finally:
+        con.close()
+
+    lines = [
+        "",
+        f"Calls {first} .. {last} (days in {zone})",
+        f"  {'vendor':<10} {'calls':>7} {'answered':>9} {'missed':>7} {'failed':>7} {'active':>7} {'unknown':>8} {'answer rate':>12} {'talk hours':>11}",
+    ]
+    totals = [0] * 6
+    for vendor, calls, answered, missed, failed, active, unknown, talk in rows:
+        lines.append(f"  {vendor:<10} {calls:>7,} {answered:>9,} {missed:>7,} {failed:>7,} {active:>7,} {unknown:>8,} "
+                     f"{_rate(answered, missed, failed):>12} {float(talk or 0) / 3600:>11,.1f}")
+        totals = [t + v for t, v in zip(totals, (calls, answered, missed, failed, active, unknown))]
+    lines.append(f"  {'all':<10} {totals[0]:>7,} {totals[1]:>9,} {totals[2]:>7,} {totals[3]:>7,} {totals[4]:>7,} {totals[5]:>8,} "
+                 f"{_rate(*totals[1:4]):>12}")
+    lines.append("  (answer rate = answered / (answered + missed + failed))")
+    if busiest:
+        lines.append(f"Busiest hour: {busiest[0]:%Y-%m-%d %H:00} ({zone}), {busiest[1]:,} calls started")
+    for vendor, hour, peak in peaks:
+        lines.append(f"  peak concurrency {vendor:<10} {peak:>3} calls at once ({hour:%Y-%m-%d %H:00})")
+    lines += [
+        "",
+        "Open the warehouse (read-only, while no load runs):",
+        f"  duckdb -readonly {warehouse.path}",
+        "    select * from reporting.daily_calls order by day, vendor;",
+        "    select * from reporting.calls where outcome = 'missed' limit 20;",
+        "  or, without the duckdb CLI:",
+        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{warehouse.path}', read_only=True)"
+        ".sql('select * from reporting.daily_calls order by day, vendor').show()\"",
+        "Views: reporting.calls, daily_calls, recordings, sip_headers, sip_messages, hourly_concurrency, agent_daily",
+        "",
+    ]
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+
+
+def _rate(answered: int, missed: int, failed: int) -> str:
+    ended = answered + missed + failed
+    return f"{answered / ended:.1%}" if ended else "-"
