@@ -100,9 +100,10 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=30)
-    print(f"served {served:,} records in {took:.1f} s = {served / took:,.0f} records/s "
-          f"(limit={args.limit}, one sequential httpx client, {'no decoding' if args.no_decode else 'orjson decoding'}, "
-          f"{'in-process' if args.in_process else 'separate'} sandbox); peak RSS {rss:,.0f} MB ({where})")
+    decoding = "no decoding" if args.no_decode else "orjson decoding"
+    placement = "in-process" if args.in_process else "separate"
+    print(f"served {served:,} records in {took:.1f} s = {served / took:,.0f} records/s (limit={args.limit}, "
+          f"one sequential httpx client, {decoding}, {placement} sandbox); peak RSS {rss:,.0f} MB ({where})")
 
 
 if __name__ == "__main__":

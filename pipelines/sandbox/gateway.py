@@ -6,7 +6,18 @@ from __future__ import annotations
 import time
 from typing import Callable, Protocol
 
-from .faults import DROP, ERROR_5XX, HTML_200, HTML_ERROR_PAGE, NON_JSON, NON_JSON_BODY, RATE_429, TRUNCATED, FaultPlan, truncate
+from .faults import (
+    DROP,
+    ERROR_5XX,
+    HTML_200,
+    HTML_ERROR_PAGE,
+    NON_JSON,
+    NON_JSON_BODY,
+    RATE_429,
+    TRUNCATED,
+    FaultPlan,
+    truncate,
+)
 from .runtime import Runtime
 from .stats import Stats
 from .wire import Reply, Request

@@ -43,7 +43,8 @@ def test_wrong_or_missing_token_gets_401_with_a_cinnox_error_body(shared_sandbox
         assert r.status_code == 401
         body = r.json()
         assert set(body) == {"code", "message"} and isinstance(body["code"], int) and body["message"]
-    r = client.get(f"{shared_sandbox.url}/v1/api/apps/{shared_sandbox.credentials['cinnox']['app_id']}/data/call-detail")
+    app_id = shared_sandbox.credentials["cinnox"]["app_id"]
+    r = client.get(f"{shared_sandbox.url}/v1/api/apps/{app_id}/data/call-detail")
     assert r.status_code == 401
 
 
@@ -64,7 +65,8 @@ def test_a_token_for_another_app_is_refused_with_a_cinnox_error_body(shared_sand
     ({"limit": "501"}, "exceed maximum limit 500"),
     ({"offset": "ten"}, "Bad query"),
 ])
-def test_invalid_parameters_get_400_with_code_6451000_and_the_documented_message(shared_sandbox, client, params, message):
+def test_invalid_parameters_get_400_with_code_6451000_and_the_documented_message(shared_sandbox, client, params,
+                                                                                 message):
     r = cinnox_get(client, shared_sandbox, **params)
     assert r.status_code == 400
     assert r.json() == {"code": 6451000, "message": message}
