@@ -71,25 +71,39 @@ def main(argv: list[str] | None = None) -> int:
     log(f"bench: work folder {workdir}")
     started = time.monotonic()
     throughputs, growth, lat = [], None, None
+    errors: list[str] = []
+
+    def attempt(what: str, fn):  # a mode that breaks is reported; the others still run
+        try:
+            return fn()
+        except Exception as exc:
+            errors.append(f"{what}: {type(exc).__name__}: {' '.join(str(exc).split())[:500]}")
+            log(f"bench: {errors[-1]}")
+            return None
+
     try:
         for calls in args.calls:
             log(f"bench: throughput, {calls:,} calls over {args.days} days")
-            throughputs.append(harness.throughput(calls, args.days, workdir / f"throughput_{calls}", args.paths,
-                                                  seed=args.seed, log=log))
+            result = attempt(f"throughput {calls:,}", lambda: harness.throughput(
+                calls, args.days, workdir / f"throughput_{calls}", args.paths, seed=args.seed, log=log))
+            if result is not None:
+                throughputs.append(result)
         if args.nightly_growth:
             log(f"bench: nightly growth, {args.history_calls:,} calls of history over {args.history_days} days")
-            growth = harness.nightly_growth(args.history_calls, args.history_days, workdir / "nightly_growth",
-                                            seed=args.seed, log=log)
+            growth = attempt("nightly growth", lambda: harness.nightly_growth(
+                args.history_calls, args.history_days, workdir / "nightly_growth", seed=args.seed, log=log))
         if args.latency:
             log(f"bench: latency {args.latency_ms:g} ms, rate limit {args.rate:g} req/s, {args.latency_calls:,} calls")
-            lat = harness.latency(args.latency_calls, 7, args.rate, workdir / "latency", latency_ms=args.latency_ms,
-                                  seed=args.seed, log=log)
+            lat = attempt("latency", lambda: harness.latency(
+                args.latency_calls, 7, args.rate, workdir / "latency", latency_ms=args.latency_ms, seed=args.seed, log=log))
         if args.profile:
-            profile(min(args.calls or [QUICK_CALLS]), args.days, workdir / "profile", seed=args.seed)
+            attempt("profile", lambda: profile(min(args.calls or [QUICK_CALLS]), args.days, workdir / "profile", seed=args.seed))
     finally:
         if not (args.keep or args.workdir):
             harness.clean(workdir)
     markdown = report.render(throughputs, growth, lat, info, command)
+    for error in errors:
+        markdown += f"\n**Failed:** {error}\n"
     markdown += f"\nBenchmark took {time.monotonic() - started:,.0f} s in all.\n"
     print(markdown)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         {"machine": info, "command": command, "throughput": report.as_dict(throughputs),
          "nightly_growth": report.as_dict(growth), "latency": report.as_dict(lat)}, option=orjson.OPT_INDENT_2))
     log(f"bench: wrote {args.out} and {args.out.with_suffix('.json')}")
-    failed = [p.name for t in throughputs for p in t.paths if not p.skipped and not p.ok]
+    failed = [e.split(":")[0] for e in errors] + [p.name for t in throughputs for p in t.paths if not p.skipped and not p.ok]
     if growth is not None:
         failed += [p.name for p in (growth.history_load, growth.on_empty, growth.on_full) if not p.ok]
     if lat is not None:

@@ -2,7 +2,8 @@
 and their files into child tables, in a DuckDB file.
 
 The floor for building the three CINNOX tables from the same records: no HTTP, no dlt, all
-parsing and flattening in DuckDB's C++. The NDJSON is written beforehand (not timed).
+parsing and flattening in DuckDB's C++. Phone numbers (a JSON number or string, so DuckDB infers
+JSON) become text, as the contract wants. The NDJSON is written beforehand (not timed).
 """
 from __future__ import annotations
 
@@ -12,17 +13,15 @@ import sys
 import duckdb
 
 BUILD = """
-create temp table raw as
-    select * from read_json(?, format = 'newline_delimited');
-
 create table call_detail as
-    select * exclude (recordingEventList) from raw;
+    select * exclude (caller, callee), caller ->> '$' as caller, callee ->> '$' as callee
+    from read_json(?, format = 'newline_delimited');
 
 create temp table events as
     select id as call_detail_id,
            generate_subscripts(recordingEventList, 1) - 1 as event_index,
            unnest(recordingEventList) as event
-    from raw;
+    from call_detail;
 
 create table call_detail__recording_event_list as
     select call_detail_id, event_index, event.* exclude (files) from events;
@@ -35,6 +34,8 @@ create table call_detail__recording_event_list__files as
                unnest(event.files) as file
         from events
     );
+
+alter table call_detail drop column recordingEventList;
 """
 
 

@@ -187,11 +187,23 @@ def cinnox_request_counts(stats: Any) -> tuple[int | None, int | None]:
 
 
 def measure_path(name: str, sandbox: SandboxProcess, argv: list[str], env: dict[str, str], cwd: Path,
-                 log_dir: Path) -> PathResult:
+                 log_dir: Path, sample_requests: bool = False) -> PathResult:
+    """With `sample_requests`, the sandbox's request count is sampled while the path runs, to
+    tell the request rate while requests flow from the rate over the whole run."""
     cpu0, req0, thr0 = _sandbox_counters(sandbox)
-    measured = run_measured(argv, env=env, cwd=cwd, log_dir=log_dir, name=name)
+    samples: list[tuple[float, int]] = []
+
+    def sample() -> None:
+        requests = cinnox_request_counts(sandbox.stats().get("stats"))[0]
+        if requests is not None:
+            samples.append((time.monotonic(), requests))
+
+    measured = run_measured(argv, env=env, cwd=cwd, log_dir=log_dir, name=name,
+                            on_tick=sample if sample_requests else None)
     cpu1, req1, thr1 = _sandbox_counters(sandbox)
     result = PathResult(name, measured, sandbox_cpu_s=cpu1 - cpu0)
+    if sample_requests:
+        result.extra["request_rate_while_fetching"] = _rate_while_changing(samples)
     if req0 is not None and req1 is not None:
         result.requests = req1 - req0
     if thr0 is not None and thr1 is not None:
@@ -199,6 +211,15 @@ def measure_path(name: str, sandbox: SandboxProcess, argv: list[str], env: dict[
     if not measured.ok:
         result.error = f"exit {measured.returncode}: {measured.tail(5)}"
     return result
+
+
+def _rate_while_changing(samples: list[tuple[float, int]]) -> float | None:
+    """Requests per second between the first and the last sample at which the count moved."""
+    moved = [i for i in range(1, len(samples)) if samples[i][1] != samples[i - 1][1]]
+    if len(moved) < 2:
+        return None
+    first, last = samples[moved[0] - 1], samples[moved[-1]]
+    return (last[1] - first[1]) / (last[0] - first[0]) if last[0] > first[0] else None
 
 
 def callhouse_argv(command: str, start: datetime | None = None, end: datetime | None = None) -> list[str]:
@@ -209,15 +230,40 @@ def callhouse_argv(command: str, start: datetime | None = None, end: datetime | 
 
 
 def run_callhouse(name: str, sandbox: SandboxProcess, warehouse: Path, log_dir: Path, command: str = "backfill",
-                  start: datetime | None = None, end: datetime | None = None, **env: str) -> PathResult:
+                  start: datetime | None = None, end: datetime | None = None, sample_requests: bool = False,
+                  **env: str) -> PathResult:
     """The real `callhouse` command, from the repository root as users run it (so
     .dlt/config.toml applies), into `warehouse`."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    result = measure_path(name, sandbox, callhouse_argv(command, start, end), _env(sandbox, warehouse, **env), REPO, log_dir)
+    result = measure_path(name, sandbox, callhouse_argv(command, start, end), _env(sandbox, warehouse, **env), REPO,
+                          log_dir, sample_requests=sample_requests)
     result.extra.update(parse_summary(result.measured.stdout + result.measured.stderr))
     if warehouse.exists():
         result.counts = count_rows(warehouse)
+        result.extra.update(pipeline_phases(warehouse))
     return result
+
+
+def pipeline_phases(warehouse: Path) -> dict[str, Any]:
+    """Seconds in extract / normalize / load of callhouse's last `pipeline.run` (dlt keeps only the
+    last trace; a run split at checkpoints has several), and how many loads the run made."""
+    try:
+        import dlt
+
+        from pipelines.warehouse import Warehouse
+
+        pipeline = dlt.attach(pipeline_name="callhouse_cinnox", pipelines_dir=str(Warehouse(warehouse).pipelines_dir))
+        trace = pipeline.last_trace
+        phases = {f"phase_{s.step}_s": (s.finished_at - s.started_at).total_seconds()
+                  for s in trace.steps if s.step in ("extract", "normalize", "load")} if trace else {}
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            phases["loads"] = con.execute("select count(*) from cinnox._dlt_loads").fetchone()[0]
+        finally:
+            con.close()
+        return phases
+    except Exception as exc:  # a figure we can do without
+        return {"phases_error": f"{type(exc).__name__}: {exc}"}
 
 
 def parse_summary(output: str) -> dict[str, int]:
@@ -430,7 +476,7 @@ def latency(calls: int, days: int, rate: float, workdir: Path, latency_ms: float
             log(f"  callhouse {name} ...")
             time.sleep(1.5)  # let the sandbox's token bucket refill between runs
             result = run_callhouse(f"latency_{name}", sandbox, workdir / name / "calls.duckdb", log_dir,
-                                   start=start, end=end, **env)
+                                   start=start, end=end, sample_requests=True, **env)
             runs.append(result)
             log(f"  {name}: {result.measured.wall_s:.1f} s, requests {result.requests or result.extra.get('requests')}, "
                 f"429s {result.throttled if result.throttled is not None else result.extra.get('throttled')}")

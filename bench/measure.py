@@ -11,7 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 
 @dataclass
@@ -33,14 +33,19 @@ class Measured:
 
 
 def run_measured(argv: Sequence[str], *, env: dict[str, str], cwd: Path, log_dir: Path, name: str,
-                 timeout_s: float = 7200) -> Measured:
+                 timeout_s: float = 7200, on_tick: Callable[[], None] | None = None, tick_s: float = 0.25) -> Measured:
+    """`on_tick` is called about every `tick_s` while the child runs (e.g. to sample counters)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / f"{name}.stdout", log_dir / f"{name}.stderr"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.monotonic()
         proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         deadline = started + timeout_s
+        next_tick = started
         while True:
+            if on_tick is not None and time.monotonic() >= next_tick:
+                on_tick()
+                next_tick += tick_s
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
