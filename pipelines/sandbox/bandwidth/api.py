@@ -15,7 +15,6 @@ from .store import BandwidthStore
 
 DEFAULT_SIZE, MAX_SIZE = 25, 1000
 
-# --- the endpoint -----------------------------------------------------------------------------
 
 _LIST = re.compile(r"^/v1/users/([^/]+)/calls/?$")
 _ONE = re.compile(r"^/v1/users/([^/]+)/calls/([^/]+)/?$")

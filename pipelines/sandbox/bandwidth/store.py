@@ -16,7 +16,6 @@ from .records import VENDOR, BandwidthDay, generate_day
 # The field each kind of defect breaks in a served record.
 DEFECT_TARGETS = DefectTargets("id", "startTime", "chargeableDuration", "abc")
 
-# --- the store: the call list as it reads at a given clock ------------------------------------
 
 _CACHE_SIZE = 16
 

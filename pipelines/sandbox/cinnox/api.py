@@ -14,7 +14,6 @@ from .store import CinnoxStore
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 
-# --- the endpoint -----------------------------------------------------------------------------
 
 _PATH = re.compile(r"^/v1/api/apps/([^/]+)/data/call-detail/?$")
 PARAM_ERROR = 6451000

@@ -18,7 +18,6 @@ from .staff import staff_roster
 # The field each kind of defect breaks in a served record.
 DEFECT_TARGETS = DefectTargets("id", "callDate", "seq", "abc")
 
-# --- the store: what exists, and what is visible at a given clock -----------------------------
 
 _CACHE_SIZE = 16
 

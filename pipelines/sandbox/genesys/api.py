@@ -21,7 +21,6 @@ from ..wire import Reply, Request
 from .dialogs import VENDOR
 from .store import GenesysStore
 
-# --- the endpoints ----------------------------------------------------------------------------
 
 _HEADERS = re.compile(r"^/api/v2/telephony/sipmessages/conversations/([^/]+)/headers/?$")
 _MESSAGE = re.compile(r"^/api/v2/telephony/sipmessages/conversations/([^/]+)/?$")

@@ -14,8 +14,6 @@ from .dialogs import VENDOR, GenesysDay, generate_day
 # The field each kind of defect breaks in a served record.
 DEFECT_TARGETS = DefectTargets("id", "date", "milliTs", ["1714569347587"])
 
-# --- the store --------------------------------------------------------------------------------
-
 
 class GenesysStore:
     def __init__(self, seed: int, first_day: int, per_day: float):
