@@ -176,3 +176,15 @@ def test_exceeding_the_rate_limit_gets_429_with_retry_after_in_seconds(make_sand
     r = genesys_get(client, sb, SIPTRACES, token, **window)
     assert_genesys_error(r, 429, "too.many.requests.retry.after")
     assert int(r.headers["Retry-After"]) >= 1
+
+
+def test_a_pcap_export_is_acknowledged_with_an_id_and_then_a_signed_url(shared_sandbox, client, token):
+    headers = {"Authorization": f"Bearer {token}"}
+    r = client.post(f"{shared_sandbox.url}{SIPTRACES}/download", headers=headers,
+                    json={"dateStart": iso(NOW.subtract(hours=2)), "dateEnd": iso(NOW)})
+    assert r.status_code == 202 and set(r.json()) == {"downloadId", "documentId"}
+    url = genesys_get(client, shared_sandbox, f"{SIPTRACES}/download/{r.json()['downloadId']}", token).json()
+    assert url["id"] == r.json()["downloadId"] and "X-Amz-Signature=" in url["url"]
+    assert_genesys_error(genesys_get(client, shared_sandbox, f"{SIPTRACES}/download/unknown", token), 404, "not.found")
+    bad = client.post(f"{shared_sandbox.url}{SIPTRACES}/download", headers=headers, json={"dateStart": "x"})
+    assert_genesys_error(bad, 400, "bad.request")

@@ -1,5 +1,5 @@
-"""OAuth client credentials, `GET /api/v2/telephony/siptraces` and the per-conversation SIP
-message and header endpoints."""
+"""OAuth client credentials, `GET /api/v2/telephony/siptraces`, the per-conversation SIP message
+and header endpoints, and the pcap export (acknowledged only)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from .store import GenesysStore
 _HEADERS = re.compile(r"^/api/v2/telephony/sipmessages/conversations/([^/]+)/headers/?$")
 _MESSAGE = re.compile(r"^/api/v2/telephony/sipmessages/conversations/([^/]+)/?$")
 _SIPTRACES = "/api/v2/telephony/siptraces"
+_DOWNLOAD = "/api/v2/telephony/siptraces/download"
+_DOWNLOAD_ONE = re.compile(r"^/api/v2/telephony/siptraces/download/([^/]+)/?$")
 
 
 def error(status: int, code: str, message: str, params: dict | None = None,
@@ -60,6 +62,7 @@ class GenesysApi:
         self.store, self._rt = store, runtime
         self._basic = "Basic " + base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         self._tokens: dict[str, float] = {}  # token -> wall-clock (monotonic) expiry
+        self._downloads: dict[str, dict] = {}  # downloadId -> the pcap request
         self._lock = threading.Lock()
 
     @staticmethod
@@ -69,6 +72,8 @@ class GenesysApi:
             return "oauth/token"
         if path == _SIPTRACES:
             return "siptraces"
+        if path == _DOWNLOAD or _DOWNLOAD_ONE.match(path):
+            return "siptraces/download"
         if _HEADERS.match(path):
             return "sipmessages/headers"
         return "sipmessages" if _MESSAGE.match(path) else "other"
@@ -122,14 +127,19 @@ class GenesysApi:
         rpm = self._rt.limits.genesys_rpm
         wait = self._rt.limiter.take("genesys:" + token, None if not rpm else rpm / 60, rpm or 1)
         if wait:
-            reply = rate_limited(max(1, math.ceil(wait)))
-            return reply
+            return rate_limited(max(1, math.ceil(wait)))
+        path = req.path.rstrip("/")
+        if path == _DOWNLOAD and req.method == "POST":
+            return self._request_pcap(req, fail)
         if req.method != "GET":
             return fail(405, "method.not.allowed", f"HTTP method {req.method} is not supported by this resource.")
         now_ms = self._rt.clock.now_ms()
         retention = self._rt.limits.genesys_retention_days
-        if req.path.rstrip("/") == _SIPTRACES:
+        if path == _SIPTRACES:
             return self._siptraces(req, now_ms, retention, fail)
+        m = _DOWNLOAD_ONE.match(path)
+        if m:
+            return self._pcap_url(m.group(1), fail)
         m = _HEADERS.match(req.path)
         if m:
             found = self.store.conversation(m.group(1), now_ms, retention)
@@ -144,6 +154,31 @@ class GenesysApi:
             return Reply.json(200, {"id": m.group(1), "name": m.group(1), "message": found[1],
                                     "selfUri": f"/api/v2/telephony/sipmessages/conversations/{m.group(1)}"})
         return fail(404, "not.found", f"Resource {req.path} was not found.")
+
+    def _request_pcap(self, req: Request, fail) -> Reply:
+        """The pcap export is only acknowledged: an id, then a signed URL to a file that the
+        sandbox does not produce (callhouse does not load pcaps)."""
+        try:
+            body = orjson.loads(req.body or b"{}")
+        except orjson.JSONDecodeError:
+            return fail(400, "bad.request", "The request body is not valid JSON.")
+        for name in ("dateStart", "dateEnd"):
+            if not isinstance(body.get(name), str) or parse_rfc3339_us(body[name]) is None:
+                return fail(400, "bad.request", "Missing or invalid value for {param}", {"param": name})
+        digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        download_id, document_id = str(uuid.UUID(digest[:32])), str(uuid.UUID(digest[32:]))
+        self._downloads[download_id] = body
+        return Reply.json(202, {"downloadId": download_id, "documentId": document_id})
+
+    def _pcap_url(self, download_id: str, fail) -> Reply:
+        if download_id not in self._downloads:
+            return fail(404, "not.found", "The requested resource was not found.")
+        sig = hashlib.sha256(download_id.encode()).hexdigest()
+        url = (f"https://prod-euw1-telephony-pcap.s3.eu-west-1.amazonaws.com/{download_id}.pcap"
+               f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
+               f"&X-Amz-Signature={sig}")
+        return Reply.json(200, {"id": download_id, "name": f"{download_id}.pcap", "url": url,
+                                "selfUri": f"{_DOWNLOAD}/{download_id}"})
 
     def _siptraces(self, req: Request, now_ms: int, retention: float, fail) -> Reply:
         bounds = []
