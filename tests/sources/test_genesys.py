@@ -9,8 +9,10 @@ import pendulum
 import pytest
 
 from pipelines.runner import read_source_state
+from pipelines.sources.genesys.auth import default_login_url
+from pipelines.sources.genesys.helpers import SiptraceFlattener, header_rows, ms_halves, new_batch
 from pipelines.tables import column_name
-from pipelines.windows import split
+from pipelines.windows import Window, split
 from tests.conftest import TEST_NOW
 
 HOUR = pendulum.duration(hours=1)
@@ -149,10 +151,10 @@ def test_nightly_run_after_a_backfill_resumes_from_its_cursor(make_sandbox, cli)
     assert second.returncode == 0, second.output
     assert summary_count(second, "windows") == 24 + 3  # cursor - lookback (1d) up to the new now
     assert genesys_state(run)["cursor"] == "2026-11-20T09:00:00.000Z"
-    loaded = set(loaded_rows(run))
-    expected = {m["id"] for m in served_messages(sandbox, start_date, sandbox.now())}
+    # The second run re-read the lookback: a day before the old cursor, earlier than START_DATE.
+    expected = {m["id"] for m in served_messages(sandbox, TEST_NOW.subtract(days=1), sandbox.now())}
     expected |= {m["id"] for m in served_messages(sandbox, RANGE_START, RANGE_END)}
-    assert loaded == expected
+    assert set(loaded_rows(run)) == expected
 
 
 def test_backfill_completes_while_tokens_expire_every_few_seconds(make_sandbox, cli):
@@ -302,3 +304,52 @@ def test_wrong_client_secret_is_one_line_naming_the_settings_without_the_secret(
     assert wrong not in result.output
     assert sandbox.credentials["genesys"]["client_secret"] not in result.output
     assert "Traceback" not in result.output
+
+
+# --- the parts that need no server -----------------------------------------------------------------
+
+
+def test_login_host_is_the_api_host_with_login_for_api():
+    assert default_login_url("https://api.mypurecloud.com") == "https://login.mypurecloud.com"
+    assert default_login_url("https://api.usw2.pure.cloud/") == "https://login.usw2.pure.cloud"
+    assert default_login_url("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
+
+
+def test_windows_halve_on_whole_milliseconds_down_to_the_minimum():
+    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    first, second = ms_halves(Window(start, start.add(microseconds=3000)), 1)
+    assert (first.end - first.start).total_seconds() == 0.001 and first.end == second.start
+    assert ms_halves(Window(start, start.add(microseconds=1000)), 1) is None
+    assert ms_halves(Window(start, start.add(minutes=59)), 30 * 60_000) is None
+    assert ms_halves(Window(start, start.add(hours=1)), 30 * 60_000) == (
+        Window(start, start.add(minutes=30)), Window(start.add(minutes=30), start.add(hours=1)))
+
+
+def test_records_outside_the_query_window_repeated_or_broken_are_not_loaded_as_traces():
+    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    window = Window(start, start.add(hours=1))
+    records = [
+        {"id": "a", "date": "2026-11-19T10:00:00.000Z", "conversationId": "c1", "sourcePort": "5060"},
+        {"id": "b", "date": "2026-11-19T11:00:00.000Z"},  # the end is exclusive: the next window's
+        {"id": "c", "date": "2026-11-19T09:59:59.999Z"},
+        {"id": "a", "date": "2026-11-19T10:00:00.000Z", "conversationId": "c1"},  # a repeat
+        {"id": "d", "date": "2026-11-19T10:30:00.000Z", "conversationId": ""},
+        {"id": "e", "date": "2026-13-45T99:00"},
+        {"date": "2026-11-19T10:30:00.000Z"},
+        {"id": "f", "date": "2026-11-19T10:30:00.000Z", "milliTs": ["1714569347587"]},
+        "not a record",
+    ]
+    batch = new_batch()
+    flattener = SiptraceFlattener(window)
+    flattener.flatten(records, window, batch["siptraces"], batch["quarantine"])
+    assert [r["id"] for r in batch["siptraces"].rows] == ["a", "d"]
+    assert batch["siptraces"].rows[0]["source_port"] == 5060
+    assert flattener.conversation_ids == ["c1"]
+    reasons = [r["reason"] for r in batch["quarantine"].rows]
+    assert len(reasons) == 4 and "missing id" in reasons
+
+
+def test_header_values_keep_their_position():
+    rows = header_rows("c1", {"id": "c1", "headers": {"supported": ["timer", "timer"], "to": "<sip:1@x>"}})
+    assert [(r["name"], r["value_index"], r["value"]) for r in rows] == [
+        ("supported", 0, "timer"), ("supported", 1, "timer"), ("to", 0, "<sip:1@x>")]

@@ -61,7 +61,8 @@ def genesys(
         auth=credentials,
         requests_per_second=float(requests_per_minute) / 60 if requests_per_minute else None,
         error_text=error_text,
-        auth_hint=CREDENTIALS_HINT,
+        # A 403 is the OAuth client's role, not its secret: name both.
+        auth_hint=f"{CREDENTIALS_HINT} (and that the OAuth client's role grants telephony:pcap:view)",
         secrets=(client_secret,),
     )
     # The runner builds the source again after each checkpoint with the same stats: add to them.
