@@ -176,17 +176,29 @@ def compact(serialized: bytes) -> bytes:
     return bytes(memoryview(serialized))
 
 
+_gc_pauses = 0
+_gc_lock = threading.Lock()
+_gc_was_enabled = True
+
+
 @contextlib.contextmanager
 def gc_paused():
     """Generating a day allocates ~10^5 containers; the cyclic collector would rescan them
-    over and over (measured 2x slower) though none of them form cycles."""
-    was = gc.isenabled()
-    gc.disable()
+    over and over (measured 2x slower) though none of them form cycles. Counted, because
+    days of different vendors may generate at once in different threads."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        if was:
-            gc.enable()
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 # --- lazy per-day generation ------------------------------------------------------------------

@@ -64,7 +64,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             head.append("Connection: close")
         raw_head = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
-        if len(reply.body) < 65536:
+        if self.command == "HEAD":
+            self.connection.sendall(raw_head)
+        elif len(reply.body) < 65536:
             self.connection.sendall(raw_head + reply.body)
         else:
             self.connection.sendall(raw_head)
