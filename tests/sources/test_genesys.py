@@ -6,11 +6,11 @@ from datetime import datetime
 
 import duckdb
 import pendulum
-import pytest
 
 from pipelines.runner import read_source_state
 from pipelines.sources.genesys.auth import default_login_url
-from pipelines.sources.genesys.helpers import SiptraceFlattener, header_rows, ms_halves, new_batch
+from pipelines.sources.genesys.headers import header_rows
+from pipelines.sources.genesys.helpers import SiptraceFlattener, ms_halves, new_batch
 from pipelines.tables import column_name
 from pipelines.windows import Window, split
 from tests.conftest import TEST_NOW

@@ -8,10 +8,10 @@ import httpx
 
 from pipelines.errors import VendorError
 from pipelines.http import VendorClient
-from pipelines.tables import QUARANTINE, BadRecord, TableRows, as_text, quarantine_row, typed_row
+from pipelines.tables import QUARANTINE, BadRecord, TableRows, quarantine_row, typed_row
 from pipelines.windows import Window, iso
 
-from .settings import CONVERSATION_SIP_HEADERS, SIP_HEADERS_PATH, SIPTRACES, SIPTRACES_PATH
+from .settings import CONVERSATION_SIP_HEADERS, SIPTRACES, SIPTRACES_PATH
 
 
 def error_text(response: httpx.Response) -> str:
@@ -84,18 +84,6 @@ def siptraces(client: VendorClient, window: Window) -> list[Any]:
     return records
 
 
-def sip_headers(client: VendorClient, conversation_id: str) -> Any | None:
-    """The conversation's Callheader, or None when Genesys has no SIP messages for it (404: its
-    messages aged out of retention, or none were captured): no headers, not a failed run."""
-    try:
-        body, _ = client.get_json(SIP_HEADERS_PATH.format(conversation_id=conversation_id))
-    except VendorError as exc:
-        if exc.status == 404:
-            return None
-        raise
-    return body
-
-
 # --- records -> rows --------------------------------------------------------------------------
 
 
@@ -139,30 +127,6 @@ class SiptraceFlattener:
         if row.get("date") is None:
             raise BadRecord("missing date")
         return row
-
-
-def header_rows(conversation_id: str, body: Any) -> list[dict[str, Any]]:
-    """Callheader `{headers: {name: [values]}}` -> one row per value, keeping its position.
-
-    A header map would become one column per header name in dlt (dlt-notes.md): rows instead.
-    """
-    if not isinstance(body, dict):
-        raise BadRecord(f"Callheader is {type(body).__name__}, not an object")
-    headers = body.get("headers") or {}
-    if not isinstance(headers, dict):
-        raise BadRecord(f"headers is {type(headers).__name__}, not an object")
-    rows = []
-    for name, values in headers.items():
-        if not isinstance(values, list):
-            values = [values]  # a single value sent bare
-        for index, value in enumerate(values):
-            rows.append({
-                "conversation_id": conversation_id,
-                "name": name,
-                "value_index": index,
-                "value": as_text(value, f"headers[{name!r}][{index}]"),
-            })
-    return rows
 
 
 def new_batch() -> dict[str, TableRows]:
