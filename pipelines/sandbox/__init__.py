@@ -141,8 +141,10 @@ class Sandbox:
         return self._stats.snapshot()
 
     def reset_stats(self) -> None:
-        """Zero the counters and refill the rate-limit buckets."""
         self._stats.reset()
+
+    def reset_rate_limits(self) -> None:
+        """Forget past requests: every credential's next request is allowed."""
         self.runtime.limiter.reset()
 
     # --- data ---

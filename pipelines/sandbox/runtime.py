@@ -24,7 +24,8 @@ class Clock:
         return self._ms
 
     def now(self) -> pendulum.DateTime:
-        return pendulum.from_timestamp(self._ms / 1000, tz="UTC")
+        ms = self._ms
+        return pendulum.from_timestamp(ms // 1000, tz="UTC").add(microseconds=ms % 1000 * 1000)
 
     def advance(self, **duration: float) -> pendulum.DateTime:
         with self._lock:
