@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 import yaml
 
@@ -55,10 +55,10 @@ class Model:
     def where(self) -> str:
         """The file to name in messages."""
         path = self.sql_path or self.yaml_path
-        try:
-            return str(path.relative_to(SQL_DIR.parent)) if path else self.qualified
-        except ValueError:
-            return str(path)
+        if path is None:
+            return self.qualified
+        # sql/<layer>/<file>, wherever the sql folder is
+        return str(Path(path.parent.parent.name) / path.parent.name / path.name)
 
     @cached_property
     def refs(self) -> set[tuple[str, str]]:
@@ -94,8 +94,9 @@ def _model_spec(path: Path, name: str) -> dict[str, Any]:
     raise ViewBuildError(f"views: {path}: no entry `models: - name: {name}`")
 
 
-def load_models(sql_dir: Path = SQL_DIR) -> list[Model]:
+def load_models(sql_dir: Path | None = None) -> list[Model]:
     """Every model under sql/, in build order (each after the views it references)."""
+    sql_dir = sql_dir or SQL_DIR
     models: dict[tuple[str, str], Model] = {}
     for layer in LAYERS:
         folder = sql_dir / layer
@@ -189,7 +190,7 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())[:400]
 
 
-def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path = SQL_DIR) -> list[str]:
+def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> list[str]:
     """(Re)create every view from sql/ in one transaction: all build, or none changes."""
     models = load_models(sql_dir)
     zone = reporting_timezone()
@@ -239,11 +240,7 @@ def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path = SQL_DIR) -> l
     return built
 
 
-def run_checks(warehouse: Warehouse, out: TextIO) -> int:
+def run_checks(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> int:
     from pipelines.checks import run_checks as _run
 
-    return _run(warehouse, out)
-
-
-def models_by_name(models: Iterable[Model]) -> dict[str, Model]:
-    return {m.qualified: m for m in models}
+    return _run(warehouse, out, sql_dir)

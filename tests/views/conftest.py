@@ -1,0 +1,84 @@
+"""One warehouse loaded through the real CLI from the sandbox, shared by the view tests.
+
+Three days of backfill plus a nightly run for the sandbox's "today" (the nightly rebuilds the
+views). Tests that change the warehouse work on a copy (`loaded.copy()`).
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pendulum
+import pytest
+
+from pipelines.sandbox import Sandbox, SandboxConfig
+from tests.conftest import TEST_NOW, Cli
+
+RANGE_START = TEST_NOW.start_of("day").subtract(days=3)
+NIGHTLY_START = TEST_NOW.start_of("day")
+
+# Real HTTP, lighter volumes than the defaults; the sandbox limits are off and the sources'
+# pacing is raised to match, so the load waits on the pipeline, not on the clock.
+SANDBOX = dict(seed=7, now=TEST_NOW, history_days=35, bandwidth_rps=None, genesys_rpm=None,
+               cinnox_calls_per_day=400, bandwidth_calls_per_day=300, genesys_dialogs_per_day=80)
+FAST_ENV = {
+    "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": "100000",
+    "SOURCES__GENESYS__REQUESTS_PER_MINUTE": "6000000",
+    "SOURCES__GENESYS__INCLUDE_HEADERS": "true",
+    "REPORTING__TIMEZONE": "UTC",
+    **{f"SOURCES__{s}__START_DATE": NIGHTLY_START.isoformat() for s in ("CINNOX", "BANDWIDTH", "GENESYS")},
+}
+
+
+@dataclass
+class Loaded:
+    sandbox: Sandbox
+    cli: Cli
+    start: pendulum.DateTime
+    end: pendulum.DateTime  # the sandbox's now: what was loaded is [start, end)
+    tmp: Any  # pytest's TempPathFactory
+
+    @property
+    def warehouse(self) -> Path:
+        return self.cli.warehouse
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        return self.cli.query(sql, params)
+
+    def copy(self, name: str) -> Cli:
+        """A Cli on a copy of the loaded warehouse (its own folder), for tests that change it."""
+        workdir = self.tmp.mktemp(name)
+        clone = Cli(self.sandbox, workdir, dict(self.cli.env))
+        clone.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.warehouse, clone.warehouse)
+        return clone
+
+    def truth(self) -> dict[str, list[dict]]:
+        t = self.sandbox.truth
+        return {
+            "cinnox": t.cinnox_calls(self.start, self.end),
+            "bandwidth": t.bandwidth_calls(self.start, self.end),
+            "genesys": t.genesys_messages(self.start, self.end),
+        }
+
+
+@pytest.fixture(scope="session")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    sandbox = Sandbox(SandboxConfig(**SANDBOX)).start()
+    try:
+        cli = Cli(sandbox, tmp_path_factory.mktemp("views"), dict(FAST_ENV))
+        backfill = cli("backfill", "--start", RANGE_START.isoformat(), "--end", NIGHTLY_START.isoformat())
+        assert backfill.returncode == 0, backfill.output
+        nightly = cli("run")
+        assert nightly.returncode == 0, nightly.output
+        assert "views: built" in nightly.output, nightly.output
+        yield Loaded(sandbox, cli, RANGE_START, sandbox.now(), tmp_path_factory)
+    finally:
+        sandbox.stop()
+
+
+def connect(cli: Cli, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(cli.warehouse), read_only=read_only)

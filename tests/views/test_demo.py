@@ -1,0 +1,48 @@
+"""`callhouse demo` end to end, as `make demo` runs it: then `callhouse check` on its warehouse."""
+from __future__ import annotations
+
+import re
+import time
+
+import duckdb
+import pytest
+
+from tests.conftest import Cli
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    cli = Cli(None, tmp_path_factory.mktemp("demo"), {"REPORTING__TIMEZONE": "UTC"})
+    started = time.monotonic()
+    result = cli("demo", timeout=300)
+    return cli, result, time.monotonic() - started
+
+
+def test_demo_loads_three_vendors_and_reports_in_under_two_minutes(demo):
+    cli, result, seconds = demo
+    assert result.returncode == 0, result.output
+    assert seconds < 120
+    out = result.stdout
+    for vendor in ("cinnox", "bandwidth", "genesys"):
+        assert re.search(rf"^  {vendor} +[\d,]+ +[\d,]+ ", out, re.M), out
+    assert "Busiest hour: " in out
+    assert f"duckdb -readonly {cli.warehouse}" in out
+    assert "check: " in out and " 0 failed" in out
+    days = cli.query("select count(distinct day) from reporting.daily_calls")[0][0]
+    assert days == 8  # the 7 backfilled days and today
+    assert {v for (v,) in cli.query("select distinct vendor from reporting.sip_headers")} == {"bandwidth", "genesys"}
+
+
+def test_check_passes_on_the_demo_warehouse_and_fails_on_a_duplicate(demo, tmp_path):
+    cli, result, _ = demo
+    assert result.returncode == 0, result.output
+    check = cli("check")
+    assert check.returncode == 0, check.output
+
+    con = duckdb.connect(str(cli.warehouse))
+    con.execute("insert into bandwidth.calls select * from bandwidth.calls order by id limit 1")
+    con.close()
+    check = cli("check")
+    assert check.returncode == 1
+    assert any(line.startswith("FAIL bandwidth.calls: id unique: 1 duplicate rows") for line in check.stdout.splitlines())
+    assert any(line.startswith("FAIL reporting.calls: unique (vendor, call_id)") for line in check.stdout.splitlines())
