@@ -164,7 +164,7 @@ def test_calls_are_listed_only_after_they_end_and_late_ones_fill_past_windows(ma
 
 
 def test_exceeding_the_rate_limit_gets_429_with_retry_after(make_sandbox, client):
-    sb = make_sandbox(cinnox_rps=1.0)
+    sb = make_sandbox(cinnox_rps=0.2)
     assert cinnox_get(client, sb, limit=1).status_code == 200
     r = cinnox_get(client, sb, limit=1)
     assert r.status_code == 429
