@@ -15,9 +15,7 @@ from .records import VENDOR, BandwidthDay, generate_day
 
 # The field each kind of defect breaks in a served record.
 DEFECT_TARGETS = DefectTargets("id", "startTime", "chargeableDuration", "abc")
-
-
-_CACHE_SIZE = 16
+_CACHE_SIZE = 16  # selections kept: a paging client repeats one query with other offsets
 
 
 class BandwidthStore:
@@ -42,9 +40,6 @@ class BandwidthStore:
             if count:
                 out.append((d, count))
         return out
-
-    def count(self, now_ms: int) -> int:
-        return sum(c for _, c in self._visible_days(now_ms))
 
     def served(self, day: BandwidthDay, i: int, now_ms: int, bad_rate: float) -> bytes:
         """Call i of `day` as it reads at now_ms: its state moves with the clock."""

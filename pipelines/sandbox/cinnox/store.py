@@ -17,9 +17,7 @@ from .staff import staff_roster
 
 # The field each kind of defect breaks in a served record.
 DEFECT_TARGETS = DefectTargets("id", "callDate", "seq", "abc")
-
-
-_CACHE_SIZE = 16
+_CACHE_SIZE = 16  # selections kept: a paging client repeats one query with other offsets
 
 
 class CinnoxStore:
