@@ -49,6 +49,7 @@ class WindowWalk:
         windows = ledger.pending_windows(plan, self.window_size)
         self.stats.windows_total = self.stats.windows_done + len(windows)
         hinted: set[str] = set()
+        pages = PageBuffer()
         started, rows_since = time.monotonic(), 0
         for index, window in enumerate(windows):
             window_rows = 0
@@ -59,7 +60,8 @@ class WindowWalk:
                     self.stats.rows[table] += len(rows)
                     window_rows += len(rows)
                     arrow = rows if isinstance(rows, pa.Table) else rows.to_arrow()
-                    yield self._mark(table, arrow, hinted)
+                    for full_table, gathered in pages.add(table, arrow):
+                        yield self._mark(full_table, gathered, hinted)
                 self.progress.update(self.stats, window)
             for truncated_window, count in self.stats.truncated:
                 if window.start <= truncated_window.start < window.end:
@@ -70,8 +72,11 @@ class WindowWalk:
             rows_since += window_rows
             last = index == len(windows) - 1
             if not last and (rows_since >= self.checkpoint.rows or time.monotonic() - started >= self.checkpoint.seconds):
-                return  # the runner loads what we have, then calls again for the rest
-        ledger.finish(plan, self.request)
+                break  # the runner loads what we have, then calls again for the rest
+        else:
+            ledger.finish(plan, self.request)
+        for table, gathered in pages.drain():
+            yield self._mark(table, gathered, hinted)
 
     def _mark(self, table: str, arrow: Any, hinted: set[str]) -> Any:
         # Table hints travel with the first page of each table; later pages only name the table.
@@ -79,6 +84,35 @@ class WindowWalk:
             return dlt.mark.with_table_name(arrow, table)
         hinted.add(table)
         return dlt.mark.with_hints(arrow, dlt.mark.make_hints(**self.specs[table].hints()), create_table_variant=True)
+
+
+class PageBuffer:
+    """Gathers pages of each table into larger Arrow tables before dlt sees them.
+
+    dlt spends tens of milliseconds on every item it is handed (schema inference and merging),
+    whatever its size: one item per vendor page would cost more than the rows themselves.
+    Everything gathered is handed over before the extract ends, so data and state still commit
+    in the same load.
+    """
+
+    def __init__(self, flush_rows: int = 50_000):
+        self.flush_rows = flush_rows
+        self._tables: dict[str, list[pa.Table]] = {}
+        self._rows: dict[str, int] = {}
+
+    def add(self, table: str, arrow: pa.Table) -> list[tuple[str, pa.Table]]:
+        self._tables.setdefault(table, []).append(arrow)
+        self._rows[table] = self._rows.get(table, 0) + arrow.num_rows
+        return [self._take(table)] if self._rows[table] >= self.flush_rows else []
+
+    def drain(self) -> list[tuple[str, pa.Table]]:
+        return [self._take(table) for table in list(self._tables)]
+
+    def _take(self, table: str) -> tuple[str, pa.Table]:
+        parts = self._tables.pop(table)
+        self._rows.pop(table)
+        # Pages may differ in their undeclared (extra) columns: missing ones become nulls.
+        return table, parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="default")
 
 
 def default_nightly_start(
