@@ -110,6 +110,9 @@ def load_models(sql_dir: Path | None = None) -> list[Model]:
                 raise ViewBuildError(f"views: {yaml_path}: no {name}.sql beside it")
             if model.sql_path is not None:
                 model.sql = model.sql_path.read_text()
+            if layer != "staging" and model.raw_refs:
+                raws = ", ".join(sorted(f"{s}.{n}" for s, n in model.raw_refs))
+                raise ViewBuildError(f"views: {model.where}: only staging views read raw tables ({raws}); read staging.*")
             model.spec = _model_spec(yaml_path, name) if model.yaml_path else {}
             models[(layer, name)] = model
     return _in_dependency_order(models)
@@ -207,7 +210,8 @@ def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) 
                     con.execute(f"create schema if not exists {layer}")
                 wanted = {(m.schema, m.name) for m in models}
                 for schema, name in con.execute(
-                    "select schema_name, view_name from duckdb_views() where not internal and schema_name in (?, ?, ?)",
+                    "select schema_name, view_name from duckdb_views() "
+                    "where not internal and database_name = current_database() and schema_name in (?, ?, ?)",
                     list(LAYERS),
                 ).fetchall():
                     if (schema, name) not in wanted:
@@ -217,8 +221,6 @@ def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) 
                         body = settings_sql(zone)
                     else:
                         missing = sorted(f"{s}.{n}" for s, n in model.raw_refs if (s, n) not in tables)
-                        if missing and model.schema != "staging":
-                            raise ViewBuildError(f"views: {model.where}: only staging views may read raw tables ({', '.join(missing)})")
                         if missing:
                             stubbed.append((model, missing))
                         body = stub_sql(model) if missing else model.sql.strip().rstrip(";")

@@ -5,7 +5,10 @@ views). Tests that change the warehouse work on a copy (`loaded.copy()`).
 """
 from __future__ import annotations
 
+import io
+import os
 import shutil
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,8 @@ import pendulum
 import pytest
 
 from pipelines.sandbox import Sandbox, SandboxConfig
-from tests.conftest import TEST_NOW, Cli
+from pipelines import cli as cli_module
+from tests.conftest import TEST_NOW, Cli, Result
 
 RANGE_START = TEST_NOW.start_of("day").subtract(days=3)
 NIGHTLY_START = TEST_NOW.start_of("day")
@@ -82,3 +86,24 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def connect(cli: Cli, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(cli.warehouse), read_only=read_only)
+
+
+def check(cli: Cli, env: dict[str, str] | None = None) -> Result:
+    """`callhouse check` on the Cli's warehouse, run in this process (the same `main` as the
+    command, without a second interpreter's start-up) with `env` set for its duration."""
+    values = {"REPORTING__TIMEZONE": "UTC", **(env or {})}
+    saved = {k: os.environ.get(k) for k in values}
+    stripped = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("CHECKS__")}
+    os.environ.update(values)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = cli_module.main(["check", "--warehouse", str(cli.warehouse)])
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+        os.environ.update(stripped)
+    return Result(code, out.getvalue(), err.getvalue())

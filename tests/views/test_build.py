@@ -14,6 +14,7 @@ from pipelines import views
 from pipelines.views import LAYERS, RAW_SCHEMAS, ViewBuildError, build_views, load_models
 from pipelines.warehouse import Warehouse
 from tests.conftest import Cli
+from tests.views.conftest import check
 
 CONTRACT = {
     "calls": ["vendor", "call_id", "direction", "from_number", "to_number", "started_at", "answered_at", "ended_at",
@@ -91,9 +92,9 @@ def test_views_build_on_an_empty_warehouse_and_are_empty(tmp_path):
     assert "views: staging.bandwidth_calls is empty: bandwidth._dlt_loads, bandwidth.calls not loaded yet" in result.output
     for view in CONTRACT:
         assert cli.query(f"select count(*) from reporting.{view}") == [(0,)]
-    check = cli("check")
-    assert check.returncode == 0, check.output
-    assert "skipped (not loaded)" in check.output
+    checked = cli("check")
+    assert checked.returncode == 0, checked.output
+    assert "skipped (not loaded)" in checked.output
 
 
 def test_views_build_for_the_sources_that_are_loaded(loaded):
@@ -111,7 +112,7 @@ def test_views_build_for_the_sources_that_are_loaded(loaded):
     assert cli.query("select count(*) from reporting.sip_messages") == [(0,)]
     # The stand-in keeps the real column types.
     assert columns(cli, "staging.bandwidth_calls") == columns(loaded.cli, "staging.bandwidth_calls")
-    assert cli("check").returncode == 0
+    assert check(cli).returncode == 0
 
 
 def test_views_read_only_committed_loads(loaded):

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import duckdb
 
+from tests.views.conftest import check
+
 
 def lines(result) -> list[str]:
     return result.stdout.strip().splitlines()
 
 
 def test_check_passes_on_a_freshly_loaded_warehouse(loaded):
-    result = loaded.cli("check")
+    result = loaded.cli("check")  # as users run it: a subprocess
     assert result.returncode == 0, result.output
     assert lines(result) and lines(result)[-1].startswith("check: ")
     assert lines(result)[-1].endswith(" 0 failed, 0 warnings"), result.output
@@ -23,7 +25,7 @@ def test_a_duplicated_row_fails_check_naming_the_tests(loaded):
     call_id = con.execute("select id from cinnox.call_detail order by id limit 1").fetchone()[0]
     con.execute("insert into cinnox.call_detail select * from cinnox.call_detail where id = ?", [call_id])
     con.close()
-    result = cli("check")
+    result = check(cli)
     assert result.returncode == 1, result.output
     out = lines(result)
     assert f"FAIL cinnox.call_detail: id unique: 1 duplicate rows, e.g. id='{call_id}'" in out
@@ -42,7 +44,7 @@ def test_an_unknown_vendor_status_is_a_visible_unknown_and_fails_check(loaded):
     con.close()
     assert cli.query("select outcome, status_raw from reporting.calls where call_id = ?", [call_id]) == [("unknown", "Voicemail Left")]
     assert cli.query("select sum(unknown) from reporting.daily_calls") == [(1,)]
-    result = cli("check")
+    result = check(cli)
     assert result.returncode == 1
     assert lines(result)[:-1] == [
         "FAIL reporting.calls: outcome accepted_values [answered, missed, failed, active]: 1 rows with other values, "
@@ -55,7 +57,7 @@ def test_a_broken_expression_is_reported(loaded):
     con.execute("update bandwidth.calls set end_time = start_time - interval 1 minute "
                 "where id = (select min(id) from bandwidth.calls where end_time is not null)")
     con.close()
-    result = cli("check")
+    result = check(cli)
     assert result.returncode == 1
     assert "FAIL reporting.calls: expression `ended_at >= started_at`: 1 rows where it is false" in lines(result)
 
@@ -65,17 +67,17 @@ def test_freshness_warns_then_fails_as_loads_age(loaded):
     con = duckdb.connect(str(cli.warehouse))
     con.execute("update genesys._dlt_loads set inserted_at = inserted_at - interval 30 hours")
     con.close()
-    warned = cli("check")
+    warned = check(cli)
     assert warned.returncode == 0, warned.output
     [warning] = [line for line in lines(warned) if not line.startswith("check: ")]
     assert warning.startswith("WARN genesys: freshness: last committed load ") and warning.endswith("(warn after 26.0h)")
     assert lines(warned)[-1].endswith("0 failed, 1 warnings")
 
-    failed = cli("check", env={"CHECKS__FRESHNESS__GENESYS__ERROR_AFTER": "1d"})
+    failed = check(cli, {"CHECKS__FRESHNESS__GENESYS__ERROR_AFTER": "1d"})
     assert failed.returncode == 1
     assert [line for line in lines(failed) if line.startswith("FAIL")][0].endswith("(error after 24.0h)")
     # A looser limit for every source silences it.
-    assert cli("check", env={"CHECKS__FRESHNESS__WARN_AFTER": "2d"}).returncode == 0
+    assert check(cli, {"CHECKS__FRESHNESS__WARN_AFTER": "2d"}).returncode == 0
 
 
 def test_check_before_the_views_exist_says_what_to_run(tmp_path):
@@ -84,6 +86,6 @@ def test_check_before_the_views_exist_says_what_to_run(tmp_path):
     cli = Cli(None, tmp_path)
     cli.warehouse.parent.mkdir(parents=True)
     duckdb.connect(str(cli.warehouse)).close()
-    result = cli("check")
+    result = check(cli)
     assert result.returncode == 2
     assert result.stderr.strip().endswith("run `callhouse views`")

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from tests.conftest import Cli
+from tests.views.conftest import check as run_check
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +37,13 @@ def test_demo_loads_three_vendors_and_reports_in_under_two_minutes(demo):
 def test_check_passes_on_the_demo_warehouse_and_fails_on_a_duplicate(demo, tmp_path):
     cli, result, _ = demo
     assert result.returncode == 0, result.output
-    check = cli("check")
+    check = run_check(cli)
     assert check.returncode == 0, check.output
 
     con = duckdb.connect(str(cli.warehouse))
     con.execute("insert into bandwidth.calls select * from bandwidth.calls order by id limit 1")
     con.close()
-    check = cli("check")
+    check = run_check(cli)
     assert check.returncode == 1
     assert any(line.startswith("FAIL bandwidth.calls: id unique: 1 duplicate rows") for line in check.stdout.splitlines())
     assert any(line.startswith("FAIL reporting.calls: unique (vendor, call_id)") for line in check.stdout.splitlines())
