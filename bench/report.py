@@ -111,7 +111,8 @@ def throughput_section(t: Throughput) -> list[str]:
         f"{truth.rows:,} rows in 3 tables (calls {truth.calls:,}, recording events {truth.events:,}, "
         f"files {truth.files:,}); backfill [{t.start:%Y-%m-%d}, {t.end:%Y-%m-%d}) = {len(truth.windows)} daily windows, "
         f"{min(truth.windows):,}-{max(truth.windows):,} calls each. Sandbox latency 0, no rate limit. "
-        f"Ratios are baseline / callhouse: speed above 1x is faster than callhouse, memory above 1x uses more.",
+        f"Ratios are baseline / callhouse: speed above 1x is faster than callhouse, memory above 1x uses more. "
+        f"Calls per CPU second is the steadier figure when the machine is busy (wall well above CPU).",
         "",
     ]
     ch = t.path("callhouse")
@@ -121,20 +122,20 @@ def throughput_section(t: Throughput) -> list[str]:
     for p in t.paths:
         title = PATH_TITLES.get(p.name, p.name)
         if p.skipped:
-            rows.append([title] + ["skipped"] + ["—"] * 8)
+            rows.append([title] + ["skipped"] + ["—"] * 9)
             continue
         m = p.measured
         speed = calls_per_s(t, p)
         rows.append([
             title,
             n(m.wall_s, 2), n(m.cpu_s, 2), n(p.sandbox_cpu_s, 1),
-            n(speed), n(truth.rows / m.wall_s if speed else None),
+            n(speed), n(truth.calls / m.cpu_s if speed and m.cpu_s else None), n(truth.rows / m.wall_s if speed else None),
             n(m.peak_rss_mb),
             ratio(speed / ch_speed if speed and ch_speed and p.name != "callhouse" else None),
             ratio(m.peak_rss_mb / ch_rss if ch_rss and p.name != "callhouse" else None),
             counts_check(t, p) if p.ok else f"FAILED: {p.error[:200]}",
         ])
-    lines += table(["path", "wall s", "CPU s", "sandbox CPU s", "calls/s", "rows/s", "peak RSS MB",
+    lines += table(["path", "wall s", "CPU s", "sandbox CPU s", "calls/s", "calls per CPU s", "rows/s", "peak RSS MB",
                     "speed vs callhouse", "RSS vs callhouse", "rows = truth"], rows)
     if ch and ch.ok:
         used = ch.requests if ch.requests is not None else ch.extra.get("requests")
