@@ -38,6 +38,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="also run callhouse once under cProfile at the smallest size (not timed); "
                              "writes bench/results/callhouse.prof and prints the top functions")
+    parser.add_argument("--callhouse-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="setting for every callhouse run, e.g. SOURCES__CINNOX__CHECKPOINT_ROWS=100000 (repeatable)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, help="where warehouses and logs go (default: a temp folder, removed)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -50,6 +52,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if not explicit_mode:
         args.calls, args.nightly_growth, args.latency = list(DEFAULT_SIZES), True, True
     args.calls = args.calls or []
+    for item in args.callhouse_env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--callhouse-env {item!r}: write KEY=VALUE")
+        harness.CALLHOUSE_OVERRIDES[key] = value
     args.paths = tuple(p.strip() for p in args.paths.split(",") if p.strip())
     unknown = set(args.paths) - set(harness.ALL_PATHS)
     if unknown:
@@ -137,7 +144,7 @@ def profile(calls: int, days: int, workdir: Path, seed: int) -> None:
                                 log_dir=workdir / "logs") as sandbox:
         sandbox.truth(start, end)
         argv = [harness.PYTHON, "-m", "cProfile", "-o", str(out)] + harness.callhouse_argv("backfill", start, end)[1:]
-        env = harness._env(sandbox, workdir / "calls.duckdb")
+        env = harness._env(sandbox, workdir / "calls.duckdb", **harness.CALLHOUSE_OVERRIDES)
         result = harness.run_measured(argv, env=env, cwd=harness.REPO, log_dir=workdir / "logs", name="profile")
     if not result.ok:
         log(f"bench: profile run failed: {result.tail(5)}")

@@ -29,6 +29,10 @@ DICT_BASELINE_MAX_CALLS = 200_000
 
 Log = Callable[[str], None]
 
+# Settings added to every callhouse run (`python -m bench --callhouse-env KEY=VALUE`), for A/B runs
+# of a setting such as SOURCES__CINNOX__CHECKPOINT_ROWS. A mode's own settings win.
+CALLHOUSE_OVERRIDES: dict[str, str] = {}
+
 
 def _quiet(_: str) -> None:
     pass
@@ -235,7 +239,8 @@ def run_callhouse(name: str, sandbox: SandboxProcess, warehouse: Path, log_dir: 
     """The real `callhouse` command, from the repository root as users run it (so
     .dlt/config.toml applies), into `warehouse`."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    result = measure_path(name, sandbox, callhouse_argv(command, start, end), _env(sandbox, warehouse, **env), REPO,
+    result = measure_path(name, sandbox, callhouse_argv(command, start, end),
+                          _env(sandbox, warehouse, **{**CALLHOUSE_OVERRIDES, **env}), REPO,
                           log_dir, sample_requests=sample_requests)
     result.extra.update(parse_summary(result.measured.stdout + result.measured.stderr))
     if warehouse.exists():

@@ -272,6 +272,11 @@ def render(throughputs: list[Throughput], growth: NightlyGrowth | None, lat: Lat
         "Figures from a single run on a shared machine are noisy: compare wall with CPU time.",
         "",
     ]
+    from bench.harness import CALLHOUSE_OVERRIDES
+
+    if CALLHOUSE_OVERRIDES:
+        settings = ", ".join(f"`{k}={v}`" for k, v in sorted(CALLHOUSE_OVERRIDES.items()))
+        lines += [f"callhouse ran with these settings added: {settings}.", ""]
     lines += targets_section(throughputs, growth, lat)
     for t in throughputs:
         lines += throughput_section(t)
