@@ -55,6 +55,12 @@ def _peak_rss_mb(pid: int | None = None) -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _measure(url: str, app_id: str, token: str, args: argparse.Namespace) -> tuple[int, float]:
     start = NOW.subtract(days=args.days + 1).to_iso8601_string()
     with httpx.Client(timeout=120) as client:
@@ -74,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--in-process", action="store_true", help="run the sandbox in this process")
     args = parser.parse_args(argv)
 
+    sandbox_cpu = None
     if args.in_process:
         cfg = SandboxConfig(seed=1, now=NOW, history_days=args.days, cinnox_calls_per_day=args.per_day)
         with Sandbox(cfg) as sb:
@@ -94,8 +101,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"sandbox process generated its history and started in {time.perf_counter() - t0:.1f} s",
                   flush=True)
             env = dict(line.split(" ", 1)[1].strip().split("=", 1) for line in lines[1:])
+            cpu_before = _cpu_s(proc.pid)
             served, took = _measure(env["SOURCES__CINNOX__BASE_URL"], env["SOURCES__CINNOX__APP_ID"],
                                     env["SOURCES__CINNOX__APP_TOKEN"], args)
+            sandbox_cpu = _cpu_s(proc.pid) - cpu_before
             rss, where = _peak_rss_mb(proc.pid), "sandbox process"
         finally:
             proc.send_signal(signal.SIGINT)
@@ -104,6 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     placement = "in-process" if args.in_process else "separate"
     print(f"served {served:,} records in {took:.1f} s = {served / took:,.0f} records/s (limit={args.limit}, "
           f"one sequential httpx client, {decoding}, {placement} sandbox); peak RSS {rss:,.0f} MB ({where})")
+    if sandbox_cpu:
+        # Independent of what else runs on the machine: what one core of sandbox could serve.
+        print(f"sandbox CPU while serving: {sandbox_cpu:.2f} s = {sandbox_cpu / served * 1e6:.2f} us/record, "
+              f"capacity {served / sandbox_cpu:,.0f} records per CPU-second")
 
 
 if __name__ == "__main__":
