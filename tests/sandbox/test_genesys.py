@@ -164,6 +164,8 @@ def test_headers_endpoint_serves_the_conversations_sip_headers(shared_sandbox, c
     assert any(len(v) > 1 for v in body["headers"].values())
     some = genesys_get(client, shared_sandbox, path, token, keys="to,FROM").json()["headers"]
     assert set(some) == {"to", "from"}
+    repeated = genesys_get(client, shared_sandbox, path, token, keys=["to", "call-id"]).json()["headers"]
+    assert set(repeated) == {"to", "call-id"}
     missing = genesys_get(client, shared_sandbox, "/api/v2/telephony/sipmessages/conversations/nope/headers", token)
     assert_genesys_error(missing, 404, "not.found")
 

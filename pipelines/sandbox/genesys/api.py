@@ -145,7 +145,9 @@ class GenesysApi:
             found = self.store.conversation(m.group(1), now_ms, retention)
             if found is None:
                 return fail(404, "not.found", "The requested resource was not found.")
-            return Reply.json(200, headers_payload(m.group(1), found[2], req.arg("keys")))
+            # SDKs send `keys` comma-separated or repeated; accept both.
+            keys = ",".join(v for k, v in req.query if k == "keys")
+            return Reply.json(200, headers_payload(m.group(1), found[2], keys))
         m = _MESSAGE.match(req.path)
         if m:
             found = self.store.conversation(m.group(1), now_ms, retention)
