@@ -119,13 +119,34 @@ def _load_until_done(pipeline: dlt.Pipeline, module: ModuleType, request: LoadRe
 def finish_pending(pipeline: dlt.Pipeline, module: ModuleType, result: SourceRun) -> None:
     """Load what a crashed run left behind before extracting anew (dlt would otherwise ignore
     the new data and only finish the old packages)."""
+    _drop_half_committed_extracts(pipeline)
     if not pipeline.has_pending_data:
         return
     pipeline.normalize()
     info = pipeline.load()
-    result.load_ids.extend(info.loads_ids)
-    result.stats.notices.append(f"finished {len(info.loads_ids)} load package(s) left by an interrupted run")
-    remove_orphans(pipeline, module, info.loads_ids)
+    load_ids = list(info.loads_ids) if info else []  # None when normalize found nothing to load
+    result.load_ids.extend(load_ids)
+    result.stats.notices.append(f"finished {len(load_ids)} load package(s) left by an interrupted run")
+    remove_orphans(pipeline, module, load_ids)
+
+
+def _drop_half_committed_extracts(pipeline: dlt.Pipeline) -> None:
+    """Delete extracted packages that normalize already committed.
+
+    dlt commits a normalized package by renaming it into place and only then deletes the
+    extracted copy; a SIGKILL between the two leaves both, and normalizing the copy again fails
+    ("Directory not empty"). The rename is atomic, so the committed package is complete.
+    """
+    try:
+        load_storage = pipeline._get_load_storage()
+        committed = set(load_storage.list_normalized_packages()) | set(load_storage.list_loaded_packages())
+        extracted = pipeline._get_normalize_storage().extracted_packages
+        pending = extracted.list_packages()
+    except FileNotFoundError:
+        return  # a pipeline that never ran has no storage yet
+    for load_id in pending:
+        if load_id in committed:
+            extracted.delete_package(load_id)
 
 
 def remove_orphans(pipeline: dlt.Pipeline, module: ModuleType, load_ids: list[str]) -> None:
