@@ -137,7 +137,9 @@ def _load(args: argparse.Namespace, request: Any, command: str) -> int:
                 if args.debug:
                     raise
                 failed += 1
-                progress.line(f"{name}: FAILED: {_one_line(root_error(exc))}")
+                message = _one_line(root_error(exc))
+                message = message[len(name) + 2:] if message.startswith(f"{name}: ") else message
+                progress.line(f"{name}: FAILED: {message}")
                 continue
             progress.line(_summary(result))
     return EXIT_FAILED if failed else EXIT_OK

@@ -68,5 +68,7 @@ def _print_one(s: dict[str, Any], out: TextIO) -> None:
         out.write(f"  TRUNCATED: {len(s['truncated'])} windows hit the vendor's result cap and could not be split:\n")
         for start, end, rows in s["truncated"]:
             out.write(f"    [{start}, {end}) {rows} rows\n")
+    if s["tables"].get("quarantine"):
+        out.write(f"  quarantined: {s['tables']['quarantine']:,} records could not be loaded (see {s['source']}.quarantine)\n")
     for table, count in s["tables"].items():
         out.write(f"  {table:<48} {count:>12,}\n")

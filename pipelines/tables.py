@@ -17,6 +17,8 @@ import orjson
 import pyarrow as pa
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
+from pipelines.redaction import strip_signatures_in_text
+
 _naming = NamingConvention()
 
 
@@ -247,7 +249,8 @@ QUARANTINE = TableSpec(
 
 
 def quarantine_row(resource: str, record: Any, reason: str, window: Any, redact: Callable[[str], str] = lambda s: s) -> dict[str, Any]:
-    raw = redact(orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode())
+    # Signed URLs (recording downloads) are credentials: never kept, whatever the source's redact.
+    raw = strip_signatures_in_text(redact(orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode()))
     return {
         # Keyed by content so reloading the same window does not quarantine the same record twice.
         "record_hash": hashlib.sha256(f"{resource}\0{raw}".encode()).hexdigest(),

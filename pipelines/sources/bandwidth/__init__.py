@@ -41,6 +41,7 @@ def bandwidth(
     window: str = DEFAULT_WINDOW,
     page_size: int = MAX_PAGE_SIZE,
     requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND,
+    max_retries: int = 8,
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
@@ -52,6 +53,7 @@ def bandwidth(
         # 0 or none turns client-side pacing off (429s are still honoured).
         requests_per_second=float(requests_per_second) if requests_per_second else None,
         wait_hint=rate_limit_wait,
+        max_retries=int(max_retries),
         error_text=error_text,
         auth_hint="SOURCES__BANDWIDTH__API_TOKEN, SOURCES__BANDWIDTH__API_SECRET and SOURCES__BANDWIDTH__USER_ID",
         secrets=(api_secret, api_token, basic_credential),

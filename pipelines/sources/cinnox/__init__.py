@@ -38,6 +38,7 @@ def cinnox(
     page_limit: int = MAX_PAGE_LIMIT,
     requests_per_second: float | None = None,
     keep_url_signatures: bool = False,
+    max_retries: int = 8,
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
@@ -46,6 +47,7 @@ def cinnox(
         base_url=base_url,
         headers={"Authorization": f"Bearer {app_token}"},
         requests_per_second=requests_per_second,
+        max_retries=int(max_retries),
         error_text=error_text,
         auth_hint="SOURCES__CINNOX__APP_TOKEN and SOURCES__CINNOX__APP_ID",
         secrets=(app_token,),
@@ -53,11 +55,15 @@ def cinnox(
     limit = min(int(page_limit), MAX_PAGE_LIMIT)
     flattener = CallDetailFlattener(keep_url_signatures=keep_url_signatures)
 
+    # The runner builds the source again after each checkpoint with the same stats: add to them.
+    counted = (stats.requests, stats.throttled, stats.retries)
+
     def fetch_window(w: Window) -> Iterator[dict]:
         seen: set[str] = set()
         for records in call_detail_pages(client, app_id, w, limit):
             stats.pages += 1
-            stats.requests, stats.throttled, stats.retries = client.stats.requests, client.stats.throttled, client.stats.retries
+            c = client.stats
+            stats.requests, stats.throttled, stats.retries = counted[0] + c.requests, counted[1] + c.throttled, counted[2] + c.retries
             batch = flattener.flatten(records, w, seen)
             stats.quarantined += len(batch[QUARANTINE.name])
             yield batch

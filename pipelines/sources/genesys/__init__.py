@@ -43,6 +43,7 @@ def genesys(
     min_window_ms: int = DEFAULT_MIN_WINDOW_MS,
     requests_per_minute: float | None = DEFAULT_REQUESTS_PER_MINUTE,
     include_headers: bool = False,
+    max_retries: int = 8,
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
@@ -53,6 +54,7 @@ def genesys(
         base_url=base_url,
         auth=credentials,
         requests_per_second=float(requests_per_minute) / 60 if requests_per_minute else None,
+        max_retries=int(max_retries),
         error_text=error_text,
         # A 403 is about the OAuth client's role rather than its secret: name both.
         auth_hint=f"{CREDENTIALS_HINT} (and that the OAuth client's role grants telephony:pcap:view)",
