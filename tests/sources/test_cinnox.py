@@ -231,3 +231,29 @@ def test_a_call_redelivered_with_fewer_recordings_loses_the_old_child_rows(make_
     assert dict(events) == {"call-shrinks": 1}
     assert dict(files) == {"call-shrinks": 1}
     assert warehouse_tables(run) == truth_tables(second, day, day.add(days=1))
+
+
+def test_malformed_records_are_quarantined_with_reasons_and_new_fields_are_kept(make_sandbox, cli):
+    sandbox = make_sandbox(cinnox_calls_per_day=700, bad_record_rate=0.03)
+    run = cli(sandbox)
+    result = run(*BACKFILL)
+    assert result.returncode == 0, result.output
+    bad = sandbox.truth.bad_records("cinnox", RANGE_START, RANGE_END)
+    broken = [b for b in bad if b["defect"] != "extra_field"]
+    extra = [b for b in bad if b["defect"] == "extra_field"]
+    assert {b["defect"] for b in broken} == {"missing_id", "bad_timestamp", "wrong_type"} and extra
+
+    reasons = [r[0] for r in run.query("select reason from cinnox.quarantine")]
+    assert len(reasons) == len(broken)
+    assert sum("missing id" in r for r in reasons) == sum(b["defect"] == "missing_id" for b in broken)
+    assert sum("callDate" in r for r in reasons) == sum(b["defect"] == "bad_timestamp" for b in broken)
+    assert sum("seq" in r for r in reasons) == sum(b["defect"] == "wrong_type" for b in broken)
+    assert f"{len(broken)} quarantined" in result.stderr
+    assert f"quarantined: {len(broken)} records" in run("status").stdout
+
+    # Valid records all load; a record with an undocumented field loads too, the field kept.
+    loaded = {r[0] for r in run.query("select id from cinnox.call_detail")}
+    good = {r["id"] for r in sandbox.truth.cinnox_calls(RANGE_START, RANGE_END)}
+    assert loaded == good | {b["id"] for b in extra}
+    kept = dict(run.query("select id, unexpected_field from cinnox.call_detail where unexpected_field is not null"))
+    assert set(kept) == {b["id"] for b in extra}
