@@ -16,7 +16,7 @@ demo: $(INSTALLED)
 	$(VENV)/bin/callhouse demo
 
 test: $(INSTALLED)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n 2
 
 # Regenerate the lock after changing pyproject.toml dependencies.
 lock: $(INSTALLED)
