@@ -383,7 +383,8 @@ def throughput(calls: int, days: int, workdir: Path, paths: tuple[str, ...] = AL
             results.append(result)
             m = result.measured
             log(f"  {name}: {'ok' if result.ok else 'FAILED ' + result.error} "
-                f"({m.wall_s:.1f} s wall, {m.cpu_s:.1f} s CPU, {m.peak_rss_mb:.0f} MB)" if m else f"  {name}: {result.skipped}")
+                f"({m.wall_s:.1f} s wall, {m.cpu_s:.1f} s CPU, {m.peak_rss_mb:.0f} MB peak, "
+                f"{m.involuntary_switches:,} pre-emptions)" if m else f"  {name}: {result.skipped}")
 
         run("callhouse", lambda: run_callhouse("callhouse", sandbox, workdir / "callhouse" / "calls.duckdb", log_dir,
                                                start=start, end=end))

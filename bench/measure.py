@@ -21,6 +21,11 @@ class Measured:
     wall_s: float
     cpu_s: float  # user + system, the child and any children it waited for
     peak_rss_mb: float
+    written_mb: float  # block output the kernel charged to the child (page-cache writeback)
+    # Context switches: voluntary ones are waits (I/O, locks, the server); involuntary ones are the
+    # child being pre-empted, i.e. other load on the machine took its CPU.
+    voluntary_switches: int
+    involuntary_switches: int
     stdout: str
     stderr: str
 
@@ -62,6 +67,9 @@ def run_measured(argv: Sequence[str], *, env: dict[str, str], cwd: Path, log_dir
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
         peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
+        written_mb=usage.ru_oublock * 512 / 1e6,
+        voluntary_switches=usage.ru_nvcsw,
+        involuntary_switches=usage.ru_nivcsw,
         stdout=out_path.read_text(errors="replace"),
         stderr=err_path.read_text(errors="replace"),
     )
