@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick soak lock clean
+.PHONY: demo test schemas bench bench-quick soak lock clean
 
 $(INSTALLED): requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(VENV)/bin/python -m pytest -q -n 2
+
+# Rewrite schemas/ from what the code loads (review the diff before committing).
+schemas: $(INSTALLED)
+	$(VENV)/bin/python -m pipelines.schemas
 
 # Regenerate the lock after changing pyproject.toml dependencies.
 lock: $(INSTALLED)
