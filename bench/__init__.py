@@ -6,6 +6,7 @@
     .venv/bin/python -m bench --nightly-growth --history-calls 5000000
     .venv/bin/python -m bench --latency --rate 5
     .venv/bin/python -m bench --calls 20000 --paths callhouse --profile
+    .venv/bin/python -m bench --calls 100000 --paths callhouse --callhouse-env SOURCES__CINNOX__CHECKPOINT_ROWS=50000
 
 Each measured path is its own subprocess (wall, CPU and peak RSS of that process alone, see
 measure.py); the sandbox serves from another process (sandbox_process.py). Paths: the real

@@ -202,7 +202,7 @@ def latency_section(lat: Latency) -> list[str]:
                      n(ok_requests / m.wall_s if ok_requests is not None else None, 2),
                      n(p.extra.get("request_rate_while_fetching"), 2),
                      n(lat.truth.calls / m.wall_s), "ok" if p.ok else f"FAILED: {p.error[:200]}"])
-    lines += table(["run", "wall s", "requests", "429s", "requests/s", "answered requests/s", "sustained requests/s", "calls/s", "outcome"], rows)
+    lines += table(["run", "wall s", "requests", "429s", "requests/s", "answered requests/s", "sustained requests/s (429s included)", "calls/s", "outcome"], rows)
     source = "sandbox" if all(p.requests is not None for p in lat.runs) else "callhouse's own summary"
     lines += ["", f"Request and 429 counts from the {source}."]
     return lines + [""]
