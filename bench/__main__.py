@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def profile(calls: int, days: int, workdir: Path, seed: int) -> None:
-    """callhouse backfill under cProfile (slower than a plain run: for where time goes, not how much)."""
+    """callhouse backfill under cProfile, all threads merged (slower than a plain run: for where
+    time goes, not how much). Worker threads' time adds to the main thread's, so totals can
+    exceed the wall time."""
     import pstats
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -143,7 +145,7 @@ def profile(calls: int, days: int, workdir: Path, seed: int) -> None:
     with harness.SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed,
                                 log_dir=workdir / "logs") as sandbox:
         sandbox.truth(start, end)
-        argv = [harness.PYTHON, "-m", "cProfile", "-o", str(out)] + harness.callhouse_argv("backfill", start, end)[1:]
+        argv = [harness.PYTHON, "-m", "bench.profile_threads", str(out)] + harness.callhouse_argv("backfill", start, end)[3:]
         env = harness._env(sandbox, workdir / "calls.duckdb", **harness.CALLHOUSE_OVERRIDES)
         result = harness.run_measured(argv, env=env, cwd=harness.REPO, log_dir=workdir / "logs", name="profile")
     if not result.ok:
