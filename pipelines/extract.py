@@ -8,8 +8,10 @@ so the runner can commit (load) before going on. Data and state of a window comm
 from __future__ import annotations
 
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import dlt
 import pendulum
@@ -42,6 +44,9 @@ class WindowWalk:
     stats: RunStats
     progress: Progress
     checkpoint: Checkpoint = Checkpoint()
+    # Windows fetched at once (pages inside a window stay sequential: offset paging needs the
+    # previous page). 1 for a vendor whose paging carries a cursor across windows (Bandwidth).
+    concurrency: int = 1
 
     def __iter__(self) -> Iterator[Any]:
         ledger = SourceLedger(dlt.current.source_state().setdefault(STATE_KEY, {}))
@@ -51,9 +56,9 @@ class WindowWalk:
         hinted: set[str] = set()
         pages = PageBuffer()
         started, rows_since = time.monotonic(), 0
-        for index, window in enumerate(windows):
+        for index, (window, batches) in enumerate(self._fetched(windows)):
             window_rows = 0
-            for batch in self.fetch_window(window):
+            for batch in batches:
                 for table, rows in batch.items():
                     if not len(rows):
                         continue
@@ -77,6 +82,29 @@ class WindowWalk:
             ledger.finish(plan, self.request)
         for table, gathered in pages.drain():
             yield self._mark(table, gathered, hinted)
+
+    def _fetched(self, windows: list[Window]) -> Iterator[tuple[Window, Iterable[Batch]]]:
+        """Each window with its batches, in order; up to `concurrency` windows fetched ahead."""
+        if self.concurrency <= 1:
+            for window in windows:
+                yield window, self.fetch_window(window)
+            return
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="window") as pool:
+            ahead: deque = deque()
+            upcoming = iter(windows)
+            try:
+                for window in upcoming:
+                    ahead.append((window, pool.submit(lambda w=window: list(self.fetch_window(w)))))
+                    if len(ahead) >= self.concurrency:
+                        done_window, future = ahead.popleft()
+                        yield done_window, future.result()
+                while ahead:
+                    done_window, future = ahead.popleft()
+                    yield done_window, future.result()
+            finally:
+                # A checkpoint or an error stops the walk: drop what was fetched ahead.
+                for _, future in ahead:
+                    future.cancel()
 
     def _mark(self, table: str, arrow: Any, hinted: set[str]) -> Any:
         # Table hints travel with the first page of each table; later pages only name the table.

@@ -48,7 +48,7 @@ def test_backfill_of_every_source_under_transient_faults_ends_with_the_rows_of_a
 def test_bad_bodies_are_retried_then_fail_the_window_which_the_next_run_repeats(make_sandbox, cli, fault):
     sandbox = make_sandbox(cinnox_calls_per_day=700)
     setattr(sandbox.faults, fault, 1.0)
-    run = cli(sandbox, SOURCES__CINNOX__MAX_RETRIES="2")
+    run = cli(sandbox, SOURCES__CINNOX__MAX_RETRIES="2", SOURCES__CINNOX__CONCURRENCY="1")  # count one window's tries
     failed = run(*CINNOX)
     assert failed.returncode == 1
     failure = [line for line in failed.stderr.splitlines() if "FAILED" in line]

@@ -39,11 +39,13 @@ def cinnox(
     requests_per_second: float | None = None,
     keep_url_signatures: bool = False,
     max_retries: int = 8,
+    concurrency: int = 2,
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
     client = VendorClient(
         vendor=NAME,
+        max_connections=max(1, int(concurrency)),
         base_url=base_url,
         headers={"Authorization": f"Bearer {app_token}"},
         requests_per_second=requests_per_second,
@@ -82,6 +84,7 @@ def cinnox(
         stats=stats,
         progress=progress,
         checkpoint=Checkpoint(rows=int(checkpoint_rows), seconds=float(checkpoint_seconds)),
+        concurrency=max(1, int(concurrency)),
     )
 
     @dlt.resource(name=CALL_DETAIL.name, write_disposition="merge", primary_key="id")
