@@ -18,6 +18,17 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(VENV)/bin/python -m pytest -q -n 2
 
+# Benchmarks (issue 8): the full run takes ~12 minutes; bench-quick is the CI smoke size.
+bench: $(INSTALLED)
+	$(VENV)/bin/python -m bench
+
+bench-quick: $(INSTALLED)
+	$(VENV)/bin/python -m bench --quick
+
+# Crash soak: SIGKILL backfills at random moments, rerun, verify exact rows (by hand, not in CI).
+soak: $(INSTALLED)
+	$(VENV)/bin/python -m tests.reliability.soak --rounds 30
+
 # Rewrite schemas/ from what the code loads (review the diff before committing).
 schemas: $(INSTALLED)
 	$(VENV)/bin/python -m pipelines.schemas
