@@ -1,5 +1,10 @@
-"""One UTC day of generated SIP dialogs as HomerRecords (6-12 messages per call), kept
-pre-serialized in (date, id) order, with each conversation's INVITE headers."""
+"""One UTC day of generated SIP messages as HomerRecords (6-12 messages per call), kept
+pre-serialized in (date, id) order, with the INVITE headers of the conversations started that day.
+
+A day holds the messages DATED in it, not the dialogs started in it: the messages before midnight
+of the dialogs started that day, plus the after-midnight messages of those started the day before
+(a call can talk through midnight). So a query for [lo, hi) only has to look at the days lo..hi
+touch. Each dialog is generated from its own seed, so both days produce the same messages."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ..data import compact, day_rng, gc_paused, iso_ms, sample_start_times
+from ..data import DAY_MS, HOUR_MS, compact, day_rng, gc_paused, iso_ms, sample_start_times
 from ..faults import DEFECTS
 
 VENDOR = "genesys"
@@ -28,10 +33,20 @@ _EDGE_AGENT = "Genesys Cloud Edge/1.0.0.9871"
 _CALLER_NAMES = ("", "Anna Schmidt", "Jean Dupont", "Pieter de Vries")
 _ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, REFER, UPDATE"
 
+# The longest talk time of an answered call (see _script).
+TALK_CAP_MS = 3 * HOUR_MS
+# From a dialog's start time to its last message, at most: the talk cap plus the signalling gaps
+# of _script, which add up to under 36 s (auth 80 + INVITE 200 + 100 30 + 183 1000 + 2 x 180
+# 4000 + 200 30000 + ACK 80 + re-INVITE 100 + BYE's 200 50 ms), rounded up to a minute.
+# generate_day checks every dialog against it: a longer one would lose its tail after midnight.
+MAX_DIALOG_MS = TALK_CAP_MS + 60_000
+assert MAX_DIALOG_MS < DAY_MS  # only the day before can spill into a day
+
 
 @dataclass
 class GenesysDay:
-    """One UTC day's SIP messages sorted by (date, id), each pre-serialized."""
+    """The SIP messages dated in one UTC day (whichever day their dialog started), sorted by
+    (date, id), each pre-serialized; `conversations` are those of the dialogs started that day."""
 
     date_ms: array = field(default_factory=lambda: array("q"))
     ids: list[str] = field(default_factory=list)
@@ -114,7 +129,7 @@ def _script(r: random.Random) -> list[tuple[str, str, int]]:
         if r.random() < 0.1:  # forked or re-alerted
             msgs.append(("180", "<", r.randint(100, 2000)))
         msgs += [("200", "<", r.randint(2000, 30000)), ("ACK", ">", r.randint(20, 80))]
-        talk = int(min(r.lognormvariate(math.log(150_000), 1.0), 3 * 3_600_000))
+        talk = int(min(r.lognormvariate(math.log(150_000), 1.0), TALK_CAP_MS))
         if talk > 600_000 and not with_auth and r.random() < 0.5:
             msgs += [("REINVITE", ">", talk // 2), ("200", "<", r.randint(10, 50)), ("ACK", ">", r.randint(10, 50))]
             talk -= talk // 2
@@ -270,20 +285,45 @@ def _dialog_rows(d: _Dialog, t0: int) -> tuple[list[dict], str, dict[str, list[s
     return rows, invite_text, invite_headers
 
 
-def generate_day(seed: int, day: int, per_day: float) -> GenesysDay:
+def _day_dialogs(seed: int, day: int, per_day: float) -> tuple[list[int], list[int], int]:
+    """Start times and per-dialog seeds of the dialogs started in `day`, and its badness seed."""
+    rng = day_rng(seed, VENDOR, day)
+    starts = sample_start_times(rng, day, per_day, TZ_OFFSET_H).tolist()
+    dialog_seeds = rng.integers(0, 2**63, size=len(starts)).tolist()
+    return starts, dialog_seeds, int(rng.integers(0, 2**63))
+
+
+def generate_day(seed: int, day: int, per_day: float, previous_day: bool = True) -> GenesysDay:
+    """The messages dated in `day`: from its dialogs, and (unless `previous_day` is False, for the
+    first day of the history) from the dialogs of the day before that were still running at
+    midnight. Those are re-created from their own seeds; only the day's last MAX_DIALOG_MS of
+    starts can reach past midnight, so the look-back costs a few percent (quiet night hours)."""
+    day_lo, day_hi = day * DAY_MS, (day + 1) * DAY_MS
     with gc_paused():
-        rng = day_rng(seed, VENDOR, day)
-        starts = sample_start_times(rng, day, per_day, TZ_OFFSET_H).tolist()
-        dialog_seeds = rng.integers(0, 2**63, size=len(starts)).tolist()
-        badness_seed = int(rng.integers(0, 2**63))
+        starts, dialog_seeds, badness_seed = _day_dialogs(seed, day, per_day)
         rows = []
         conversations = {}
-        for t0, s in zip(starts, dialog_seeds):
+
+        def add(t0: int, s: int) -> tuple[_Dialog, str, dict[str, list[str]]]:
+            """Generates a dialog and keeps its messages dated in the day."""
             d = _new_dialog(random.Random(s))
             msgs, invite, headers = _dialog_rows(d, t0)
-            conversations[d.conversation] = (t0, invite, headers)
+            if int(msgs[-1]["milliTs"]) - t0 > MAX_DIALOG_MS:
+                raise RuntimeError(f"a Genesys dialog outlasts MAX_DIALOG_MS: {d.callid} from {t0}")
             for m in msgs:
-                rows.append((int(m["milliTs"]), m["id"], m))
+                ms = int(m["milliTs"])
+                if day_lo <= ms < day_hi:
+                    rows.append((ms, m["id"], m))
+            return d, invite, headers
+
+        if previous_day:
+            prev_starts, prev_seeds, _ = _day_dialogs(seed, day - 1, per_day)
+            for t0, s in zip(prev_starts, prev_seeds):
+                if t0 >= day_lo - MAX_DIALOG_MS:
+                    add(t0, s)
+        for t0, s in zip(starts, dialog_seeds):
+            d, invite, headers = add(t0, s)
+            conversations[d.conversation] = (t0, invite, headers)
         rows.sort(key=lambda x: (x[0], x[1]))
         br = random.Random(badness_seed)
         out = GenesysDay()

@@ -21,7 +21,9 @@ class GenesysStore:
         self._days: DayCache[GenesysDay] = DayCache(first_day, self._generate, lambda d: GenesysDay())
 
     def _generate(self, day: int) -> GenesysDay:
-        return generate_day(self._seed, day, self._per_day)
+        # A day holds every message dated in it, the tails of the day before's dialogs included
+        # (none started before the history), so selecting [lo, hi) needs only the days it touches.
+        return generate_day(self._seed, day, self._per_day, previous_day=day > self._days.first_day)
 
     def generate_until(self, now_ms: int) -> int:
         return sum(len(d.ids) for d in self._days.days(self._days.first_day, now_ms // DAY_MS))
