@@ -6,7 +6,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, Callable, TextIO
 
 from pipelines.windows import Window
 
@@ -30,6 +30,19 @@ class RunStats:
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
+
+    def request_counter(self, *clients: Any) -> Callable[[], None]:
+        """A function that sets the request counts to what earlier loads of this run counted
+        plus what these clients (their `.stats`) have counted since: the runner builds a source,
+        and so new clients, for every checkpoint of one run."""
+        base = (self.requests, self.throttled, self.retries)
+
+        def update() -> None:
+            self.requests = base[0] + sum(c.stats.requests for c in clients)
+            self.throttled = base[1] + sum(c.stats.throttled for c in clients)
+            self.retries = base[2] + sum(c.stats.retries for c in clients)
+
+        return update
 
 
 class Progress:

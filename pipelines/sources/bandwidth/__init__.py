@@ -61,13 +61,7 @@ def bandwidth(
     pager = CallPager(client, user_id, max(1, min(int(page_size), MAX_PAGE_SIZE)))
     flattener = CallFlattener(redact=client.redact)
     open_calls = OpenCallWatch(request)
-    # One RunStats spans the checkpoints of a run, each with a new client: count on from here.
-    counted = (stats.requests, stats.throttled, stats.retries)
-
-    def sync_stats() -> None:
-        c = client.stats
-        stats.requests, stats.throttled, stats.retries = (
-            counted[0] + c.requests, counted[1] + c.throttled, counted[2] + c.retries)
+    sync_stats = stats.request_counter(client)
 
     # Ids already read in this run: a call inserted into the past shifts the list under the
     # pages, so the last call of one page can come again first on the next.

@@ -57,15 +57,13 @@ def cinnox(
     limit = min(int(page_limit), MAX_PAGE_LIMIT)
     flattener = CallDetailFlattener(keep_url_signatures=keep_url_signatures)
 
-    # The runner builds the source again after each checkpoint with the same stats: add to them.
-    counted = (stats.requests, stats.throttled, stats.retries)
+    count_requests = stats.request_counter(client)
 
     def fetch_window(w: Window) -> Iterator[dict]:
         seen: set[str] = set()
         for records in call_detail_pages(client, app_id, w, limit):
             stats.pages += 1
-            c = client.stats
-            stats.requests, stats.throttled, stats.retries = counted[0] + c.requests, counted[1] + c.throttled, counted[2] + c.retries
+            count_requests()
             batch = flattener.flatten(records, w, seen)
             stats.quarantined += len(batch[QUARANTINE.name])
             yield batch

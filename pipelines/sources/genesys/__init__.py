@@ -60,13 +60,7 @@ def genesys(
         auth_hint=f"{CREDENTIALS_HINT} (and that the OAuth client's role grants telephony:pcap:view)",
         secrets=(client_secret,),
     )
-    # The runner builds the source again after each checkpoint with the same stats: add to them.
-    counted = (stats.requests, stats.throttled, stats.retries)
-
-    def count_requests() -> None:
-        stats.requests = counted[0] + client.stats.requests + credentials.stats.requests
-        stats.throttled = counted[1] + client.stats.throttled
-        stats.retries = counted[2] + client.stats.retries + credentials.stats.retries
+    count_requests = stats.request_counter(client, credentials)  # token requests count too
 
     memory: list[ConversationMemory] = []  # made on first use: source state exists inside the resource
 
