@@ -257,3 +257,15 @@ def test_malformed_records_are_quarantined_with_reasons_and_new_fields_are_kept(
     assert loaded == good | {b["id"] for b in extra}
     kept = dict(run.query("select id, unexpected_field from cinnox.call_detail where unexpected_field is not null"))
     assert set(kept) == {b["id"] for b in extra}
+
+
+def test_windows_fetched_concurrently_load_the_same_rows(make_sandbox, cli):
+    sandbox = make_sandbox(cinnox_calls_per_day=700, latency_ms=20)
+    run = cli(sandbox, SOURCES__CINNOX__CONCURRENCY="3", SOURCES__CINNOX__CHECKPOINT_ROWS="2000")
+    result = run(*BACKFILL)
+    assert result.returncode == 0, result.output
+    assert warehouse_tables(run) == truth_tables(sandbox, RANGE_START, RANGE_END)
+    assert counts(run) == tuple(len(t) for t in truth_tables(sandbox, RANGE_START, RANGE_END))
+    done = [line for line in result.stderr.splitlines() if " window " in line and "rows" in line]
+    starts = [re.search(r"\[(\S+),", line).group(1) for line in done]
+    assert starts == sorted(starts) and len(starts) == 7, "windows are committed in order"

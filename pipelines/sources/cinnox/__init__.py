@@ -39,7 +39,7 @@ def cinnox(
     requests_per_second: float | None = None,
     keep_url_signatures: bool = False,
     max_retries: int = 8,
-    concurrency: int = 2,
+    concurrency: int = 1,
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
