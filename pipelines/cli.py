@@ -109,22 +109,20 @@ def _now() -> Any:
 
 def _load(args: argparse.Namespace, request: Any, command: str) -> int:
     from pipelines.progress import Progress
-    from pipelines.runner import SOURCE_NAMES, is_configured, root_error, run_source
+    from pipelines.runner import SOURCE_NAMES, missing_settings, root_error, run_source
     from pipelines.warehouse import Warehouse
 
     warehouse = Warehouse.resolve(args.warehouse)
     progress = Progress()
     names = _chosen_sources(args)
     if args.sources is None:
-        configured = []
-        for name in names:
-            if is_configured(name):
-                configured.append(name)
-            else:
-                progress.line(f"{name}: skipped, no credentials configured (SOURCES__{name.upper()}__...)")
-        names = configured
+        missing = {name: missing_settings(name) for name in names}
+        names = [name for name in names if not missing[name]]
         if not names:
             raise UsageError(f"no source is configured: set the SOURCES__<S>__... settings for one of {', '.join(SOURCE_NAMES)}")
+        for name, settings in missing.items():
+            if settings:
+                progress.line(f"{name}: skipped, no credentials configured (set {', '.join(settings)})")
     failed = 0
     with warehouse.writer_lock(command, wait_s=args.wait):
         warehouse.connect().close()  # held open by another process (an analyst): say so before any work

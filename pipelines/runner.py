@@ -64,12 +64,13 @@ def build_source(name: str, request: LoadRequest, stats: RunStats, progress: Pro
         raise ConfigMissing(name, [f"SOURCES__{name.upper()}__{f.upper()}" for f in exc.fields]) from None
 
 
-def is_configured(name: str) -> bool:
+def missing_settings(name: str) -> list[str]:
+    """The settings a source still needs (empty when it is configured)."""
     try:
         build_source(name, LoadRequest("nightly", pendulum.now("UTC")), RunStats(name), Progress(quiet=True))
-        return True
-    except ConfigMissing:
-        return False
+        return []
+    except ConfigMissing as exc:
+        return exc.settings
 
 
 @dataclass
