@@ -12,6 +12,7 @@ import duckdb
 import pendulum
 import pytest
 
+from pipelines.runner import read_source_state
 from pipelines.sandbox import Sandbox, SandboxConfig
 
 # A fixed sandbox clock: tests compare against ground truth at known instants.
@@ -74,6 +75,14 @@ class Cli:
             cwd=self.workdir, env=full_env, capture_output=True, text=True, timeout=timeout,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def source_state(self, source: str) -> dict[str, Any]:
+        """The source's callhouse state as committed in the warehouse (what a rerun resumes from)."""
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            return read_source_state(con, source)
+        finally:
+            con.close()
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
         con = duckdb.connect(str(self.warehouse), read_only=True)

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from .config import Faults
 from .data import derive_seed
 
@@ -104,6 +106,16 @@ def malform(record: dict, defect: str, targets: DefectTargets) -> tuple[dict, st
     else:
         broken[field] = {"note": "field not in the documented schema", "v": 2}
     return broken, field
+
+
+def malformed_copy(day: Any, i: int, targets: DefectTargets) -> tuple[bytes, str, str]:
+    """Record i of a generated day as served broken (bytes, defect, field), cached on the day."""
+    found = day.malformed.get(i)
+    if found is None:
+        defect = DEFECTS[day.defect[i]]
+        broken, fld = malform(orjson.loads(day.records[i]), defect, targets)
+        found = day.malformed[i] = (orjson.dumps(broken), defect, fld)
+    return found
 
 
 def bad_record_entry(vendor: str, true_id: str, defect: str, field: str, served: dict) -> dict:

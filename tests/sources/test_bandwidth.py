@@ -48,15 +48,7 @@ def loaded_headers(cli) -> set[tuple]:
 
 
 def bandwidth_state(cli) -> dict:
-    import duckdb
-
-    from pipelines.runner import read_source_state
-
-    con = duckdb.connect(str(cli.warehouse), read_only=True)
-    try:
-        return read_source_state(con, "bandwidth")
-    finally:
-        con.close()
+    return cli.source_state("bandwidth")
 
 
 def summary_requests(stderr: str) -> int:

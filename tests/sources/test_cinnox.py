@@ -55,15 +55,7 @@ def counts(cli) -> tuple[int, int, int]:
 
 
 def cinnox_state(cli) -> dict:
-    import duckdb
-
-    from pipelines.runner import read_source_state
-
-    con = duckdb.connect(str(cli.warehouse), read_only=True)
-    try:
-        return read_source_state(con, "cinnox")
-    finally:
-        con.close()
+    return cli.source_state("cinnox")
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import duckdb
 import pendulum
 
-from pipelines.runner import read_source_state
 from pipelines.sources.genesys.auth import default_login_url
 from pipelines.sources.genesys.headers import header_rows
 from pipelines.sources.genesys.helpers import SiptraceFlattener, ms_halves, new_batch
@@ -59,12 +57,8 @@ def loaded_rows(run) -> dict[str, tuple]:
     return {row[0]: row for row in run.query(f"select {', '.join(COLUMNS)} from genesys.siptraces")}
 
 
-def genesys_state(run) -> dict:
-    con = duckdb.connect(str(run.warehouse), read_only=True)
-    try:
-        return read_source_state(con, "genesys")
-    finally:
-        con.close()
+def genesys_state(cli) -> dict:
+    return cli.source_state("genesys")
 
 
 def summary_line(result) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 
 from ..data import DAY_MS, DayCache, ceil_div, derive_seed, hex_ids, parse_rfc3339_us
-from ..faults import DEFECTS, DefectTargets, bad_record_entry, is_bad, malform
+from ..faults import DefectTargets, bad_record_entry, is_bad, malformed_copy
 from .records import CALL_TYPES, STATUS_NAMES, VENDOR, CinnoxDay, generate_day
 from .staff import staff_roster
 
@@ -78,12 +78,7 @@ class CinnoxStore:
         return out
 
     def _malformed(self, day: CinnoxDay, i: int) -> tuple[bytes, str, str]:
-        found = day.malformed.get(i)
-        if found is None:
-            defect = DEFECTS[day.defect[i]]
-            broken, fld = malform(orjson.loads(day.records[i]), defect, DEFECT_TARGETS)
-            found = day.malformed[i] = (orjson.dumps(broken), defect, fld)
-        return found
+        return malformed_copy(day, i, DEFECT_TARGETS)
 
     def calls(self, start_us: int, end_us: int, now_ms: int, bad_rate: float, include_bad: bool) -> list[dict]:
         """Truth: calls with start <= callDate < end as served now; malformed ones left out

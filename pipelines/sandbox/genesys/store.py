@@ -8,7 +8,7 @@ from bisect import bisect_left
 import orjson
 
 from ..data import DAY_MS, DayCache, ceil_div
-from ..faults import DEFECTS, DefectTargets, bad_record_entry, is_bad, malform
+from ..faults import DefectTargets, bad_record_entry, is_bad, malformed_copy
 from .dialogs import VENDOR, GenesysDay, generate_day
 
 # The field each kind of defect breaks in a served record.
@@ -56,12 +56,7 @@ class GenesysStore:
         return out
 
     def _malformed(self, day: GenesysDay, i: int) -> tuple[bytes, str, str]:
-        found = day.malformed.get(i)
-        if found is None:
-            defect = DEFECTS[day.defect[i]]
-            broken, fld = malform(orjson.loads(day.records[i]), defect, DEFECT_TARGETS)
-            found = day.malformed[i] = (orjson.dumps(broken), defect, fld)
-        return found
+        return malformed_copy(day, i, DEFECT_TARGETS)
 
     def messages(self, start_us: int, end_us: int, now_ms: int, retention_days: float, bad_rate: float,
                  include_bad: bool) -> list[dict]:
