@@ -8,8 +8,6 @@ so the runner can commit (load) before going on. Data and state of a window comm
 from __future__ import annotations
 
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -18,12 +16,10 @@ import pendulum
 import pyarrow as pa
 
 from pipelines.load_state import STATE_KEY, LoadRequest, SourceLedger
+from pipelines.lookahead import Batch, Lookahead, fetch_in_order
 from pipelines.progress import Progress, RunStats
-from pipelines.tables import TableRows, TableSpec
+from pipelines.tables import TableSpec
 from pipelines.windows import Window
-
-# warehouse table -> rows from one vendor page, as collected rows or an already built Arrow table
-Batch = dict[str, "TableRows | pa.Table"]
 
 
 @dataclass(frozen=True)
@@ -47,8 +43,19 @@ class WindowWalk:
     # Windows fetched at once (pages inside a window stay sequential: offset paging needs the
     # previous page). 1 for a vendor whose paging carries a cursor across windows (Bandwidth).
     concurrency: int = 1
+    # Fetch ahead while dlt loads (see lookahead.py); only for a fetch_window free of dlt state.
+    lookahead: Lookahead | None = None
+    # Closes the vendor client once nothing fetches any more (the lookahead may outlive the walk).
+    release: Callable[[], None] = lambda: None
 
     def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self._walk()
+        finally:
+            if self.lookahead is None:
+                self.release()  # else the lookahead closes the client when the run ends
+
+    def _walk(self) -> Iterator[Any]:
         ledger = SourceLedger(dlt.current.source_state().setdefault(STATE_KEY, {}))
         plan = ledger.open_plan(self.request, self.nightly_start(ledger))
         windows = ledger.pending_windows(plan, self.window_size)
@@ -84,27 +91,13 @@ class WindowWalk:
             yield self._mark(table, gathered, hinted)
 
     def _fetched(self, windows: list[Window]) -> Iterator[tuple[Window, Iterable[Batch]]]:
-        """Each window with its batches, in order; up to `concurrency` windows fetched ahead."""
-        if self.concurrency <= 1:
-            for window in windows:
-                yield window, self.fetch_window(window)
+        """Each window with its batches, in order."""
+        if self.lookahead is None:
+            yield from fetch_in_order(windows, self.fetch_window, self.concurrency)
             return
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="window") as pool:
-            ahead: deque = deque()
-            upcoming = iter(windows)
-            try:
-                for window in upcoming:
-                    ahead.append((window, pool.submit(lambda w=window: list(self.fetch_window(w)))))
-                    if len(ahead) >= self.concurrency:
-                        done_window, future = ahead.popleft()
-                        yield done_window, future.result()
-                while ahead:
-                    done_window, future = ahead.popleft()
-                    yield done_window, future.result()
-            finally:
-                # A checkpoint or an error stops the walk: drop what was fetched ahead.
-                for _, future in ahead:
-                    future.cancel()
+        self.lookahead.follow(windows, self.fetch_window, self.release, self.checkpoint.rows, self.concurrency)
+        for window in windows:
+            yield window, self.lookahead.take(window)
 
     def _mark(self, table: str, arrow: Any, hinted: set[str]) -> Any:
         # Table hints travel with the first page of each table; later pages only name the table.

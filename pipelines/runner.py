@@ -22,6 +22,7 @@ from dlt.common.versioned_state import decompress_state
 
 from pipelines.errors import CallhouseError, ConfigMissing, UsageError, WarehouseBusy
 from pipelines.load_state import STATE_KEY, LoadRequest, plan_finished
+from pipelines.lookahead import Lookahead
 from pipelines.progress import Progress, RunStats
 from pipelines.warehouse import Warehouse, record_run
 
@@ -87,26 +88,31 @@ def run_source(name: str, request: LoadRequest, warehouse: Warehouse, progress: 
     result = SourceRun(name, stats)
     started = pendulum.now("UTC")
     module = source_module(name)
+    # Sources whose fetching keeps no dlt state fetch the next checkpoint while this one loads.
+    lookahead = Lookahead() if getattr(module, "FETCH_AHEAD", False) else None
     try:
         build_source(name, request, stats, Progress(quiet=True))  # configuration errors before any work
         pipeline = open_pipeline(name, warehouse)
         finish_pending(pipeline, module, result)
-        _load_until_done(pipeline, module, request, stats, progress, result)
+        _load_until_done(pipeline, module, request, stats, progress, result, lookahead)
     except Exception as exc:
         result.outcome = "failed"
         result.message = str(root_error(exc))
         raise
     finally:
+        if lookahead is not None:
+            lookahead.close()
         progress.finish_live()
         _log_run(warehouse, result, command, started, request.run_id)
     return result
 
 
 def _load_until_done(pipeline: dlt.Pipeline, module: ModuleType, request: LoadRequest, stats: RunStats,
-                     progress: Progress, result: SourceRun) -> None:
+                     progress: Progress, result: SourceRun, lookahead: Lookahead | None) -> None:
+    overrides = {"lookahead": lookahead} if lookahead is not None else {}
     while True:
         before = stats.windows_done
-        source = build_source(module.NAME, request, stats, progress)
+        source = build_source(module.NAME, request, stats, progress, **overrides)
         info = pipeline.run(source, loader_file_format="parquet")
         result.load_ids.extend(info.loads_ids)
         remove_orphans(pipeline, module, info.loads_ids)

@@ -22,6 +22,8 @@ from .settings import (
 NAME = "cinnox"
 SPECS = {s.name: s for s in (CALL_DETAIL, RECORDING_EVENTS, RECORDING_FILES, QUARANTINE)}
 REQUIRED = ("base_url", "app_id", "app_token")
+# fetch_window keeps no dlt state: windows can be fetched while the previous checkpoint loads.
+FETCH_AHEAD = True
 
 
 @dlt.source(name=NAME, section=NAME)
@@ -42,6 +44,7 @@ def cinnox(
     concurrency: int = 1,
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
+    lookahead: Any = None,
 ) -> Any:
     client = VendorClient(
         vendor=NAME,
@@ -83,13 +86,12 @@ def cinnox(
         progress=progress,
         checkpoint=Checkpoint(rows=int(checkpoint_rows), seconds=float(checkpoint_seconds)),
         concurrency=max(1, int(concurrency)),
+        lookahead=lookahead,
+        release=client.close,
     )
 
     @dlt.resource(name=CALL_DETAIL.name, write_disposition="merge", primary_key="id")
     def call_detail() -> Iterator[Any]:
-        try:
-            yield from walk
-        finally:
-            client.close()
+        yield from walk  # the walk closes the client (or hands it to the lookahead)
 
     return call_detail

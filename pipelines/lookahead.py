@@ -1,0 +1,174 @@
+"""Fetch the next windows while dlt normalizes and loads the previous checkpoint.
+
+Without it a run alternates: fetch and flatten a checkpoint (Python, one core), then load it
+(DuckDB, which releases the GIL), with one of the two idle at any time. A `Lookahead` runs the
+vendor's `fetch_window` on a background thread, in plan order, across the checkpoints of one
+source run, and keeps at most `max_rows` rows of finished windows waiting.
+
+Only for a `fetch_window` that does not touch dlt source state: the thread runs outside dlt's
+context, and a window fetched ahead is not committed until the walk takes it (its state change
+would otherwise commit with the previous checkpoint's data). CINNOX qualifies; Bandwidth (the
+open-call watch) and Genesys (the remembered conversations) keep state per window and do not.
+
+Nothing fetched ahead is lost by a crash: the walk records a window done only after handing
+its rows to dlt, so a window still waiting here is fetched again by the next run.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator
+
+import pyarrow as pa
+
+from pipelines.tables import TableRows
+from pipelines.windows import Window
+
+# warehouse table -> rows from one vendor page, as collected rows or an already built Arrow table
+Batch = dict[str, "TableRows | pa.Table"]
+FetchWindow = Callable[[Window], Iterator[Batch]]
+
+
+def fetch_in_order(windows: Iterable[Window], fetch_window: FetchWindow, concurrency: int = 1
+                   ) -> Iterator[tuple[Window, Iterable[Batch]]]:
+    """Each window with its batches, in order; up to `concurrency` windows fetched at once
+    (pages inside a window stay sequential: offset paging needs the previous page)."""
+    if concurrency <= 1:
+        for window in windows:
+            yield window, fetch_window(window)
+        return
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="window") as pool:
+        ahead: deque = deque()
+        try:
+            for window in windows:
+                ahead.append((window, pool.submit(lambda w=window: list(fetch_window(w)))))
+                if len(ahead) >= concurrency:
+                    done_window, future = ahead.popleft()
+                    yield done_window, future.result()
+            while ahead:
+                done_window, future = ahead.popleft()
+                yield done_window, future.result()
+        finally:
+            # A checkpoint, an error or a closed lookahead stops the walk: drop what was fetched ahead.
+            for _, future in ahead:
+                future.cancel()
+
+
+def as_arrow(batch: Batch) -> dict[str, pa.Table]:
+    return {table: rows if isinstance(rows, pa.Table) else rows.to_arrow() for table, rows in batch.items()}
+
+
+class Lookahead:
+    """Windows fetched ahead on one thread; `take(window)` hands over each one's Arrow batches.
+
+    One per source run (the runner makes it and closes it); each checkpoint's walk calls `follow`.
+    """
+
+    def __init__(self) -> None:
+        self.max_rows = 1
+        self._cond = threading.Condition()
+        self._ready: deque[tuple[Window, list[dict[str, pa.Table]] | BaseException]] = deque()
+        self._ready_rows = 0
+        self._planned: list[Window] = []  # windows not yet taken, in order
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closers: list[Callable[[], None]] = []
+
+    def follow(self, windows: list[Window], fetch_window: FetchWindow, close: Callable[[], None],
+               max_rows: int, concurrency: int = 1) -> None:
+        """Fetch these windows ahead, keeping up to `max_rows` rows waiting (one checkpoint: the
+        next one is ready when the current one is loaded), unless already doing exactly that (a
+        later checkpoint of the same run asks again with what is left of the same plan)."""
+        with self._cond:
+            self.max_rows = max(1, max_rows)
+            if self._thread is not None and windows == self._planned:
+                close()  # this checkpoint's client is not needed: the running fetch has its own
+                return
+        self.stop()
+        self._stop = threading.Event()
+        self._ready.clear()
+        self._ready_rows = 0
+        self._planned = list(windows)
+        self._closers.append(close)
+        self._thread = threading.Thread(target=self._produce, args=(list(windows), fetch_window, concurrency, self._stop),
+                                        name="lookahead", daemon=True)
+        self._thread.start()
+
+    def take(self, window: Window) -> list[dict[str, pa.Table]]:
+        """The batches of the next planned window (waits for them); a fetch error is raised here."""
+        with self._cond:
+            while not self._ready:
+                if self._thread is None or not self._thread.is_alive():
+                    raise RuntimeError(f"lookahead stopped before {window}")
+                self._cond.wait(0.5)
+            fetched, result = self._ready.popleft()
+            self._ready_rows -= _rows(result)
+            self._planned.pop(0)
+            self._cond.notify_all()
+        if fetched != window:
+            raise RuntimeError(f"lookahead out of order: fetched {fetched}, walk wants {window}")
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def stop(self) -> None:
+        """Stop fetching (at the next page) and drop what is waiting."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+            self._thread = None
+        for close in self._closers:
+            close()
+        self._closers.clear()
+
+    close = stop
+
+    def _produce(self, windows: list[Window], fetch_window: FetchWindow, concurrency: int,
+                 stop: threading.Event) -> None:
+        fetched = fetch_in_order(windows, fetch_window, concurrency)
+        index = 0
+        try:
+            for window, batches in fetched:
+                result: list[dict[str, pa.Table]] | BaseException
+                try:
+                    result = []
+                    for batch in batches:
+                        if stop.is_set():
+                            return
+                        result.append(as_arrow(batch))
+                except BaseException as exc:  # handed to the walk, which raises it in dlt's extract
+                    result = exc
+                if not self._put(window, result, stop):
+                    return
+                index += 1
+                if isinstance(result, BaseException):
+                    return
+        except BaseException as exc:  # raised by fetch_in_order itself (a concurrent fetch)
+            if index < len(windows):
+                self._put(windows[index], exc, stop)
+        finally:
+            close_generator = getattr(fetched, "close", None)
+            if close_generator:
+                close_generator()
+
+    def _put(self, window: Window, result: list[dict[str, pa.Table]] | BaseException, stop: threading.Event) -> bool:
+        with self._cond:
+            # Wait while enough rows are waiting (memory bound), unless nothing is: a window larger
+            # than max_rows must still get through.
+            while self._ready and self._ready_rows >= self.max_rows and not stop.is_set():
+                self._cond.wait(0.5)
+            if stop.is_set():
+                return False
+            self._ready.append((window, result))
+            self._ready_rows += _rows(result)
+            self._cond.notify_all()
+            return True
+
+
+def _rows(result: list[dict[str, pa.Table]] | BaseException) -> int:
+    if isinstance(result, BaseException):
+        return 0
+    return sum(table.num_rows for batch in result for table in batch.values())
