@@ -1,8 +1,8 @@
 """Runs sources into the warehouse: one dlt pipeline and dataset per source, loaded in checkpoints.
 
 Order of a source run: finish packages a crash left behind, then extract/normalize/load until the
-plan's windows are all done (each `pipeline.run` ends at a checkpoint), removing child rows that a
-re-delivered parent no longer has after each load.
+plan's windows are all done (each `pipeline.run` ends at a checkpoint), repairing what dlt's merge
+leaves after each load: duplicate keys and child rows a re-delivered parent dropped (after_load.py).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import pendulum
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.versioned_state import decompress_state
 
+from pipelines.after_load import latest_load_id, repair
 from pipelines.errors import CallhouseError, ConfigMissing, UsageError, WarehouseBusy
 from pipelines.load_state import STATE_KEY, LoadRequest, plan_finished
 from pipelines.lookahead import Lookahead
@@ -115,7 +116,7 @@ def _load_until_done(pipeline: dlt.Pipeline, module: ModuleType, request: LoadRe
         source = build_source(module.NAME, request, stats, progress, **overrides)
         info = pipeline.run(source, loader_file_format="parquet")
         result.load_ids.extend(info.loads_ids)
-        remove_orphans(pipeline, module, info.loads_ids)
+        repair(pipeline, module, info.loads_ids)
         state = pipeline.state.get("sources", {}).get(module.NAME, {}).get(STATE_KEY, {})
         if plan_finished(state, request):
             return
@@ -127,6 +128,9 @@ def finish_pending(pipeline: dlt.Pipeline, module: ModuleType, result: SourceRun
     """Load what a crashed run left behind before extracting anew (dlt would otherwise ignore
     the new data and only finish the old packages)."""
     _drop_half_committed_extracts(pipeline)
+    # A crash between a load's commit and its repair leaves that repair to this run.
+    latest = latest_load_id(pipeline)
+    repair(pipeline, module, [latest] if latest else [])
     if not pipeline.has_pending_data:
         return
     pipeline.normalize()
@@ -134,7 +138,7 @@ def finish_pending(pipeline: dlt.Pipeline, module: ModuleType, result: SourceRun
     load_ids = list(info.loads_ids) if info else []  # None when normalize found nothing to load
     result.load_ids.extend(load_ids)
     result.stats.notices.append(f"finished {len(load_ids)} load package(s) left by an interrupted run")
-    remove_orphans(pipeline, module, load_ids)
+    repair(pipeline, module, load_ids)
 
 
 def _drop_half_committed_extracts(pipeline: dlt.Pipeline) -> None:
@@ -154,30 +158,6 @@ def _drop_half_committed_extracts(pipeline: dlt.Pipeline) -> None:
     for load_id in pending:
         if load_id in committed:
             extracted.delete_package(load_id)
-
-
-def remove_orphans(pipeline: dlt.Pipeline, module: ModuleType, load_ids: list[str]) -> None:
-    """Delete child rows of parents re-delivered in these loads that the new delivery dropped.
-
-    Merge replaces child rows by the parent key only where the new delivery has rows; a call
-    re-delivered with no recordings left would otherwise keep its old ones.
-    """
-    if not load_ids or not getattr(module, "CHILD_TABLES", ()):
-        return
-    dataset = pipeline.dataset_name
-    with pipeline.sql_client() as client:
-        existing = {r[0] for r in client.execute_sql(
-            "select table_name from information_schema.tables where table_schema = %s", dataset)}
-        placeholders = ", ".join(["%s"] * len(load_ids))
-        for child, child_key, parent, parent_key in module.CHILD_TABLES:
-            if child not in existing or parent not in existing:
-                continue
-            client.execute_sql(
-                f'delete from "{dataset}"."{child}" c where exists (select 1 from "{dataset}"."{parent}" p '
-                f"where p.{parent_key} = c.{child_key} and p._dlt_load_id in ({placeholders}) "
-                f"and c._dlt_load_id <> p._dlt_load_id)",
-                *load_ids,
-            )
 
 
 def _log_run(warehouse: Warehouse, result: SourceRun, command: str, started: pendulum.DateTime, run_id: str) -> None:

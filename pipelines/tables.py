@@ -125,6 +125,9 @@ class TableSpec:
             "primary_key": list(self.primary_key),
             "merge_key": list(self.merge_key) or None,
             "columns": columns,
+            # One row per key in each load package: dlt's merge then skips its ROW_NUMBER pass.
+            # The rare exceptions are repaired after the load (after_load.remove_duplicate_keys).
+            "additional_table_hints": {"x-stage-data-deduplicated": True} if self.primary_key else None,
         }
 
 

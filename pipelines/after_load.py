@@ -1,0 +1,73 @@
+"""What dlt's merge leaves to us after each load: duplicate keys and orphaned child rows.
+
+Duplicate keys. Every table is declared to dlt as deduplicated in staging (tables.TableSpec.hints),
+which drops the ROW_NUMBER pass from dlt's merge: on 1M calls it was about 40% of the load time.
+The walk hands dlt each key once per load (a window's repeats are dropped; windows split calls
+by start time), with two exceptions this module repairs: a staging copy that DuckDB committed just
+before a crash is copied again when the package is finished, and a vendor could move a call to
+another window between two requests of one run. Either leaves two rows with one key and one
+`_dlt_load_id`; `remove_duplicate_keys` keeps one. It costs one aggregate over the load's rows
+when there is nothing to repair.
+
+Orphans. Merge replaces child rows by the parent key only where the new delivery has rows; a
+call re-delivered with no recordings left would otherwise keep its old ones.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import dlt
+
+
+def repair(pipeline: dlt.Pipeline, module: ModuleType, load_ids: list[str]) -> None:
+    """Both repairs for rows of these loads (a no-op without load ids)."""
+    if not load_ids:
+        return
+    dataset = pipeline.dataset_name
+    with pipeline.sql_client() as client:
+        existing = {r[0] for r in client.execute_sql(
+            "select table_name from information_schema.tables where table_schema = %s", dataset)}
+        remove_duplicate_keys(client, dataset, existing, module, load_ids)
+        remove_orphans(client, dataset, existing, module, load_ids)
+
+
+def latest_load_id(pipeline: dlt.Pipeline) -> str | None:
+    """The newest completed load of this pipeline's dataset (a crash may have come before its repair)."""
+    with pipeline.sql_client() as client:
+        try:
+            rows = client.execute_sql(
+                f'select max(load_id) from "{pipeline.dataset_name}"._dlt_loads where status = 0')
+        except Exception:
+            return None  # no load yet: no _dlt_loads table
+    return rows[0][0] if rows and rows[0][0] else None
+
+
+def remove_duplicate_keys(client: Any, dataset: str, existing: set[str], module: ModuleType, load_ids: list[str]) -> None:
+    placeholders = ", ".join(["%s"] * len(load_ids))
+    for spec in module.SPECS.values():
+        if spec.name not in existing or not spec.primary_key:
+            continue
+        table = f'"{dataset}"."{spec.name}"'
+        key = ", ".join(f'"{column}"' for column in spec.primary_key)
+        in_loads = f"_dlt_load_id in ({placeholders})"
+        extra = client.execute_sql(f"select count(*) - count(distinct ({key})) from {table} where {in_loads}", *load_ids)
+        if extra and extra[0][0]:
+            client.execute_sql(
+                f"delete from {table} where rowid in (select rowid from (select rowid, row_number() over "
+                f"(partition by {key} order by rowid) as copy from {table} where {in_loads}) where copy > 1)",
+                *load_ids,
+            )
+
+
+def remove_orphans(client: Any, dataset: str, existing: set[str], module: ModuleType, load_ids: list[str]) -> None:
+    placeholders = ", ".join(["%s"] * len(load_ids))
+    for child, child_key, parent, parent_key in getattr(module, "CHILD_TABLES", ()):
+        if child not in existing or parent not in existing:
+            continue
+        client.execute_sql(
+            f'delete from "{dataset}"."{child}" c where exists (select 1 from "{dataset}"."{parent}" p '
+            f"where p.{parent_key} = c.{child_key} and p._dlt_load_id in ({placeholders}) "
+            f"and c._dlt_load_id <> p._dlt_load_id)",
+            *load_ids,
+        )
