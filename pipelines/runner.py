@@ -50,7 +50,7 @@ def source_module(name: str) -> ModuleType:
 def open_pipeline(name: str, warehouse: Warehouse) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"callhouse_{name}",
-        destination=dlt.destinations.duckdb(str(warehouse.path)),
+        destination=dlt.destinations.duckdb(warehouse.loader_credentials()),
         dataset_name=name,
         pipelines_dir=str(warehouse.pipelines_dir),
         progress=None,

@@ -11,7 +11,8 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from operator import itemgetter
+from typing import Any, Callable, Iterable, Sequence
 
 import orjson
 import pyarrow as pa
@@ -199,18 +200,32 @@ def typed_columns(spec: TableSpec, records: list[dict[str, Any]], bad: dict[int,
     """
     count = len(records)
     present: set[str] = set().union(*records) if records else set()
+    declared = [f for f in spec.fields if f in present]
+    extras = sorted(present - spec.fields.keys() - set(spec.nested))
+    values = _columns_of(records, declared + extras)
     arrays: dict[str, pa.Array] = {}
     for name, kind in spec.added.items():
         arrays[name] = pa.nulls(count, ARROW_TYPE[kind])  # filled in by the caller
     for vendor_field, kind in spec.fields.items():
-        values = [r.get(vendor_field) for r in records] if vendor_field in present else None
         arrays[column_name(vendor_field)] = (
-            _typed_array(values, kind, vendor_field, bad, where) if values is not None else pa.nulls(count, ARROW_TYPE[kind])
+            _typed_array(values[vendor_field], kind, vendor_field, bad, where) if vendor_field in values
+            else pa.nulls(count, ARROW_TYPE[kind])
         )
-    for extra in sorted(present - spec.fields.keys() - set(spec.nested)):
-        values = [r.get(extra) for r in records]
-        arrays[column_name(extra)] = _typed_array(values, "extra", extra, bad, where)
+    for extra in extras:
+        arrays[column_name(extra)] = _typed_array(values[extra], "extra", extra, bad, where)
     return arrays
+
+
+def _columns_of(records: list[dict[str, Any]], fields: list[str]) -> dict[str, Sequence[Any]]:
+    """The values of each field across records (None where a record lacks it)."""
+    if len(fields) > 1:
+        try:
+            # Records that all carry every field (the usual page): one C-level pass and a transpose,
+            # about twice as fast as a lookup per field per record.
+            return dict(zip(fields, zip(*map(itemgetter(*fields), records))))
+        except KeyError:
+            pass
+    return {f: [r.get(f) for r in records] for f in fields}
 
 
 def _typed_array(values: list[Any], kind: str, vendor_field: str, bad: dict[int, str], where: str) -> pa.Array:
@@ -218,7 +233,7 @@ def _typed_array(values: list[Any], kind: str, vendor_field: str, bad: dict[int,
     try:
         if kind == "timestamp":
             return pa.array(values, pa.string()).cast(arrow_type)
-        if kind == "bigint" and any(v is True or v is False for v in values):
+        if kind == "bigint" and bool in set(map(type, values)):
             raise TypeError("booleans are not integers")  # Arrow would quietly turn them into 0/1
         return pa.array(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):

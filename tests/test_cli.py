@@ -34,3 +34,11 @@ def test_usage_and_configuration_errors_exit_2_with_one_line(cli, args, words):
     assert result.returncode == 2, result.output
     assert result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_bad_load_memory_limit_exits_2_with_one_line_naming_the_setting(make_sandbox, cli):
+    sandbox = make_sandbox(cinnox_calls_per_day=50)
+    result = cli(sandbox, WAREHOUSE__LOAD_MEMORY_LIMIT="lots")("run", "--source", "cinnox")
+    assert result.returncode == 2, result.output
+    assert "WAREHOUSE__LOAD_MEMORY_LIMIT: 'lots' is not a memory size" in result.stderr
+    assert "Traceback" not in result.output
