@@ -233,3 +233,73 @@ def test_wrong_api_secret_fails_with_one_line_and_never_prints_the_secret(sandbo
     assert "Traceback" not in result.output
     failure = [line for line in result.output.splitlines() if "bandwidth" in line and "FAILED" in line]
     assert len(failure) == 1 and "SOURCES__BANDWIDTH__API_SECRET" in failure[0]
+
+
+def _pages_from(sandbox, start) -> int:
+    """Requests to read the ascending list from the page holding the first call at or after
+    `start` to its end (one more when the last page is full: its `next` link leads to an empty one)."""
+    history = len(sandbox.truth.bandwidth_calls(BEFORE_HISTORY, sandbox.now().add(seconds=1)))
+    before = len(sandbox.truth.bandwidth_calls(BEFORE_HISTORY, start))
+    return (history - 1) // PAGE_SIZE - before // PAGE_SIZE + 1 + (history % PAGE_SIZE == 0)
+
+
+def test_the_next_nightly_run_reads_only_the_pages_it_loads(sandbox, cli):
+    start = sandbox.now().subtract(days=2)
+    run = cli(sandbox, SOURCES__BANDWIDTH__START_DATE=start.isoformat(), **UNPACED)
+    first = run("run", "--source", "bandwidth")
+    assert first.returncode == 0, first.output
+    assert "binary search" in first.stderr  # nothing known yet: the first run searches
+
+    sandbox.advance(hours=9)
+    sandbox.reset_stats()
+    second = run("run", "--source", "bandwidth")
+    assert second.returncode == 0, second.output
+    assert loaded_calls(run) == truth_calls(sandbox, start, sandbox.now())
+    served = sandbox.stats()["bandwidth"]["requests"]
+    assert served == summary_requests(second.stderr)
+    assert served == _pages_from(sandbox, first_window_start(second.stderr)), second.stderr
+    assert "page index" in second.stderr
+
+
+def test_each_later_checkpoint_of_a_backfill_costs_one_request_not_a_seek(sandbox, cli):
+    whole = cli(sandbox, **UNPACED)
+    sandbox.reset_stats()
+    assert whole(*BACKFILL).returncode == 0
+    one_load = sandbox.stats()["bandwidth"]["requests"]
+
+    (whole.workdir / "checkpointed").mkdir()
+    checkpointed = cli(sandbox, SOURCES__BANDWIDTH__CHECKPOINT_ROWS="1", **UNPACED)
+    checkpointed.workdir = whole.workdir / "checkpointed"
+    sandbox.reset_stats()
+    result = checkpointed(*BACKFILL)
+    assert result.returncode == 0, result.output
+    assert loaded_calls(checkpointed) == truth_calls(sandbox, RANGE_START, RANGE_END)
+    loads = result.stderr.count("bandwidth: window")  # one checkpoint per daily window
+    assert loads == 3
+    # A later checkpoint reads again the page its window starts on (the previous checkpoint read
+    # it for the end of its own window); the page index spares it the binary search.
+    assert sandbox.stats()["bandwidth"]["requests"] == one_load + loads - 1, result.stderr
+    assert result.stderr.count("(page index)") == loads - 1
+
+
+def test_calls_inserted_into_the_past_shift_the_pages_and_nothing_is_missed(sandbox, cli):
+    start = sandbox.now().subtract(days=2)
+    run = cli(sandbox, SOURCES__BANDWIDTH__START_DATE=start.isoformat(), **UNPACED)
+    assert run("run", "--source", "bandwidth").returncode == 0
+    # Late-listed calls far in the past push every later call one place on: the indexed pages
+    # now start earlier than recorded.
+    past = sandbox.now().subtract(days=20)
+    for n in range(PAGE_SIZE // 2):
+        at = past.add(minutes=n)
+        sandbox.add_bandwidth_call({
+            "id": f"c-insertedintothepast{n:07d}", "direction": "in", "from": "+14155550123", "to": "+19195550100",
+            "state": "completed", "startTime": at.format("YYYY-MM-DDTHH:mm:ss") + "Z",
+            "activeTime": at.add(seconds=5).format("YYYY-MM-DDTHH:mm:ss") + "Z",
+            "endTime": at.add(seconds=65).format("YYYY-MM-DDTHH:mm:ss") + "Z", "chargeableDuration": 60,
+        })
+    sandbox.advance(hours=9)
+    sandbox.reset_stats()
+    second = run("run", "--source", "bandwidth")
+    assert second.returncode == 0, second.output
+    assert loaded_calls(run) == truth_calls(sandbox, start, sandbox.now())
+    assert sandbox.stats()["bandwidth"]["requests"] <= _pages_from(sandbox, first_window_start(second.stderr)) + 1

@@ -91,6 +91,7 @@ def bandwidth(
     def nightly_start(ledger: SourceLedger) -> pendulum.DateTime:
         # Cursor minus lookback, and no later than the oldest call still open.
         start = lookback_start(ledger)
+        pager.attach(ledger.state)
         oldest_open = open_calls.attach(ledger)
         return min(start, oldest_open) if oldest_open else start
 

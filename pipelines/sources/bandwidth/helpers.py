@@ -14,7 +14,7 @@ from pipelines.errors import VendorError
 from pipelines.extract import Batch
 from pipelines.http import VendorClient
 from pipelines.tables import QUARANTINE, BadRecord, TableRows, as_text, as_timestamp, quarantine_row, typed_columns
-from pipelines.windows import Window, iso
+from pipelines.windows import Window, iso, parse_instant
 
 from .settings import CALLS, CALLS_PATH, MAX_RATE_LIMIT_WAIT_S, SIP_HEADERS
 
@@ -70,6 +70,41 @@ class Page:
         return not starts or starts[-1] >= instant
 
 
+class PageIndex:
+    """First and last call start of the pages read lately, kept in source state.
+
+    A seek for a start inside an indexed page reads that page directly: the next checkpoint of a
+    run, and the next nightly run (its start is cursor - lookback, inside pages the last run
+    read), cost no requests beyond the pages they load. The index is only a hint: the page is
+    used when its first call starts before the range (so no earlier page holds one of ours), else
+    the seek falls back to the binary search. Calls inserted into the past shift pages forward,
+    which at worst costs following `next` once more.
+    """
+
+    KEY = "page_index"
+    LIMIT = 256  # pages remembered (the newest): a few days of a busy account at 1000 per page
+
+    def __init__(self, state: dict[str, Any], page_size: int):
+        index = state.get(self.KEY)
+        if not isinstance(index, dict) or index.get("size") != page_size:
+            index = state[self.KEY] = {"size": page_size, "pages": {}}
+        self.pages: dict[str, list[str]] = index["pages"]  # page number (text: JSON) -> [first, last]
+
+    def note(self, page: Page) -> None:
+        starts = [c.start for c in page.calls if c.start is not None]
+        if not starts:
+            return
+        self.pages[str(page.number)] = [iso(starts[0]), iso(starts[-1])]
+        if len(self.pages) > self.LIMIT:
+            for number in sorted(self.pages, key=int)[: len(self.pages) - self.LIMIT]:
+                del self.pages[number]
+
+    def page_before(self, start: datetime) -> int | None:
+        """The highest indexed page whose first call starts before `start`."""
+        before = [int(n) for n, (first, _) in self.pages.items() if parse_instant(first) < start]
+        return max(before) if before else None
+
+
 class CallPager:
     """The call list in ascending startTime order, served window after window.
 
@@ -92,6 +127,11 @@ class CallPager:
         self.probed: dict[int, Page] = {}  # pages past the seek's target, read while searching
         self.pages_read = 0  # pages whose calls were served (the seek's probes are not counted)
         self.seeks: list[str] = []  # one line per seek, for the run summary
+        self.index: PageIndex | None = None
+
+    def attach(self, state: dict[str, Any]) -> None:
+        """Use and keep up the page index in this source state (committed with each window)."""
+        self.index = PageIndex(state, self.page_size)
 
     def calls_in(self, window: Window) -> Iterator[list[ListedCall]]:
         """The listed calls of `window`, one list per vendor page (or part of one)."""
@@ -129,6 +169,33 @@ class CallPager:
 
     def _seek(self, start: datetime) -> None:
         requests_before = self.client.stats.requests
+        target, probed, how = self._seek_by_index(start), {}, "page index"
+        if target is None:
+            (target, probed), how = self._search(start), "binary search"
+        self.probed = {n: p for n, p in probed.items() if n > target.number}
+        self.floor = start
+        self.buffer = deque(c for c in target.calls if c.start is None or c.start >= start)
+        self.next_url = target.next_url
+        self.pages_read += 1
+        spent = self.client.stats.requests - requests_before
+        self.seeks.append(f"found {iso(start)} on page {target.number} in {spent} requests ({how})")
+
+    def _seek_by_index(self, start: datetime) -> Page | None:
+        number = self.index.page_before(start) if self.index is not None else None
+        if number is None:
+            return None
+        page = self._page(number)
+        starts = [c.start for c in page.calls if c.start is not None]
+        if not starts or starts[0] >= start:
+            return None  # the list changed under the index: search
+        # Nothing before this page reaches `start`; go on until a page does (or the list ends).
+        while not page.reaches(start) and page.next_url is not None:
+            page = self._page_at(page.next_url, None)
+        return page
+
+    def _search(self, start: datetime) -> tuple[Page, dict[int, Page]]:
+        """Binary search on page numbers for the first page that reaches `start`; also the pages
+        it read on the way."""
         first = self._page(0)
         probed = {0: first}
         if first.reaches(start) or first.next_url is None:
@@ -146,14 +213,7 @@ class CallPager:
             # Every page but the last ends before `start`: read on from the last one, in case
             # the list grew since.
             target = probed[lo] if lo in probed else probed[max(probed)]
-        self.probed = {n: p for n, p in probed.items() if n > target.number}
-        self.floor = start
-        self.buffer = deque(c for c in target.calls if c.start is None or c.start >= start)
-        self.next_url = target.next_url
-        self.pages_read += 1
-        spent = self.client.stats.requests - requests_before
-        count = f" of {first.last_number + 1}" if first.last_number is not None else ""
-        self.seeks.append(f"found {iso(start)} on page {target.number}{count} in {spent} requests")
+        return target, probed
 
     def _bounds(self, first: Page, start: datetime, probed: dict[int, Page]) -> tuple[int, int]:
         """Where the binary search starts: pages 1 .. page count, from page 0's `last` link.
@@ -183,7 +243,10 @@ class CallPager:
         next_url = links.get("next", {}).get("url") if body else None  # an empty page ends the list
         if number is None:
             number = _page_number(str(response.request.url))
-        return Page(number, [listed_call(r) for r in body], next_url, _page_number(links.get("last", {}).get("url")))
+        page = Page(number, [listed_call(r) for r in body], next_url, _page_number(links.get("last", {}).get("url")))
+        if self.index is not None and number is not None and response.request.url.params.get("size") == str(self.page_size):
+            self.index.note(page)
+        return page
 
     def _check_origin(self, url: str) -> None:
         # A `next` link on another host would get our basic-auth header: refuse rather than leak.
