@@ -34,6 +34,9 @@ SOURCE_NAMES = ("cinnox", "bandwidth", "genesys")
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 # Loaded packages are in the warehouse; keeping their files too only grows the disk every night.
 os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
+# Parquet files only carry a package from extract to DuckDB and are deleted once loaded: not
+# compressing them measured the same speed and ~120 MB less peak memory on 1M calls.
+os.environ.setdefault("DATA_WRITER__COMPRESSION", "none")
 
 
 def source_module(name: str) -> ModuleType:
