@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -63,12 +63,15 @@ class Lookahead:
     """Windows fetched ahead on one thread; `take(window)` hands over each one's Arrow batches.
 
     One per source run (the runner makes it and closes it); each checkpoint's walk calls `follow`.
+    Pages are handed over as they arrive, so memory is bounded by `max_rows`, whatever the size
+    of a window.
     """
 
     def __init__(self) -> None:
         self.max_rows = 1
         self._cond = threading.Condition()
-        self._ready: deque[tuple[Window, list[dict[str, pa.Table]] | BaseException]] = deque()
+        # (window, a page's Arrow batch | _WINDOW_END | the error that ended the fetch)
+        self._ready: deque[tuple[Window, Any]] = deque()
         self._ready_rows = 0
         self._planned: list[Window] = []  # windows not yet taken, in order
         self._stop = threading.Event()
@@ -95,22 +98,19 @@ class Lookahead:
                                         name="lookahead", daemon=True)
         self._thread.start()
 
-    def take(self, window: Window) -> list[dict[str, pa.Table]]:
-        """The batches of the next planned window (waits for them); a fetch error is raised here."""
-        with self._cond:
-            while not self._ready:
-                if self._thread is None or not self._thread.is_alive():
-                    raise RuntimeError(f"lookahead stopped before {window}")
-                self._cond.wait(0.5)
-            fetched, result = self._ready.popleft()
-            self._ready_rows -= _rows(result)
-            self._planned.pop(0)
-            self._cond.notify_all()
-        if fetched != window:
-            raise RuntimeError(f"lookahead out of order: fetched {fetched}, walk wants {window}")
-        if isinstance(result, BaseException):
-            raise result
-        return result
+    def take(self, window: Window) -> Iterator[dict[str, pa.Table]]:
+        """The batches of the next planned window, as they arrive; a fetch error is raised here."""
+        while True:
+            fetched, item = self._next(window)
+            if fetched != window:
+                raise RuntimeError(f"lookahead out of order: fetched {fetched}, walk wants {window}")
+            if item is _WINDOW_END:
+                with self._cond:
+                    self._planned.pop(0)
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
     def stop(self) -> None:
         """Stop fetching (at the next page) and drop what is waiting."""
@@ -126,26 +126,33 @@ class Lookahead:
 
     close = stop
 
+    def _next(self, window: Window) -> tuple[Window, Any]:
+        with self._cond:
+            while not self._ready:
+                if self._thread is None or not self._thread.is_alive():
+                    raise RuntimeError(f"lookahead stopped before {window}")
+                self._cond.wait(0.5)
+            fetched, item = self._ready.popleft()
+            self._ready_rows -= _rows(item)
+            self._cond.notify_all()
+            return fetched, item
+
     def _produce(self, windows: list[Window], fetch_window: FetchWindow, concurrency: int,
                  stop: threading.Event) -> None:
         fetched = fetch_in_order(windows, fetch_window, concurrency)
         index = 0
         try:
             for window, batches in fetched:
-                result: list[dict[str, pa.Table]] | BaseException
                 try:
-                    result = []
                     for batch in batches:
-                        if stop.is_set():
+                        if not self._put(window, as_arrow(batch), stop):
                             return
-                        result.append(as_arrow(batch))
                 except BaseException as exc:  # handed to the walk, which raises it in dlt's extract
-                    result = exc
-                if not self._put(window, result, stop):
+                    self._put(window, exc, stop)
+                    return
+                if not self._put(window, _WINDOW_END, stop):
                     return
                 index += 1
-                if isinstance(result, BaseException):
-                    return
         except BaseException as exc:  # raised by fetch_in_order itself (a concurrent fetch)
             if index < len(windows):
                 self._put(windows[index], exc, stop)
@@ -154,21 +161,23 @@ class Lookahead:
             if close_generator:
                 close_generator()
 
-    def _put(self, window: Window, result: list[dict[str, pa.Table]] | BaseException, stop: threading.Event) -> bool:
+    def _put(self, window: Window, item: Any, stop: threading.Event) -> bool:
         with self._cond:
-            # Wait while enough rows are waiting (memory bound), unless nothing is: a window larger
-            # than max_rows must still get through.
-            while self._ready and self._ready_rows >= self.max_rows and not stop.is_set():
+            # Wait while enough rows are waiting (the memory bound), unless nothing is: a page
+            # larger than max_rows must still get through. Ends and errors never wait.
+            rows = _rows(item)
+            while rows and self._ready and self._ready_rows >= self.max_rows and not stop.is_set():
                 self._cond.wait(0.5)
             if stop.is_set():
                 return False
-            self._ready.append((window, result))
-            self._ready_rows += _rows(result)
+            self._ready.append((window, item))
+            self._ready_rows += rows
             self._cond.notify_all()
             return True
 
 
-def _rows(result: list[dict[str, pa.Table]] | BaseException) -> int:
-    if isinstance(result, BaseException):
-        return 0
-    return sum(table.num_rows for batch in result for table in batch.values())
+_WINDOW_END = object()
+
+
+def _rows(item: Any) -> int:
+    return sum(table.num_rows for table in item.values()) if isinstance(item, dict) else 0

@@ -64,7 +64,7 @@ def test_a_different_plan_drops_what_was_fetched_ahead_and_starts_over():
     vendor, ahead = Vendor(), Lookahead()
     try:
         ahead.follow(WINDOWS, vendor.fetch_window, vendor.close, max_rows=1000)
-        ahead.take(WINDOWS[0])
+        list(ahead.take(WINDOWS[0]))
         other = WINDOWS[5:]
         ahead.follow(other, vendor.fetch_window, vendor.close, max_rows=1000)
         assert [w for w in other if _taken_rows(ahead.take(w))] == other
@@ -79,27 +79,30 @@ def test_a_fetch_error_is_raised_at_its_window_after_the_windows_before_it():
         ahead.follow(WINDOWS, vendor.fetch_window, vendor.close, max_rows=1000)
         assert _taken_rows(ahead.take(WINDOWS[0])) and _taken_rows(ahead.take(WINDOWS[1]))
         with pytest.raises(RuntimeError, match="vendor failed at"):
-            ahead.take(WINDOWS[2])
+            list(ahead.take(WINDOWS[2]))
     finally:
         ahead.close()
     assert vendor.fetched == WINDOWS[:3], "nothing is fetched after a failed window"
 
 
 def test_no_more_than_max_rows_wait_unless_nothing_does():
+    # Pages are handed over one by one: the bound holds whatever the size of a window.
     vendor, ahead = Vendor(), Lookahead()
     window_rows = ROWS_PER_PAGE * PAGES_PER_WINDOW
     try:
         ahead.follow(WINDOWS, vendor.fetch_window, vendor.close, max_rows=2 * window_rows)
         time.sleep(0.5)
         assert len(vendor.fetched) == 3, "two windows wait, the third is fetched and blocks"
-        ahead.take(WINDOWS[0])
+        list(ahead.take(WINDOWS[0]))
         time.sleep(0.5)
         assert len(vendor.fetched) == 4
-        # a window larger than the bound still gets through when nothing else waits
-        small = Lookahead()
+        # a window larger than the bound goes through page by page: one page waits at a time
+        one_page, small = Vendor(), Lookahead()
         try:
-            small.follow(WINDOWS, vendor.fetch_window, vendor.close, max_rows=1)
-            assert _taken_rows(small.take(WINDOWS[0]))
+            small.follow(WINDOWS, one_page.fetch_window, one_page.close, max_rows=1)
+            time.sleep(0.3)
+            assert one_page.fetched == WINDOWS[:1]
+            assert len(_taken_rows(small.take(WINDOWS[0]))) == ROWS_PER_PAGE * PAGES_PER_WINDOW
         finally:
             small.close()
     finally:
