@@ -36,9 +36,13 @@ def test_usage_and_configuration_errors_exit_2_with_one_line(cli, args, words):
     assert "Traceback" not in result.output
 
 
-def test_a_bad_load_memory_limit_exits_2_with_one_line_naming_the_setting(make_sandbox, cli):
+@pytest.mark.parametrize("setting, value, words", [
+    ("WAREHOUSE__LOAD_MEMORY_LIMIT", "lots", "WAREHOUSE__LOAD_MEMORY_LIMIT: 'lots' is not a memory size"),
+    ("WAREHOUSE__LOAD_THREADS", "many", "WAREHOUSE__LOAD_THREADS: 'many' is not a positive whole number"),
+])
+def test_a_bad_warehouse_setting_exits_2_with_one_line_naming_it(make_sandbox, cli, setting, value, words):
     sandbox = make_sandbox(cinnox_calls_per_day=50)
-    result = cli(sandbox, WAREHOUSE__LOAD_MEMORY_LIMIT="lots")("run", "--source", "cinnox")
+    result = cli(sandbox, **{setting: value})("run", "--source", "cinnox")
     assert result.returncode == 2, result.output
-    assert "WAREHOUSE__LOAD_MEMORY_LIMIT: 'lots' is not a memory size" in result.stderr
+    assert words in result.stderr
     assert "Traceback" not in result.output
