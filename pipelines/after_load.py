@@ -24,23 +24,27 @@ def repair(pipeline: dlt.Pipeline, module: ModuleType, load_ids: list[str]) -> N
     """Both repairs for rows of these loads (a no-op without load ids)."""
     if not load_ids:
         return
+    with pipeline.sql_client() as client:
+        _repair(client, pipeline.dataset_name, module, load_ids)
+
+
+def repair_latest_load(pipeline: dlt.Pipeline, module: ModuleType) -> None:
+    """Both repairs for the newest completed load: a crash may have come between it and its repair."""
     dataset = pipeline.dataset_name
     with pipeline.sql_client() as client:
-        existing = {r[0] for r in client.execute_sql(
-            "select table_name from information_schema.tables where table_schema = %s", dataset)}
-        remove_duplicate_keys(client, dataset, existing, module, load_ids)
-        remove_orphans(client, dataset, existing, module, load_ids)
-
-
-def latest_load_id(pipeline: dlt.Pipeline) -> str | None:
-    """The newest completed load of this pipeline's dataset (a crash may have come before its repair)."""
-    with pipeline.sql_client() as client:
         try:
-            rows = client.execute_sql(
-                f'select max(load_id) from "{pipeline.dataset_name}"._dlt_loads where status = 0')
+            rows = client.execute_sql(f'select max(load_id) from "{dataset}"._dlt_loads where status = 0')
         except Exception:
-            return None  # no load yet: no _dlt_loads table
-    return rows[0][0] if rows and rows[0][0] else None
+            return  # nothing loaded yet: no _dlt_loads table
+        if rows and rows[0][0]:
+            _repair(client, dataset, module, [rows[0][0]])
+
+
+def _repair(client: Any, dataset: str, module: ModuleType, load_ids: list[str]) -> None:
+    existing = {r[0] for r in client.execute_sql(
+        "select table_name from information_schema.tables where table_schema = %s", dataset)}
+    remove_duplicate_keys(client, dataset, existing, module, load_ids)
+    remove_orphans(client, dataset, existing, module, load_ids)
 
 
 def remove_duplicate_keys(client: Any, dataset: str, existing: set[str], module: ModuleType, load_ids: list[str]) -> None:

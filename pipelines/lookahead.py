@@ -26,7 +26,7 @@ from pipelines.tables import TableRows
 from pipelines.windows import Window
 
 # warehouse table -> rows from one vendor page, as collected rows or an already built Arrow table
-Batch = dict[str, "TableRows | pa.Table"]
+Batch = dict[str, TableRows | pa.Table]
 FetchWindow = Callable[[Window], Iterator[Batch]]
 
 

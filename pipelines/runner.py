@@ -20,7 +20,7 @@ import pendulum
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.versioned_state import decompress_state
 
-from pipelines.after_load import latest_load_id, repair
+from pipelines.after_load import repair, repair_latest_load
 from pipelines.errors import CallhouseError, ConfigMissing, UsageError, WarehouseBusy
 from pipelines.load_state import STATE_KEY, LoadRequest, plan_finished
 from pipelines.lookahead import Lookahead
@@ -132,8 +132,7 @@ def finish_pending(pipeline: dlt.Pipeline, module: ModuleType, result: SourceRun
     the new data and only finish the old packages)."""
     _drop_half_committed_extracts(pipeline)
     # A crash between a load's commit and its repair leaves that repair to this run.
-    latest = latest_load_id(pipeline)
-    repair(pipeline, module, [latest] if latest else [])
+    repair_latest_load(pipeline, module)
     if not pipeline.has_pending_data:
         return
     pipeline.normalize()
