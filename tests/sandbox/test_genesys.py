@@ -10,17 +10,12 @@ import time
 import httpx
 import pytest
 
+from tests import homer
+
 from .conftest import NOW, genesys_get, genesys_token, iso
 
 SIPTRACES = "/api/v2/telephony/siptraces"
-HOMER_FIELDS = {
-    "id", "name", "date", "milliTs", "microTs", "method", "replyReason", "ruri", "ruriUser", "ruriDomain",
-    "fromUser", "fromDomain", "fromTag", "toUser", "toDomain", "toTag", "pidUser", "contactUser", "authUser",
-    "callid", "callidAleg", "via1", "via1Branch", "cseq", "diversion", "reason", "contentType", "auth",
-    "userAgent", "sourceIp", "sourcePort", "destinationIp", "destinationPort", "contactIp", "contactPort",
-    "originatorIp", "originatorPort", "correlationId", "proto", "family", "rtpStat", "type", "node", "trans",
-    "dbnode", "msg", "sourceAlias", "destinationAlias", "conversationId", "participantId", "selfUri",
-}
+HOMER_FIELDS = set(homer.HOMER_FIELDS)
 GENESYS_ERROR_FIELDS = {"message", "code", "status", "messageWithParams", "messageParams", "contextId", "details",
                         "errors"}
 

@@ -12,6 +12,7 @@ from pipelines.sources.genesys.helpers import SiptraceFlattener, ms_halves, new_
 from pipelines.tables import column_name
 from pipelines.windows import Window, split
 from tests.conftest import TEST_NOW
+from tests.homer import HOMER_FIELDS
 
 HOUR = pendulum.duration(hours=1)
 DAY = TEST_NOW.start_of("day")  # the sandbox's today, 2026-11-20
@@ -21,14 +22,6 @@ BACKFILL = ("backfill", "--source", "genesys", "--start", RANGE_START.to_date_st
 # pacing would only make the tests slow.
 UNPACED = {"SOURCES__GENESYS__REQUESTS_PER_MINUTE": "0"}
 INTEGER_FIELDS = ("milliTs", "microTs", "sourcePort", "destinationPort", "contactPort", "originatorPort")
-HOMER_FIELDS = (
-    "id", "name", "date", "milliTs", "microTs", "method", "replyReason", "ruri", "ruriUser", "ruriDomain",
-    "fromUser", "fromDomain", "fromTag", "toUser", "toDomain", "toTag", "pidUser", "contactUser", "authUser",
-    "callid", "callidAleg", "via1", "via1Branch", "cseq", "diversion", "reason", "contentType", "auth",
-    "userAgent", "sourceIp", "sourcePort", "destinationIp", "destinationPort", "contactIp", "contactPort",
-    "originatorIp", "originatorPort", "correlationId", "proto", "family", "rtpStat", "type", "node", "trans",
-    "dbnode", "msg", "sourceAlias", "destinationAlias", "conversationId", "participantId", "selfUri",
-)
 COLUMNS = [column_name(f) for f in HOMER_FIELDS]
 
 
