@@ -31,7 +31,7 @@ soak: $(INSTALLED)
 
 # Rewrite schemas/ from what the code loads (review the diff before committing).
 schemas: $(INSTALLED)
-	$(VENV)/bin/python -m pipelines.schemas
+	$(VENV)/bin/python -m pipelines.commands.schemas
 
 # Regenerate the lock after changing pyproject.toml dependencies.
 lock: $(INSTALLED)

@@ -255,7 +255,7 @@ def pipeline_phases(warehouse: Path) -> dict[str, Any]:
     try:
         import dlt
 
-        from pipelines.warehouse import Warehouse
+        from pipelines.warehouse.duckdb_file import Warehouse
 
         pipeline = dlt.attach(pipeline_name="callhouse_cinnox", pipelines_dir=str(Warehouse(warehouse).pipelines_dir))
         trace = pipeline.last_trace
@@ -334,7 +334,7 @@ def run_duckdb_baseline(ndjson: Path, workdir: Path, log_dir: Path) -> PathResul
 
 def run_imports_only(log_dir: Path) -> PathResult:
     """What starting `callhouse` costs before any work: the interpreter and the imports."""
-    argv = [PYTHON, "-c", "import pipelines.cli, pipelines.runner, pipelines.sources.cinnox"]
+    argv = [PYTHON, "-c", "import pipelines.cli, pipelines.load.runner, pipelines.sources.cinnox"]
     measured = run_measured(argv, env=_clean_env(), cwd=REPO, log_dir=log_dir, name="imports_only")
     return PathResult("imports_only", measured, sandbox_cpu_s=0.0,
                       error="" if measured.ok else f"exit {measured.returncode}: {measured.tail(5)}")

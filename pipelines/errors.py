@@ -1,14 +1,17 @@
-"""The errors the command line turns into one line and an exit code (see contract: 1 load, 2 usage)."""
+"""The errors the command line turns into one line and an exit code (contract: 1 failed, 2 usage)."""
+from __future__ import annotations
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class CallhouseError(Exception):
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 class UsageError(CallhouseError):
     """Bad arguments or configuration: the user must change a command or a setting."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class ConfigMissing(UsageError):
@@ -34,3 +37,24 @@ class VendorAuthError(VendorError):
 
 class WarehouseBusy(CallhouseError):
     pass
+
+
+def one_line(error: BaseException | str, limit: int = 300) -> str:
+    """An error as one line of at most `limit` characters, for output and the run log."""
+    return " ".join(str(error).split())[:limit]
+
+
+def root_error(exc: BaseException) -> BaseException:
+    """The error that explains a failure: dlt wraps ours in PipelineStepFailed and friends."""
+    import duckdb
+
+    seen = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, CallhouseError):
+            return current
+        if isinstance(current, duckdb.IOException) and "lock" in str(current).lower():
+            return WarehouseBusy(f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})")
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
+    return exc

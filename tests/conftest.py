@@ -12,7 +12,7 @@ import duckdb
 import pendulum
 import pytest
 
-from pipelines.runner import read_source_state
+from pipelines.warehouse.catalog import committed_ledger
 from pipelines.sandbox import Sandbox, SandboxConfig
 
 # A fixed sandbox clock: tests compare against ground truth at known instants.
@@ -80,7 +80,7 @@ class Cli:
         """The source's callhouse state as committed in the warehouse (what a rerun resumes from)."""
         con = duckdb.connect(str(self.warehouse), read_only=True)
         try:
-            return read_source_state(con, source)
+            return committed_ledger(con, source)
         finally:
             con.close()
 

@@ -10,8 +10,8 @@ import pendulum
 import pyarrow as pa
 import pytest
 
-from pipelines.lookahead import Lookahead
-from pipelines.windows import split
+from pipelines.extract.lookahead import Lookahead
+from pipelines.fetch.windows import split
 
 WINDOWS = split(pendulum.datetime(2026, 11, 1), pendulum.datetime(2026, 11, 9), pendulum.duration(days=1))
 ROWS_PER_PAGE, PAGES_PER_WINDOW = 10, 2

@@ -1,8 +1,8 @@
 """The committed dlt schemas in schemas/ are what the code really loads."""
 from pathlib import Path
 
-from pipelines.schemas import SCHEMA_DIR, live_summaries, load_reference_warehouse, render
-from pipelines.runner import SOURCE_NAMES
+from pipelines.commands.schemas import SCHEMA_DIR, live_summaries, load_reference_warehouse, render
+from pipelines.sources.registry import NAMES as SOURCE_NAMES
 
 
 def test_committed_schemas_match_what_a_load_creates(tmp_path: Path):

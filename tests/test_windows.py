@@ -3,8 +3,8 @@ import pendulum
 import pytest
 
 from pipelines.errors import UsageError
-from pipelines.load_state import coverage_gaps
-from pipelines.windows import Window, merge_intervals, parse_duration, parse_instant, split
+from pipelines.extract.ledger import coverage_gaps
+from pipelines.fetch.windows import Window, merge_intervals, parse_duration, parse_instant, split
 
 
 @pytest.mark.parametrize("text, seconds", [("30m", 1800), ("6h", 21600), ("2d", 172800), ("1w", 604800),

@@ -9,8 +9,8 @@ import pendulum
 from pipelines.sources.genesys.auth import default_login_url
 from pipelines.sources.genesys.headers import header_rows
 from pipelines.sources.genesys.helpers import SiptraceFlattener, ms_halves, new_batch
-from pipelines.tables import column_name
-from pipelines.windows import Window, split
+from pipelines.fetch.records import column_name
+from pipelines.fetch.windows import Window, split
 from tests.conftest import TEST_NOW
 from tests.homer import HOMER_FIELDS
 

@@ -10,9 +10,11 @@ import duckdb
 import pytest
 
 from pipelines import cli as cli_module
-from pipelines import views
-from pipelines.views import LAYERS, RAW_SCHEMAS, ViewBuildError, build_views, load_models
-from pipelines.warehouse import Warehouse
+from pipelines.models import project as views
+from pipelines.models.project import LAYERS, ViewBuildError, load_models
+from pipelines.models.views import build_views
+from pipelines.warehouse.layout import RAW_SCHEMAS
+from pipelines.warehouse.duckdb_file import Warehouse
 from tests.conftest import Cli
 from tests.views.conftest import check
 

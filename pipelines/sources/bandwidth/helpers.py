@@ -11,10 +11,10 @@ import httpx
 import pyarrow as pa
 
 from pipelines.errors import VendorError
-from pipelines.extract import Batch
-from pipelines.http import VendorClient
-from pipelines.tables import QUARANTINE, BadRecord, TableRows, as_text, as_timestamp, quarantine_row, typed_columns
-from pipelines.windows import Window, iso, parse_instant
+from pipelines.fetch.records import Batch
+from pipelines.fetch.http import VendorClient
+from pipelines.fetch.records import QUARANTINE, BadRecord, TableRows, as_text, as_timestamp, quarantine_row, typed_columns
+from pipelines.fetch.windows import Window, iso, parse_instant
 
 from .settings import CALLS, CALLS_PATH, MAX_RATE_LIMIT_WAIT_S, SIP_HEADERS
 

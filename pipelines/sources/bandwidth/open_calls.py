@@ -18,8 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.load_state import LoadRequest, SourceLedger
-from pipelines.windows import Window, iso, parse_instant
+from pipelines.extract.ledger import LoadRequest, SourceLedger
+from pipelines.fetch.windows import Window, iso, parse_instant
 
 from .settings import OPEN_STATES
 

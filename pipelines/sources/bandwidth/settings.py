@@ -1,5 +1,8 @@
 """Bandwidth (Catapult v1) list calls: endpoint, limits and the warehouse tables it fills."""
-from pipelines.tables import TableSpec
+from pipelines.fetch.records import TableSpec
+from pipelines.sources.vendor import ChildTable
+
+NAME = "bandwidth"
 
 DEFAULT_BASE_URL = "https://api.catapult.inetwork.com"
 CALLS_PATH = "/v1/users/{user_id}/calls/"
@@ -45,6 +48,5 @@ SIP_HEADERS = TableSpec(
     merge_key=("call_id",),
 )
 
-# Header rows are replaced with their call: headers a re-delivered call no longer has are removed
-# after each load (see runner.remove_orphans).
-CHILD_TABLES = ((SIP_HEADERS.name, "call_id", CALLS.name, "id"),)
+# Header rows are replaced with their call (load/repairs.py).
+CHILD_TABLES = (ChildTable(SIP_HEADERS.name, "call_id", CALLS.name, "id"),)

@@ -4,33 +4,27 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import dlt
-import pendulum
 
-from pipelines.extract import Checkpoint, WindowWalk, default_nightly_start
-from pipelines.http import VendorClient
-from pipelines.load_state import LoadRequest
-from pipelines.progress import Progress, RunStats
-from pipelines.tables import QUARANTINE
-from pipelines.windows import Window, parse_duration, parse_instant
+from pipelines.extract.context import RunContext
+from pipelines.extract.walk import Checkpoint, WalkSettings
+from pipelines.fetch.http import VendorClient
+from pipelines.fetch.records import QUARANTINE, Batch
+from pipelines.fetch.retry import RetryPolicy
+from pipelines.fetch.windows import Window
+from pipelines.sources.vendor import Vendor
 
-from .helpers import CallDetailFlattener, call_detail_pages, error_text
+from .helpers import CallDetailFlattener, call_detail_pages, error_text, is_throttled
 from .settings import (
-    CALL_DETAIL, CHILD_TABLES, DEFAULT_LOOKBACK, DEFAULT_WINDOW, MAX_PAGE_LIMIT, RECORDING_EVENTS,
+    CALL_DETAIL, CHILD_TABLES, DEFAULT_LOOKBACK, DEFAULT_WINDOW, MAX_PAGE_LIMIT, NAME, RECORDING_EVENTS,
     RECORDING_FILES,
 )
 
-NAME = "cinnox"
-SPECS = {s.name: s for s in (CALL_DETAIL, RECORDING_EVENTS, RECORDING_FILES, QUARANTINE)}
-REQUIRED = ("base_url", "app_id", "app_token")
-# fetch_window keeps no dlt state: windows can be fetched while the previous checkpoint loads.
-FETCH_AHEAD = True
+TABLES = (CALL_DETAIL, RECORDING_EVENTS, RECORDING_FILES, QUARANTINE)
 
 
 @dlt.source(name=NAME, section=NAME)
 def cinnox(
-    request: Any,
-    stats: Any,
-    progress: Any,
+    run: RunContext,
     base_url: str = dlt.config.value,
     app_id: str = dlt.config.value,
     app_token: str = dlt.secrets.value,
@@ -44,54 +38,41 @@ def cinnox(
     concurrency: int = 1,
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
-    lookahead: Any = None,
 ) -> Any:
+    settings = WalkSettings.parse(NAME, window=window, lookback=lookback, start_date=start_date,
+                                  checkpoint_rows=checkpoint_rows, checkpoint_seconds=checkpoint_seconds)
     client = VendorClient(
         vendor=NAME,
         max_connections=max(1, int(concurrency)),
         base_url=base_url,
         headers={"Authorization": f"Bearer {app_token}"},
         requests_per_second=requests_per_second,
-        max_retries=int(max_retries),
+        retry=RetryPolicy(max_retries=int(max_retries)),
         error_text=error_text,
-        auth_hint="SOURCES__CINNOX__APP_TOKEN and SOURCES__CINNOX__APP_ID",
+        throttled_body=is_throttled,
+        auth_hint=f"{VENDOR.setting('app_token')} and {VENDOR.setting('app_id')}",
         secrets=(app_token,),
     )
     limit = min(int(page_limit), MAX_PAGE_LIMIT)
     flattener = CallDetailFlattener(keep_url_signatures=keep_url_signatures)
+    count_requests = run.stats.request_counter(client)
 
-    count_requests = stats.request_counter(client)
-
-    def fetch_window(w: Window) -> Iterator[dict]:
+    def fetch_window(w: Window) -> Iterator[Batch]:
         seen: set[str] = set()
         for records in call_detail_pages(client, app_id, w, limit):
-            stats.pages += 1
+            run.stats.pages += 1
             count_requests()
             batch = flattener.flatten(records, w, seen)
-            stats.quarantined += len(batch[QUARANTINE.name])
+            run.stats.quarantined += len(batch[QUARANTINE.name])
             yield batch
 
-    request_end: pendulum.DateTime = request.end
-    walk = WindowWalk(
-        request=request,
-        window_size=parse_duration(window, "SOURCES__CINNOX__WINDOW"),
-        nightly_start=default_nightly_start(
-            request_end,
-            parse_duration(lookback, "SOURCES__CINNOX__LOOKBACK"),
-            parse_instant(start_date, "SOURCES__CINNOX__START_DATE") if start_date else None,
-        ),
-        fetch_window=fetch_window,
-        specs=SPECS,
-        stats=stats,
-        progress=progress,
-        checkpoint=Checkpoint(rows=int(checkpoint_rows), seconds=float(checkpoint_seconds)),
-        concurrency=max(1, int(concurrency)),
-        lookahead=lookahead,
-        release=client.close,
-    )
+    walk = run.walk(settings, fetch_window, TABLES, concurrency=max(1, int(concurrency)), release=client.close)
 
     @dlt.resource(name=CALL_DETAIL.name, write_disposition="merge", primary_key="id")
     def call_detail() -> Iterator[Any]:
         yield from walk  # the walk closes the client (or hands it to the lookahead)
 
     return call_detail
+
+
+VENDOR = Vendor(name=NAME, source=cinnox, tables=TABLES, child_tables=CHILD_TABLES, fetches_ahead=True)

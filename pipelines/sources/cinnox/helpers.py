@@ -1,7 +1,6 @@
 """CINNOX paging (offset/limit inside a startAt/endAt window) and record flattening."""
 from __future__ import annotations
 
-import time
 from typing import Any, Iterator
 
 import httpx
@@ -9,13 +8,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.errors import VendorError
-from pipelines.extract import Batch
-from pipelines.http import VendorClient
-from pipelines.redaction import unsigned_url
-from pipelines.tables import QUARANTINE, TableRows, quarantine_row, typed_columns
-from pipelines.windows import Window, iso
+from pipelines.fetch.http import VendorClient
+from pipelines.fetch.redaction import unsigned_url
+from pipelines.fetch.records import QUARANTINE, Batch, TableRows, quarantine_row, typed_columns
+from pipelines.fetch.windows import Window, iso
 
-from .settings import CALL_DETAIL, CALL_DETAIL_PATH, RECORDING_EVENTS, RECORDING_FILES, TOO_MANY_REQUESTS
+from .settings import CALL_DETAIL, CALL_DETAIL_PATH, NAME, RECORDING_EVENTS, RECORDING_FILES, TOO_MANY_REQUESTS
 
 
 def error_text(response: httpx.Response) -> str:
@@ -31,25 +29,24 @@ def call_detail_pages(client: VendorClient, app_id: str, window: Window, limit: 
     CINNOX treats endAt as inclusive is not documented, and this is right either way.
     """
     path = CALL_DETAIL_PATH.format(app_id=app_id)
-    offset, throttled = 0, 0
+    offset = 0
     while True:
         params = {"startAt": iso(window.start), "endAt": iso(window.end), "offset": offset, "limit": limit}
         body, _ = client.get_json(path, params=params)
         if not isinstance(body, dict):
-            raise VendorError("cinnox", f"call-detail answered {type(body).__name__}, expected an object")
+            raise VendorError(NAME, f"call-detail answered {type(body).__name__}, expected an object")
         records = body.get("result")
         if records is None:
-            if body.get("code") == TOO_MANY_REQUESTS and throttled < client.max_retries:
-                # Throttling reported in the body of a non-429 answer: back off and ask again.
-                throttled += 1
-                client.stats.add(throttled=1)
-                time.sleep(min(30.0, 2.0**throttled))
-                continue
-            raise VendorError("cinnox", f"call-detail {window}: {body.get('message', 'no result')} (code {body.get('code')})")
+            raise VendorError(NAME, f"call-detail {window}: {body.get('message', 'no result')} (code {body.get('code')})")
         yield records
         if len(records) < limit:
             return
         offset += limit
+
+
+def is_throttled(body: Any) -> bool:
+    """CINNOX may report throttling in the body of an answer that is not a 429 (vendor-apis.md §1)."""
+    return isinstance(body, dict) and body.get("result") is None and body.get("code") == TOO_MANY_REQUESTS
 
 
 class CallDetailFlattener:

@@ -1,5 +1,8 @@
 """CINNOX call-detail: endpoint, limits and the warehouse tables it fills."""
-from pipelines.tables import TableSpec
+from pipelines.fetch.records import TableSpec
+from pipelines.sources.vendor import ChildTable
+
+NAME = "cinnox"
 
 CALL_DETAIL_PATH = "/v1/api/apps/{app_id}/data/call-detail"
 MAX_PAGE_LIMIT = 500
@@ -55,9 +58,8 @@ RECORDING_FILES = TableSpec(
     merge_key=("call_detail_id",),
 )
 
-# Child tables are replaced with their call: rows of a re-delivered call that the new delivery
-# no longer has are removed after each load (see runner.remove_orphans).
+# Recordings are replaced with their call (load/repairs.py).
 CHILD_TABLES = (
-    (RECORDING_EVENTS.name, "call_detail_id", CALL_DETAIL.name, "id"),
-    (RECORDING_FILES.name, "call_detail_id", CALL_DETAIL.name, "id"),
+    ChildTable(RECORDING_EVENTS.name, "call_detail_id", CALL_DETAIL.name, "id"),
+    ChildTable(RECORDING_FILES.name, "call_detail_id", CALL_DETAIL.name, "id"),
 )

@@ -7,31 +7,30 @@ from typing import Any, Iterator
 import dlt
 
 from pipelines.errors import UsageError
-from pipelines.extract import Batch, Checkpoint, WindowWalk, default_nightly_start
-from pipelines.http import VendorClient
-from pipelines.tables import QUARANTINE
-from pipelines.windows import Window, parse_duration, parse_instant
+from pipelines.extract.context import RunContext
+from pipelines.extract.run_stats import RunStats
+from pipelines.extract.walk import Checkpoint, WalkSettings
+from pipelines.fetch.http import VendorClient
+from pipelines.fetch.records import QUARANTINE, Batch
+from pipelines.fetch.retry import RetryPolicy
+from pipelines.fetch.windows import Window
+from pipelines.sources.vendor import Vendor
 
-from .auth import CREDENTIALS_HINT, ClientCredentials, default_login_url
+from .auth import ClientCredentials, default_login_url
 from .headers import ConversationMemory, fetch_headers
 from .helpers import SiptraceFlattener, SplitReport, error_text, new_batch, siptrace_results
 from .notices import note_retention, note_truncated
 from .settings import (
-    BATCH_ROWS, CHILD_TABLES, CONVERSATION_SIP_HEADERS, DEFAULT_BASE_URL, DEFAULT_LOOKBACK,
-    DEFAULT_MIN_WINDOW_MS, DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_RESULT_CAP, DEFAULT_WINDOW, SIPTRACES,
+    BATCH_ROWS, CONVERSATION_SIP_HEADERS, DEFAULT_BASE_URL, DEFAULT_LOOKBACK, DEFAULT_MIN_WINDOW_MS,
+    DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_RESULT_CAP, DEFAULT_WINDOW, NAME, SIPTRACES,
 )
 
-NAME = "genesys"
-SPECS = {s.name: s for s in (SIPTRACES, CONVERSATION_SIP_HEADERS, QUARANTINE)}
-REQUIRED = ("client_id", "client_secret")
-__all__ = ["NAME", "SPECS", "CHILD_TABLES", "REQUIRED", "genesys"]
+TABLES = (SIPTRACES, CONVERSATION_SIP_HEADERS, QUARANTINE)
 
 
 @dlt.source(name=NAME, section=NAME)
 def genesys(
-    request: Any,
-    stats: Any,
-    progress: Any,
+    run: RunContext,
     base_url: str = DEFAULT_BASE_URL,
     login_url: str | None = None,
     client_id: str = dlt.secrets.value,
@@ -47,19 +46,24 @@ def genesys(
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
-    cap, min_ms = _positive_int(result_cap, "RESULT_CAP"), _positive_int(min_window_ms, "MIN_WINDOW_MS")
-    credentials = ClientCredentials(login_url or default_login_url(base_url), client_id, client_secret)
+    settings = WalkSettings.parse(NAME, window=window, lookback=lookback, start_date=start_date,
+                                  checkpoint_rows=checkpoint_rows, checkpoint_seconds=checkpoint_seconds)
+    cap, min_ms = _positive_int(result_cap, "result_cap"), _positive_int(min_window_ms, "min_window_ms")
+    retry = RetryPolicy(max_retries=int(max_retries))
+    credentials_hint = f"{VENDOR.setting('client_id')} and {VENDOR.setting('client_secret')}"
+    credentials = ClientCredentials(login_url or default_login_url(base_url), client_id, client_secret, retry, credentials_hint)
     client = VendorClient(
         vendor=NAME,
         base_url=base_url,
         auth=credentials,
         requests_per_second=float(requests_per_minute) / 60 if requests_per_minute else None,
-        max_retries=int(max_retries),
+        retry=retry,
         error_text=error_text,
         # A 403 is about the OAuth client's role rather than its secret: name both.
-        auth_hint=f"{CREDENTIALS_HINT} (and that the OAuth client's role grants telephony:pcap:view)",
+        auth_hint=f"{credentials_hint} (and that the OAuth client's role grants telephony:pcap:view)",
         secrets=(client_secret,),
     )
+    stats = run.stats
     count_requests = stats.request_counter(client, credentials)  # token requests count too
 
     memory: list[ConversationMemory] = []  # made on first use: source state exists inside the resource
@@ -83,20 +87,7 @@ def genesys(
             count_requests()
         yield _counted(batch, stats)
 
-    walk = WindowWalk(
-        request=request,
-        window_size=parse_duration(window, "SOURCES__GENESYS__WINDOW"),
-        nightly_start=default_nightly_start(
-            request.end,
-            parse_duration(lookback, "SOURCES__GENESYS__LOOKBACK"),
-            parse_instant(start_date, "SOURCES__GENESYS__START_DATE") if start_date else None,
-        ),
-        fetch_window=fetch_window,
-        specs=SPECS,
-        stats=stats,
-        progress=progress,
-        checkpoint=Checkpoint(rows=int(checkpoint_rows), seconds=float(checkpoint_seconds)),
-    )
+    walk = run.walk(settings, fetch_window, TABLES)
 
     @dlt.resource(name=SIPTRACES.name, write_disposition="merge", primary_key="id")
     def siptraces() -> Iterator[Any]:
@@ -109,7 +100,7 @@ def genesys(
     return siptraces
 
 
-def _counted(batch: Batch, stats: Any) -> Batch:
+def _counted(batch: Batch, stats: RunStats) -> Batch:
     stats.quarantined += len(batch[QUARANTINE.name])
     return batch
 
@@ -120,5 +111,12 @@ def _positive_int(value: Any, setting: str) -> int:
     except (TypeError, ValueError):
         number = 0
     if number < 1:
-        raise UsageError(f"SOURCES__GENESYS__{setting}: {value!r} is not a positive whole number")
+        raise UsageError(f"{VENDOR.setting(setting)}: {value!r} is not a positive whole number")
     return number
+
+
+# No child tables for the repairs: header rows hang off a conversation, not off a siptraces row,
+# and a nightly lookback re-delivers traces of conversations whose headers are not fetched again
+# (settings.REMEMBERED_CONVERSATIONS); declaring them children would delete those headers. A
+# conversation fetched again replaces its header rows through merge_key instead.
+VENDOR = Vendor(name=NAME, source=genesys, tables=TABLES)

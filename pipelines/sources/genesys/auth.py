@@ -1,7 +1,7 @@
 """Genesys Cloud OAuth client credentials: one cached bearer token shared by every request.
 
 The token endpoint lives on the login host (`login.` where the API host has `api.`), not behind
-the API's rate limit, so it gets its own small client and retry loop here.
+the API's rate limit, so it gets its own small client; its tries follow the same retry policy.
 """
 from __future__ import annotations
 
@@ -14,13 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import orjson
 
-from pipelines.errors import VendorAuthError, VendorError
-from pipelines.http import RETRY_STATUS, RequestStats, retry_after_seconds
+from pipelines.errors import VendorAuthError
+from pipelines.fetch.http import RETRY_STATUS, RequestStats, retry_after_seconds
+from pipelines.fetch.retry import RetryPolicy, Tries
 
-from .settings import TOKEN_PATH
-
-VENDOR = "genesys"
-CREDENTIALS_HINT = "SOURCES__GENESYS__CLIENT_ID and SOURCES__GENESYS__CLIENT_SECRET"
+from .settings import NAME, TOKEN_PATH
 
 
 def default_login_url(base_url: str) -> str:
@@ -40,9 +38,10 @@ class ClientCredentials(httpx.Auth):
     our clock check and the vendor's. Threads share the token; one renews while the others wait.
     """
 
-    MAX_TRIES = 6
-
-    def __init__(self, login_url: str, client_id: str, client_secret: str, timeout_s: float = 30.0):
+    def __init__(self, login_url: str, client_id: str, client_secret: str, retry: RetryPolicy,
+                 credentials_hint: str, timeout_s: float = 30.0):
+        self.retry = retry
+        self.credentials_hint = credentials_hint
         self.token_url = login_url.rstrip("/") + TOKEN_PATH
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         self._basic = f"Basic {basic}"
@@ -76,9 +75,8 @@ class ClientCredentials(httpx.Auth):
             return self._token
 
     def _fetch(self) -> tuple[str, float]:
-        attempt = 0
+        tries = Tries(self.retry, NAME, on_retry=lambda: self.stats.add(retries=1))
         while True:
-            attempt += 1
             self.stats.add(requests=1)
             try:
                 response = self._http.post(
@@ -87,24 +85,22 @@ class ClientCredentials(httpx.Auth):
                     data={"grant_type": "client_credentials"},
                 )
             except httpx.TransportError as exc:
-                if attempt >= self.MAX_TRIES:
-                    raise VendorError(VENDOR, f"token request failed after {attempt} tries: {type(exc).__name__}") from None
-                self._wait(attempt)
+                tries.failed(f"token request failed: {type(exc).__name__}")
                 continue
             status = response.status_code
             if status == 200:
                 accepted = self._accept(response)
                 if accepted is not None:
                     return accepted
-            if status in (200, 429) or status in RETRY_STATUS:  # 200: a gateway page, not a token
-                if attempt >= self.MAX_TRIES:
-                    what = "no token in the answer" if status == 200 else self._error_text(response)
-                    raise VendorError(VENDOR, f"token request: HTTP {status} {what} after {attempt} tries")
-                self._wait(attempt, retry_after_seconds(response) if status == 429 else None)
-                continue
-            # OAuth reports a wrong client id or secret as 400 or 401 `invalid_client` (RFC 6749
-            # §5.2); any other refusal here is also about the OAuth client's set-up.
-            raise VendorAuthError(VENDOR, f"OAuth client rejected (HTTP {status}: {self._error_text(response)}); check {CREDENTIALS_HINT}")
+                tries.failed("token request: HTTP 200 no token in the answer")  # a gateway page, not a token
+            elif status == 429:
+                time.sleep(tries.throttled("token request", retry_after_seconds(response)))
+            elif status in RETRY_STATUS:
+                tries.failed(f"token request: HTTP {status} {self._error_text(response)}")
+            else:
+                # OAuth reports a wrong client id or secret as 400 or 401 `invalid_client` (RFC 6749
+                # §5.2); any other refusal here is also about the OAuth client's set-up.
+                raise VendorAuthError(NAME, f"OAuth client rejected (HTTP {status}: {self._error_text(response)}); check {self.credentials_hint}")
 
     def _accept(self, response: httpx.Response) -> tuple[str, float] | None:
         """(token, when to renew it), or None when the body is not a token."""
@@ -127,7 +123,3 @@ class ClientCredentials(httpx.Auth):
             text = response.text[:200]
         text = " ".join(text.split())[:200] or "no details"
         return text.replace(self._secret, "***") if self._secret else text
-
-    def _wait(self, attempt: int, seconds: float | None = None) -> None:
-        self.stats.add(retries=1)
-        time.sleep(seconds if seconds is not None else min(10.0, 0.25 * 2 ** (attempt - 1)))

@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pipelines.errors import VendorError
-from pipelines.http import VendorClient
-from pipelines.tables import BadRecord, TableRows, as_text, quarantine_row
-from pipelines.windows import Window
+from pipelines.fetch.http import VendorClient
+from pipelines.fetch.records import BadRecord, TableRows, as_text, quarantine_row
+from pipelines.fetch.windows import Window
 
 from .settings import CONVERSATION_SIP_HEADERS, REMEMBERED_CONVERSATIONS, SIP_HEADERS_PATH
 

@@ -7,9 +7,9 @@ from typing import Any, Iterable, Iterator
 import httpx
 
 from pipelines.errors import VendorError
-from pipelines.http import VendorClient
-from pipelines.tables import QUARANTINE, BadRecord, TableRows, quarantine_row, typed_row
-from pipelines.windows import Window, iso
+from pipelines.fetch.http import VendorClient
+from pipelines.fetch.records import QUARANTINE, BadRecord, TableRows, quarantine_row, typed_row
+from pipelines.fetch.windows import Window, iso
 
 from .settings import CONVERSATION_SIP_HEADERS, SIPTRACES, SIPTRACES_PATH
 

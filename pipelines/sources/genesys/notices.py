@@ -5,10 +5,12 @@ import os
 
 import pendulum
 
-from pipelines.progress import RunStats
-from pipelines.windows import Window, iso, parse_instant
+from pipelines.extract.run_stats import RunStats
+from pipelines.fetch.windows import Window, iso, parse_instant
 
-from .settings import RETENTION
+from pipelines.settings import setting_name
+
+from .settings import NAME, RETENTION
 
 TRUNCATION_NOTICES = 5  # the rest are counted in the summary and listed by `callhouse status`
 
@@ -21,7 +23,7 @@ def note_truncated(stats: RunStats, truncated: list[tuple[Window, int]], cap: in
         if number <= TRUNCATION_NOTICES:
             stats.notices.append(
                 f"TRUNCATED {window}: {rows} rows, the result cap of {cap}, in a window that cannot be split "
-                "further (SOURCES__GENESYS__MIN_WINDOW_MS); rows past the cap were not loaded"
+                f"further ({setting_name('sources', NAME, 'min_window_ms')}); rows past the cap were not loaded"
             )
         elif number == TRUNCATION_NOTICES + 1:
             stats.notices.append("more windows were TRUNCATED: `callhouse status` lists them all")

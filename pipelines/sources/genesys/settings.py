@@ -1,7 +1,9 @@
 """Genesys Cloud telephony: endpoints, limits and the warehouse tables they fill."""
 import pendulum
 
-from pipelines.tables import TableSpec
+from pipelines.fetch.records import TableSpec
+
+NAME = "genesys"
 
 DEFAULT_BASE_URL = "https://api.mypurecloud.com"
 TOKEN_PATH = "/oauth/token"
@@ -60,9 +62,3 @@ CONVERSATION_SIP_HEADERS = TableSpec(
     primary_key=("conversation_id", "name", "value_index"),
     merge_key=("conversation_id",),
 )
-
-# No child tables for runner.remove_orphans: header rows hang off a conversation, not off a
-# siptraces row, and a nightly lookback re-delivers traces of conversations whose headers are not
-# fetched again (see REMEMBERED_CONVERSATIONS); declaring them children would delete those
-# headers. A conversation fetched again replaces its header rows through merge_key instead.
-CHILD_TABLES: tuple = ()

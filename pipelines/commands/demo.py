@@ -11,14 +11,18 @@ on the clock, not on the pipeline.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from contextlib import contextmanager
-from typing import Iterator, TextIO
+from typing import Callable, Iterator, TextIO
 
-from pipelines.warehouse import Warehouse
+from pipelines.commands import loading
+from pipelines.errors import CallhouseError
+from pipelines.commands.views import check
+from pipelines.sandbox import Sandbox, SandboxConfig
+from pipelines.sources.registry import VENDORS
+from pipelines.warehouse.duckdb_file import Warehouse
 
 BACKFILL_DAYS = 7
 DEMO_BANDWIDTH_RPS = 20.0
@@ -39,12 +43,9 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from pipelines import cli
-    from pipelines.sandbox import Sandbox, SandboxConfig
-
+def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    warehouse = Warehouse.resolve(args.warehouse)
+    warehouse = Warehouse.resolve(warehouse_arg)
     started = time.monotonic()
     sandbox = Sandbox(SandboxConfig(port=0, bandwidth_rps=DEMO_BANDWIDTH_RPS, genesys_rpm=DEMO_GENESYS_RPM)).start()
     now = sandbox.now()
@@ -56,30 +57,39 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
         "SOURCES__GENESYS__REQUESTS_PER_MINUTE": str(DEMO_GENESYS_RPM),
         "SOURCES__GENESYS__INCLUDE_HEADERS": "true",
         # The first nightly run starts where the backfill ended (default: 30 days back).
-        **{f"SOURCES__{s}__START_DATE": today.isoformat() for s in ("CINNOX", "BANDWIDTH", "GENESYS")},
+        **{vendor.setting("start_date"): today.isoformat() for vendor in VENDORS},
     })
-    common = ["--warehouse", str(warehouse.path)] + (["--debug"] if getattr(args, "debug", False) else [])
+    options = loading.LoadOptions(warehouse=str(warehouse.path), debug=debug)
     _say(out, f"demo: sandbox on {sandbox.url} (clock {now:%Y-%m-%d %H:%M:%S} UTC); warehouse {warehouse.path}")
     try:
         with _environment(env):
             steps = [
-                (f"backfill {backfill_start:%Y-%m-%d} .. {today:%Y-%m-%d}",
-                 ["backfill", "--start", backfill_start.to_date_string(), "--end", today.to_date_string(), *common]),
-                (f"nightly load (today up to {now:%H:%M} UTC), then the views", ["run", *common]),
+                (f"backfill {backfill_start:%Y-%m-%d} .. {today:%Y-%m-%d}", "backfill",
+                 lambda: loading.backfill(options, backfill_start.to_date_string(), today.to_date_string())),
+                (f"nightly load (today up to {now:%H:%M} UTC), then the views", "run", lambda: loading.run(options)),
             ]
-            for title, argv in steps:
+            for title, command, step in steps:
                 _say(out, f"demo: {title}")
-                code = cli.main(argv)
+                code = _exit_code(step)
                 if code:
-                    _say(out, f"demo: `callhouse {argv[0]}` failed (exit {code}); stopping")
+                    _say(out, f"demo: `callhouse {command}` failed (exit {code}); stopping")
                     return code
             _say(out, "demo: data checks")
-            check_code = cli.main(["check", *common])
+            check_code = _exit_code(lambda: check(str(warehouse.path), out))
     finally:
         sandbox.stop()
     report(warehouse, out)
     _say(out, f"demo: done in {time.monotonic() - started:.0f}s" + ("" if check_code == 0 else "; data checks FAILED (see above)"))
     return check_code
+
+
+def _exit_code(step: Callable[[], int]) -> int:
+    """A step's exit code; its error as one line, as the command line would print it."""
+    try:
+        return step()
+    except CallhouseError as exc:
+        print(f"callhouse: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 def _say(out: TextIO, line: str) -> None:

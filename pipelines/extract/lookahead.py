@@ -22,11 +22,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from pipelines.tables import TableRows
-from pipelines.windows import Window
+from pipelines.fetch.records import Batch
+from pipelines.fetch.windows import Window
 
-# warehouse table -> rows from one vendor page, as collected rows or an already built Arrow table
-Batch = dict[str, TableRows | pa.Table]
 FetchWindow = Callable[[Window], Iterator[Batch]]
 
 

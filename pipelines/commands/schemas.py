@@ -1,6 +1,6 @@
 """The dlt schemas kept in `schemas/`: what each source really creates, so type changes are reviewed.
 
-`python -m pipelines.schemas` loads one day of every source from a throwaway sandbox into a
+`python -m pipelines.commands.schemas` loads one day of every source from a throwaway sandbox into a
 throwaway warehouse and writes `schemas/<source>.schema.yaml` from dlt's own schemas (tables,
 columns, types, keys, nullability; no version hashes or timestamps, so diffs show only real
 changes). A test runs the same load and fails when the files and the code disagree.
@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 COLUMN_KEYS = ("data_type", "nullable", "primary_key", "merge_key", "unique", "precision", "scale", "timezone")
 
 
@@ -67,12 +67,12 @@ def load_reference_warehouse(workdir: Path) -> Path:
 def live_summaries(warehouse: Path) -> dict[str, dict[str, Any]]:
     import dlt
 
-    from pipelines.runner import SOURCE_NAMES
-    from pipelines.warehouse import Warehouse
+    from pipelines.sources.registry import VENDORS
+    from pipelines.warehouse.duckdb_file import Warehouse
 
     pipelines_dir = Warehouse(warehouse).pipelines_dir
-    return {name: schema_summary(dlt.attach(pipeline_name=f"callhouse_{name}", pipelines_dir=str(pipelines_dir)).default_schema)
-            for name in SOURCE_NAMES}
+    return {v.name: schema_summary(dlt.attach(pipeline_name=v.pipeline_name, pipelines_dir=str(pipelines_dir)).default_schema)
+            for v in VENDORS}
 
 
 def render(summary: dict[str, Any]) -> str:

@@ -24,14 +24,15 @@ from typing import Any, Iterator, TextIO
 
 import pendulum
 
-from pipelines import views
-from pipelines.errors import UsageError
-from pipelines.views import ViewBuildError, existing_tables, load_models
-from pipelines.warehouse import Warehouse
+from pipelines.errors import EXIT_FAILED, EXIT_OK, UsageError, one_line
+from pipelines.fetch.windows import parse_duration
+from pipelines.models.project import SQL_DIR, ViewBuildError, load_models, read_yaml
+from pipelines.settings import freshness_settings, setting_name
+from pipelines.warehouse.catalog import existing_tables
+from pipelines.warehouse.duckdb_file import Warehouse
 
 SOURCES_YAML = "sources.yml"
 DEFAULT_WARN_AFTER, DEFAULT_ERROR_AFTER = "26h", "50h"
-EXIT_OK, EXIT_FAILED = 0, 1
 EXAMPLES = 3
 
 
@@ -154,26 +155,23 @@ class Freshness:
 
 
 def freshness_rules(sources: list[dict[str, Any]]) -> list[Freshness]:
-    import dlt
-
-    from pipelines.windows import parse_duration
-
+    """Per source: the settings (settings.FreshnessSettings), else sql/sources.yml, else 26h / 50h."""
     rules = []
     for source in sources:
         name, declared, limits = source["name"], source.get("freshness") or {}, {}
+        configured = freshness_settings(name)
         for which, default in (("warn_after", DEFAULT_WARN_AFTER), ("error_after", DEFAULT_ERROR_AFTER)):
-            value = (dlt.config.get(f"checks.freshness.{name}.{which}") or dlt.config.get(f"checks.freshness.{which}")
-                     or declared.get(which) or default)
-            limits[which] = parse_duration(str(value), f"CHECKS__FRESHNESS__{name.upper()}__{which.upper()}")
+            value = getattr(configured, which) or declared.get(which) or default
+            limits[which] = parse_duration(str(value), setting_name("checks", "freshness", name, which))
         rules.append(Freshness(name, limits["warn_after"], limits["error_after"]))
     return rules
 
 
 def collect(sql_dir: Path | None = None) -> tuple[list[DataTest], list[DataTest], list[dict[str, Any]]]:
     """(tests on raw tables, tests on views, the sources) declared under sql/."""
-    sql_dir = sql_dir or views.SQL_DIR
+    sql_dir = sql_dir or SQL_DIR
     sources_path = sql_dir / SOURCES_YAML
-    sources = list((views._read_yaml(sources_path) if sources_path.exists() else {}).get("sources") or [])
+    sources = list((read_yaml(sources_path) if sources_path.exists() else {}).get("sources") or [])
     raw_tests: list[DataTest] = []
     for source in sources:
         schema = source.get("schema", source["name"])
@@ -188,15 +186,11 @@ def collect(sql_dir: Path | None = None) -> tuple[list[DataTest], list[DataTest]
 # --- running ----------------------------------------------------------------------------------
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())[:300]
-
-
 def _run_test(con: Any, test: DataTest) -> Outcome:
     try:
         failing = con.execute(f"select count(*) from ({test.failing})").fetchone()[0]
     except Exception as exc:
-        return Outcome("fail", f"FAIL {test.name}: could not run: {_one_line(exc)}")
+        return Outcome("fail", f"FAIL {test.name}: could not run: {one_line(exc)}")
     if not failing:
         return Outcome("pass")
     status = "warn" if test.severity == "warn" else "fail"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pendulum
 
-from pipelines.windows import Window, iso, merge_intervals, parse_instant, split
+from pipelines.fetch.windows import Window, iso, merge_intervals, parse_instant, split
 
 STATE_KEY = "callhouse"
 

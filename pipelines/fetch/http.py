@@ -16,6 +16,7 @@ import httpx
 import orjson
 
 from pipelines.errors import VendorAuthError, VendorError
+from pipelines.fetch.retry import RetryPolicy, Tries
 
 log = logging.getLogger("callhouse.http")
 
@@ -82,6 +83,7 @@ class VendorClient:
 
     `wait_hint(response)` returns seconds to wait after a 429 when the vendor does not use
     Retry-After; `error_text(response)` turns the vendor's error body into one short line;
+    `throttled_body(body)` tells a JSON body that means "too many requests" despite its status;
     `auth_hint` names the settings to check when the vendor rejects the credentials.
     """
 
@@ -90,13 +92,12 @@ class VendorClient:
     auth: httpx.Auth | None = None
     headers: dict[str, str] = field(default_factory=dict)
     requests_per_second: float | None = None
-    max_retries: int = 8
+    retry: RetryPolicy = RetryPolicy()
     timeout_s: float = 60.0
-    backoff_base_s: float = 0.25
-    backoff_max_s: float = 15.0
     max_connections: int = 8
     wait_hint: Callable[[httpx.Response], float | None] | None = None
     error_text: Callable[[httpx.Response], str] | None = None
+    throttled_body: Callable[[Any], bool] | None = None
     auth_hint: str = "credentials"
     secrets: tuple[str, ...] = ()
 
@@ -133,59 +134,50 @@ class VendorClient:
         return self.request_json("GET", url, params=params)
 
     def request_json(self, method: str, url: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
-        attempt = 0
+        tries = self.tries()
         while True:
-            response = self.request(method, url, **kwargs)
+            response = self._request(method, url, tries, **kwargs)
             try:
-                return orjson.loads(response.content), response
+                body = orjson.loads(response.content)
             except orjson.JSONDecodeError:
-                attempt += 1
                 what = f"{response.headers.get('content-type', 'unknown type')}, {len(response.content)} bytes"
-                if attempt > self.max_retries:
-                    raise VendorError(self.vendor, f"{method} {_path(url)}: response is not JSON ({what}) after {attempt} tries") from None
-                self.stats.add(retries=1)
                 log.debug("%s: body not JSON (%s), retrying", self.vendor, what)
-                time.sleep(self._backoff(attempt))
+                tries.failed(f"{method} {_path(url)}: response is not JSON ({what})")
+                continue
+            if self.throttled_body is not None and self.throttled_body(body):
+                # Throttling said in the body of a non-429 answer (CINNOX): wait as for a 429.
+                time.sleep(tries.throttled(f"{method} {_path(url)}"))
+                continue
+            return body, response
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One logical request: retried on 5xx, timeouts and dropped connections; 429 honoured."""
-        attempt = 0
+        return self._request(method, url, self.tries(), **kwargs)
+
+    def tries(self) -> Tries:
+        return Tries(self.retry, self.vendor, on_retry=lambda: self.stats.add(retries=1),
+                     on_throttle=lambda: self.stats.add(throttled=1), rng=self._rng)
+
+    def _request(self, method: str, url: str, tries: Tries, **kwargs: Any) -> httpx.Response:
         while True:
             self.limiter.wait()
             self.stats.add(requests=1)
             try:
                 response = self._client.request(method, url, **kwargs)
             except httpx.TransportError as exc:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise VendorError(self.vendor, f"{method} {_path(url)}: {self.redact(_describe(exc))} after {attempt} tries") from None
-                self.stats.add(retries=1)
-                time.sleep(self._backoff(attempt))
+                tries.failed(f"{method} {_path(url)}: {self.redact(_describe(exc))}")
                 continue
             self.stats.add(bytes=len(response.content))
             status = response.status_code
             if status < 400:
                 return response
             if status == 429:
-                self.stats.add(throttled=1)
-                wait = (self.wait_hint(response) if self.wait_hint else None)
-                if wait is None:
-                    wait = retry_after_seconds(response)
-                if wait is None:
-                    wait = self._backoff(attempt + 1)
+                hint = self.wait_hint(response) if self.wait_hint else None
+                wait = tries.throttled(f"{method} {_path(url)}", hint if hint is not None else retry_after_seconds(response))
                 self.limiter.hold_until(time.monotonic() + wait)
-                # Throttling is the vendor pacing us, not a failure: it does not use up retries
-                # unless it never ends.
-                attempt += 0.25
-                if attempt > self.max_retries * 4:
-                    raise VendorError(self.vendor, f"{method} {_path(url)}: still rate limited after many waits")
                 continue
             if status in RETRY_STATUS:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise VendorError(self.vendor, f"{method} {_path(url)}: HTTP {status} {self._error_text(response)} after {attempt} tries")
-                self.stats.add(retries=1)
-                time.sleep(self._backoff(attempt))
+                tries.failed(f"{method} {_path(url)}: HTTP {status} {self._error_text(response)}")
                 continue
             if status in (401, 403):
                 raise VendorAuthError(
@@ -200,10 +192,6 @@ class VendorClient:
         except Exception:
             text = response.text[:200]
         return self.redact(" ".join(str(text).split()))
-
-    def _backoff(self, attempt: float) -> float:
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * (2 ** (attempt - 1)))
-        return ceiling * (0.5 + self._rng.random() / 2)
 
 
 def _path(url: str) -> str:

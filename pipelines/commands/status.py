@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from pipelines.load_state import coverage_gaps
-from pipelines.runner import SOURCE_NAMES, read_source_state
-from pipelines.warehouse import OPS_SCHEMA, Warehouse, schema_exists, table_names
+from pipelines.errors import EXIT_OK
+from pipelines.extract.ledger import coverage_gaps
+from pipelines.sources.registry import NAMES
+from pipelines.warehouse.catalog import committed_ledger, schema_exists, table_names
+from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.layout import OPS_SCHEMA
+from pipelines.warehouse.run_log import last_run
 
 
 def source_status(con: Any, name: str) -> dict[str, Any]:
-    state = read_source_state(con, name)
+    state = committed_ledger(con, name)
     status: dict[str, Any] = {
         "source": name,
         "cursor": state.get("cursor"),
@@ -28,23 +32,18 @@ def source_status(con: Any, name: str) -> dict[str, Any]:
             if not table.startswith("_dlt"):
                 status["tables"][table] = con.execute(f'select count(*) from "{name}"."{table}"').fetchone()[0]
     if schema_exists(con, OPS_SCHEMA):
-        row = con.execute(
-            f"select command, started_at, finished_at, outcome, rows, message from {OPS_SCHEMA}.runs "
-            "where source = ? order by finished_at desc limit 1",
-            [name],
-        ).fetchone()
-        if row:
-            status["last_run"] = dict(zip(("command", "started_at", "finished_at", "outcome", "rows", "message"), row))
+        status["last_run"] = last_run(con, name)
     return status
 
 
-def print_status(warehouse: Warehouse, out: TextIO) -> None:
+def print_status(warehouse: Warehouse, out: TextIO) -> int:
     con = warehouse.connect(read_only=True)
     try:
-        for name in SOURCE_NAMES:
+        for name in NAMES:
             _print_one(source_status(con, name), out)
     finally:
         con.close()
+    return EXIT_OK
 
 
 def _print_one(s: dict[str, Any], out: TextIO) -> None:

@@ -15,11 +15,13 @@ import dlt
 import pendulum
 import pyarrow as pa
 
-from pipelines.load_state import STATE_KEY, LoadRequest, SourceLedger
-from pipelines.lookahead import Batch, Lookahead, fetch_in_order
-from pipelines.progress import Progress, RunStats
-from pipelines.tables import TableSpec
-from pipelines.windows import Window
+from pipelines.extract.ledger import STATE_KEY, LoadRequest, SourceLedger
+from pipelines.extract.lookahead import FetchWindow, Lookahead, fetch_in_order
+from pipelines.extract.progress import Progress
+from pipelines.extract.run_stats import RunStats
+from pipelines.fetch.records import Batch, TableSpec
+from pipelines.fetch.windows import Window, parse_duration, parse_instant
+from pipelines.settings import setting_name
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,35 @@ class Checkpoint:
     seconds: float = 300.0
 
 
+@dataclass(frozen=True)
+class WalkSettings:
+    """The settings every windowed source shares, parsed once; errors name the setting users set."""
+
+    window: pendulum.Duration
+    lookback: pendulum.Duration
+    start_date: pendulum.DateTime | None
+    checkpoint: Checkpoint
+
+    @classmethod
+    def parse(cls, source: str, *, window: str, lookback: str, start_date: str | None, checkpoint_rows: int,
+              checkpoint_seconds: float) -> WalkSettings:
+        def name(field: str) -> str:
+            return setting_name("sources", source, field)
+
+        return cls(
+            window=parse_duration(window, name("window")),
+            lookback=parse_duration(lookback, name("lookback")),
+            start_date=parse_instant(start_date, name("start_date")) if start_date else None,
+            checkpoint=Checkpoint(rows=int(checkpoint_rows), seconds=float(checkpoint_seconds)),
+        )
+
+
 @dataclass
 class WindowWalk:
     request: LoadRequest
     window_size: pendulum.Duration
     nightly_start: Callable[[SourceLedger], pendulum.DateTime]
-    fetch_window: Callable[[Window], Iterator[Batch]]
+    fetch_window: FetchWindow
     specs: dict[str, TableSpec]
     stats: RunStats
     progress: Progress

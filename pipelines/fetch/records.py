@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from pipelines.redaction import strip_signatures_in_text
+from pipelines.fetch.redaction import strip_signatures_in_text
 
 _naming = NamingConvention()
 
@@ -179,6 +179,10 @@ class TableRows:
             values = [row.get(name) for row in self.rows]
             arrays.append(pa.array(values, type=ARROW_TYPE[declared.get(name, "text")]))
         return pa.Table.from_arrays(arrays, names=names)
+
+
+# warehouse table -> rows from one vendor page, as collected rows or an already built Arrow table
+Batch = dict[str, TableRows | pa.Table]
 
 
 # --- column-wise typing: the fast path for whole pages -----------------------------------

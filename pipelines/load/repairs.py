@@ -1,6 +1,6 @@
 """What dlt's merge leaves to us after each load: duplicate keys and orphaned child rows.
 
-Duplicate keys. Every table is declared to dlt as deduplicated in staging (tables.TableSpec.hints),
+Duplicate keys. Every table is declared to dlt as deduplicated in staging (fetch/records.TableSpec.hints),
 which drops the ROW_NUMBER pass from dlt's merge: on 1M calls it was about 40% of the load time.
 The walk hands dlt each key once per load (a window's repeats are dropped; windows split calls
 by start time), with two exceptions this module repairs: a staging copy that DuckDB committed just
@@ -14,21 +14,22 @@ call re-delivered with no recordings left would otherwise keep its old ones.
 """
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 import dlt
 
+from pipelines.sources.vendor import Vendor
 
-def repair(pipeline: dlt.Pipeline, module: ModuleType, load_ids: list[str]) -> None:
+
+def repair(pipeline: dlt.Pipeline, vendor: Vendor, load_ids: list[str]) -> None:
     """Both repairs for rows of these loads (a no-op without load ids)."""
     if not load_ids:
         return
     with pipeline.sql_client() as client:
-        _repair(client, pipeline.dataset_name, module, load_ids)
+        _repair(client, pipeline.dataset_name, vendor, load_ids)
 
 
-def repair_latest_load(pipeline: dlt.Pipeline, module: ModuleType) -> None:
+def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor) -> None:
     """Both repairs for the newest completed load: a crash may have come between it and its repair."""
     dataset = pipeline.dataset_name
     with pipeline.sql_client() as client:
@@ -37,19 +38,19 @@ def repair_latest_load(pipeline: dlt.Pipeline, module: ModuleType) -> None:
         except Exception:
             return  # nothing loaded yet: no _dlt_loads table
         if rows and rows[0][0]:
-            _repair(client, dataset, module, [rows[0][0]])
+            _repair(client, dataset, vendor, [rows[0][0]])
 
 
-def _repair(client: Any, dataset: str, module: ModuleType, load_ids: list[str]) -> None:
+def _repair(client: Any, dataset: str, vendor: Vendor, load_ids: list[str]) -> None:
     existing = {r[0] for r in client.execute_sql(
         "select table_name from information_schema.tables where table_schema = %s", dataset)}
-    remove_duplicate_keys(client, dataset, existing, module, load_ids)
-    remove_orphans(client, dataset, existing, module, load_ids)
+    remove_duplicate_keys(client, dataset, existing, vendor, load_ids)
+    remove_orphans(client, dataset, existing, vendor, load_ids)
 
 
-def remove_duplicate_keys(client: Any, dataset: str, existing: set[str], module: ModuleType, load_ids: list[str]) -> None:
+def remove_duplicate_keys(client: Any, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str]) -> None:
     placeholders = ", ".join(["%s"] * len(load_ids))
-    for spec in module.SPECS.values():
+    for spec in vendor.tables:
         if spec.name not in existing or not spec.primary_key:
             continue
         table = f'"{dataset}"."{spec.name}"'
@@ -64,14 +65,14 @@ def remove_duplicate_keys(client: Any, dataset: str, existing: set[str], module:
             )
 
 
-def remove_orphans(client: Any, dataset: str, existing: set[str], module: ModuleType, load_ids: list[str]) -> None:
+def remove_orphans(client: Any, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str]) -> None:
     placeholders = ", ".join(["%s"] * len(load_ids))
-    for child, child_key, parent, parent_key in getattr(module, "CHILD_TABLES", ()):
-        if child not in existing or parent not in existing:
+    for child in vendor.child_tables:
+        if child.table not in existing or child.parent not in existing:
             continue
         client.execute_sql(
-            f'delete from "{dataset}"."{child}" c where exists (select 1 from "{dataset}"."{parent}" p '
-            f"where p.{parent_key} = c.{child_key} and p._dlt_load_id in ({placeholders}) "
+            f'delete from "{dataset}"."{child.table}" c where exists (select 1 from "{dataset}"."{child.parent}" p '
+            f"where p.{child.parent_key} = c.{child.key} and p._dlt_load_id in ({placeholders}) "
             f"and c._dlt_load_id <> p._dlt_load_id)",
             *load_ids,
         )

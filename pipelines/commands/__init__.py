@@ -1,0 +1,1 @@
+"""What each `callhouse` command does, callable from the CLI and the demo alike (exit codes returned)."""

@@ -1,0 +1,107 @@
+"""`callhouse run` and `callhouse backfill`: load the chosen sources, one line per source."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+import pendulum
+
+from pipelines.commands.views import rebuild_views
+from pipelines.errors import EXIT_FAILED, EXIT_OK, UsageError, one_line, root_error
+from pipelines.extract.ledger import LoadRequest
+from pipelines.extract.progress import Progress
+from pipelines.fetch.windows import parse_instant
+from pipelines.load.runner import SourceRun, missing_settings, new_run_id, run_source
+from pipelines.sources.registry import NAMES, VENDORS, vendor
+from pipelines.sources.vendor import Vendor
+from pipelines.warehouse.duckdb_file import Warehouse
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    warehouse: str | None = None  # --warehouse (default: $CALLHOUSE_WAREHOUSE or warehouse/calls.duckdb)
+    sources: tuple[str, ...] = ()  # --source ... (empty: every configured source)
+    wait_s: float = 0.0  # --wait: for another load of the same warehouse to finish
+    debug: bool = False  # --debug: raise instead of one line per failed source
+
+
+def run(options: LoadOptions) -> int:
+    """The nightly load up to now (or CALLHOUSE_NOW), then the views."""
+    request = LoadRequest("nightly", end=now(), run_id=new_run_id())
+    code = _load(options, request, "run")
+    if code == EXIT_OK:
+        rebuild_views(options.warehouse)
+    return code
+
+
+def backfill(options: LoadOptions, start: str, end: str) -> int:
+    first, last = parse_instant(start, "--start"), parse_instant(end, "--end")
+    if last <= first:
+        raise UsageError(f"--end ({end}) must be after --start ({start})")
+    request = LoadRequest("backfill", start=first, end=last, run_id=new_run_id())
+    return _load(options, request, f"backfill --start {start} --end {end}")
+
+
+def now() -> datetime:
+    """The moment a nightly run loads up to: now, or CALLHOUSE_NOW (replays and tests)."""
+    pinned = os.environ.get("CALLHOUSE_NOW")
+    return parse_instant(pinned, "CALLHOUSE_NOW") if pinned else pendulum.now("UTC")
+
+
+def _load(options: LoadOptions, request: LoadRequest, command: str) -> int:
+    warehouse = Warehouse.resolve(options.warehouse)
+    progress = Progress()
+    vendors = _chosen(options, progress)
+    failed = 0
+    with warehouse.writer_lock(command, wait_s=options.wait_s):
+        warehouse.connect().close()  # held open by another process (an analyst): say so before any work
+        for chosen in vendors:
+            try:
+                result = run_source(chosen, request, warehouse, progress, command)
+            except UsageError:
+                raise
+            except Exception as exc:
+                if options.debug:
+                    raise
+                failed += 1
+                message = one_line(root_error(exc))
+                message = message[len(chosen.name) + 2:] if message.startswith(f"{chosen.name}: ") else message
+                progress.line(f"{chosen.name}: FAILED: {message}")
+                continue
+            progress.line(summary(result))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _chosen(options: LoadOptions, progress: Progress) -> list[Vendor]:
+    """The named sources (each once, unknown ones a usage error), else every configured one."""
+    if options.sources:
+        return list({name: vendor(name) for name in options.sources}.values())
+    missing = {v.name: missing_settings(v) for v in VENDORS}
+    configured = [v for v in VENDORS if not missing[v.name]]
+    if not configured:
+        raise UsageError(f"no source is configured: set the SOURCES__<S>__... settings for one of {', '.join(NAMES)}")
+    for name, settings in missing.items():
+        if settings:
+            progress.line(f"{name}: skipped, no credentials configured (set {', '.join(settings)})")
+    return configured
+
+
+def summary(result: SourceRun) -> str:
+    stats = result.stats
+    tables = ", ".join(f"{t} {n:,}" for t, n in sorted(stats.rows.items()) if t != "quarantine") or "no rows"
+    parts = [
+        f"{stats.windows_done} windows",
+        f"{stats.pages} pages",
+        f"{stats.requests} requests",
+        f"{stats.throttled} throttled",
+        f"{stats.retries} retried",
+    ]
+    line = f"{result.name}: ok, {tables}; " + ", ".join(parts)
+    if stats.quarantined:
+        line += f"; {stats.quarantined} quarantined (see {result.name}.quarantine)"
+    if stats.truncated:
+        line += f"; {len(stats.truncated)} windows TRUNCATED by the vendor cap"
+    for notice in stats.notices:
+        line += f"\n{result.name}: {notice}"
+    return line

@@ -1,0 +1,24 @@
+"""`callhouse views` and `callhouse check`."""
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from pipelines.errors import EXIT_OK
+from pipelines.models.data_tests import run_checks
+from pipelines.models.views import build_views
+from pipelines.warehouse.duckdb_file import Warehouse
+
+
+def views(warehouse: str | None, out: TextIO = sys.stdout) -> int:
+    build_views(Warehouse.resolve(warehouse), out=out)
+    return EXIT_OK
+
+
+def rebuild_views(warehouse: str | None) -> None:
+    """After a load: the same build, its lines on stderr beside the load's progress."""
+    build_views(Warehouse.resolve(warehouse), out=sys.stderr)
+
+
+def check(warehouse: str | None, out: TextIO = sys.stdout) -> int:
+    return run_checks(Warehouse.resolve(warehouse), out=out)

@@ -1,0 +1,54 @@
+"""RunContext: what a run hands every dlt source besides its settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pendulum
+
+from pipelines.extract.ledger import LoadRequest, SourceLedger
+from pipelines.extract.lookahead import FetchWindow, Lookahead
+from pipelines.extract.progress import Progress
+from pipelines.extract.run_stats import RunStats
+from pipelines.extract.walk import WalkSettings, WindowWalk, default_nightly_start
+from pipelines.fetch.records import TableSpec
+
+
+@dataclass
+class RunContext:
+    """The request being loaded, the counters and progress output of this source run, and the
+    lookahead that fetches the next checkpoint's windows (for sources that fetch ahead)."""
+
+    request: LoadRequest
+    stats: RunStats
+    progress: Progress
+    lookahead: Lookahead | None = None
+
+    def walk(
+        self,
+        settings: WalkSettings,
+        fetch_window: FetchWindow,
+        tables: tuple[TableSpec, ...],
+        *,
+        nightly_start: Callable[[SourceLedger], pendulum.DateTime] | None = None,
+        concurrency: int = 1,
+        release: Callable[[], None] = lambda: None,
+    ) -> WindowWalk:
+        """The window walk a source's resource yields from: this run's plan, that vendor's paging."""
+        return WindowWalk(
+            request=self.request,
+            window_size=settings.window,
+            nightly_start=nightly_start or self.nightly_start(settings),
+            fetch_window=fetch_window,
+            specs={spec.name: spec for spec in tables},
+            stats=self.stats,
+            progress=self.progress,
+            checkpoint=settings.checkpoint,
+            concurrency=concurrency,
+            lookahead=self.lookahead,
+            release=release,
+        )
+
+    def nightly_start(self, settings: WalkSettings) -> Callable[[SourceLedger], pendulum.DateTime]:
+        """Cursor minus lookback; on the first run START_DATE (default: 30 days before now)."""
+        return default_nightly_start(self.request.end, settings.lookback, settings.start_date)

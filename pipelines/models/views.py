@@ -1,0 +1,103 @@
+"""Builds `sql/` into the warehouse as views, all or none (models/project.py reads the files).
+
+Two things are not plain files:
+- `staging.reporting_settings` (one row: `timezone`) is written from the dlt setting
+  `reporting.timezone` (`REPORTING__TIMEZONE`, default UTC); day and hour buckets join to it.
+- A staging view whose raw table is not loaded yet is built over no rows, typed from the
+  `data_type` of the columns its YAML declares, so every later view builds for any set of sources.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipelines.errors import UsageError, one_line
+from pipelines.models.project import LAYERS, SETTINGS_VIEW, Model, ViewBuildError, load_models
+from pipelines.settings import reporting_settings, setting_name
+from pipelines.warehouse.catalog import existing_tables
+from pipelines.warehouse.duckdb_file import Warehouse
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def reporting_timezone() -> str:
+    return reporting_settings().timezone
+
+
+def _check_timezone(con: Any, zone: str) -> None:
+    try:
+        con.execute("select timezone(?, timestamptz '2000-01-01 00:00:00+00')", [zone]).fetchone()
+    except Exception:
+        raise UsageError(f"{setting_name('reporting', 'timezone')}: unknown time zone {zone!r} (use an IANA name such as UTC or America/New_York)") from None
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def settings_sql(zone: str) -> str:
+    return f"select {_quote(zone)}::varchar as timezone"
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+def stub_sql(model: Model) -> str:
+    """No rows, typed as the YAML declares: a staging view whose raw table is not loaded yet."""
+    columns = model.columns
+    untyped = [c.get("name") for c in columns if not c.get("data_type")]
+    if not columns or untyped:
+        raise ViewBuildError(f"views: {model.where}: raw table missing and the YAML does not declare data_type for "
+                             f"{', '.join(map(str, untyped)) or 'any column'}")
+    select = ", ".join(f"cast(null as {c['data_type']}) as {c['name']}" for c in columns)
+    return f"select {select} where false"
+
+
+def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> list[str]:
+    """(Re)create every view from sql/ in one transaction: all build, or none changes."""
+    models = load_models(sql_dir)
+    zone = reporting_timezone()
+    built: list[str] = []
+    stubbed: list[tuple[Model, list[str]]] = []
+    with warehouse.writer_lock("views"):
+        con = warehouse.connect()
+        try:
+            _check_timezone(con, zone)
+            tables = existing_tables(con)
+            con.execute("begin")
+            try:
+                for layer in LAYERS:
+                    con.execute(f"create schema if not exists {layer}")
+                wanted = {(m.schema, m.name) for m in models}
+                for schema, name in con.execute(
+                    "select schema_name, view_name from duckdb_views() "
+                    "where not internal and database_name = current_database() and schema_name in (?, ?, ?)",
+                    list(LAYERS),
+                ).fetchall():
+                    if (schema, name) not in wanted:
+                        con.execute(f'drop view "{schema}"."{name}"')
+                for model in models:
+                    if (model.schema, model.name) == SETTINGS_VIEW:
+                        body = settings_sql(zone)
+                    else:
+                        missing = sorted(f"{s}.{n}" for s, n in model.raw_refs if (s, n) not in tables)
+                        if missing:
+                            stubbed.append((model, missing))
+                        body = stub_sql(model) if missing else model.sql.strip().rstrip(";")
+                    try:
+                        con.execute(f"create or replace view {model.schema}.{model.name} as\n{body}")
+                    except Exception as exc:
+                        raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
+                    built.append(model.qualified)
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        finally:
+            con.close()
+    for model, missing in stubbed:
+        out.write(f"views: {model.qualified} is empty: {', '.join(missing)} not loaded yet\n")
+    out.write(f"views: built {len(built)} views (staging, intermediate, reporting); timezone {zone}\n")
+    out.flush()
+    return built

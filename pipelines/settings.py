@@ -1,0 +1,92 @@
+"""Typed settings outside the sources: the warehouse, the data checks and the reporting views.
+
+Each is a dlt configspec, so it is read like every other dlt setting (`.dlt/config.toml`, then
+`.dlt/secrets.toml`, environment variables first: `[warehouse] load_threads` is
+`WAREHOUSE__LOAD_THREADS`). A value that does not fit is a usage error (exit 2) naming the
+setting. The sources' own settings are the arguments of their dlt source functions.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Optional, TypeVar
+
+from dlt.common.configuration import configspec
+from dlt.common.configuration.exceptions import ConfigurationValueError, ConfigValueCannotBeCoercedException
+from dlt.common.configuration.resolve import resolve_configuration
+from dlt.common.configuration.specs import BaseConfiguration
+
+from pipelines.errors import UsageError
+
+_MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def setting_name(*path: str) -> str:
+    """The environment-variable form users set: ("sources", "cinnox", "window") -> SOURCES__CINNOX__WINDOW."""
+    return "__".join(part.upper() for part in path)
+
+
+@configspec
+class WarehouseSettings(BaseConfiguration):
+    # DuckDB's memory while loading (DuckDB syntax: 512MB, 2GB). Its own default, 80% of RAM, lets
+    # the block cache grow with the warehouse; 256MB measured as fast on 1M calls and ~130 MB lower
+    # at peak (bench/README.md). Larger merges spill to a temp folder beside the warehouse.
+    load_memory_limit: str = "256MB"
+    # DuckDB threads while loading; default all cores but one, which the fetch thread
+    # (extract/lookahead.py) uses meanwhile: on 2 cores 1 thread measured ~4% faster than 2.
+    load_threads: Optional[int] = None
+
+    def threads(self) -> int:
+        return self.load_threads or max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+@configspec
+class FreshnessSettings(BaseConfiguration):
+    # Resolved per source in section checks.freshness.<source>, falling back to checks.freshness:
+    # CHECKS__FRESHNESS__GENESYS__ERROR_AFTER=3d, CHECKS__FRESHNESS__WARN_AFTER=30h. Unset: the
+    # limits declared in sql/sources.yml, else 26h / 50h.
+    warn_after: Optional[str] = None
+    error_after: Optional[str] = None
+
+
+@configspec
+class ReportingSettings(BaseConfiguration):
+    # IANA zone of the day and hour buckets in the views.
+    timezone: str = "UTC"
+
+
+# Every whole-number setting here counts something (threads, rows, pages): none may be below 1.
+_KINDS = {int: "positive whole number", Optional[int]: "positive whole number", float: "number", bool: "boolean (true/false)"}
+
+TSettings = TypeVar("TSettings", bound=BaseConfiguration)
+
+
+def resolve(settings: TSettings, *sections: str) -> TSettings:
+    """The settings as dlt resolves them; a value of the wrong type is one line naming the setting."""
+    try:
+        return resolve_configuration(settings, sections=sections)
+    except ConfigValueCannotBeCoercedException as exc:
+        kind = _KINDS.get(exc.hint, str(exc.hint))
+        raise UsageError(f"{setting_name(*sections, exc.field_name)}: {exc.field_value!r} is not a {kind}") from None
+    except ConfigurationValueError as exc:
+        raise UsageError(f"{'.'.join(sections)}: {exc}") from None
+
+
+def warehouse_settings() -> WarehouseSettings:
+    settings = resolve(WarehouseSettings(), "warehouse")
+    if not _MEMORY_SIZE.match(str(settings.load_memory_limit)):
+        raise UsageError(f"{setting_name('warehouse', 'load_memory_limit')}: {settings.load_memory_limit!r} is not a memory size "
+                         "(write e.g. 256MB or 2GB)")
+    if settings.load_threads is not None and settings.load_threads < 1:
+        raise UsageError(f"{setting_name('warehouse', 'load_threads')}: {settings.load_threads!r} is not a positive whole number")
+    return settings
+
+
+def freshness_settings(source: str) -> FreshnessSettings:
+    return resolve(FreshnessSettings(), "checks", "freshness", source)
+
+
+def reporting_settings() -> ReportingSettings:
+    settings = resolve(ReportingSettings(), "reporting")
+    settings.timezone = str(settings.timezone or "").strip() or "UTC"
+    return settings

@@ -1,0 +1,68 @@
+"""The DuckDB warehouse file: where it is, how callhouse and dlt open it, who may write it."""
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+from pipelines.errors import UsageError, WarehouseBusy
+from pipelines.settings import warehouse_settings
+from pipelines.warehouse.layout import RESERVED_NAMES
+from pipelines.warehouse.writer_lock import writer_lock
+
+DEFAULT_PATH = "warehouse/calls.duckdb"
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    path: Path
+
+    @classmethod
+    def resolve(cls, path: str | None) -> Warehouse:
+        chosen = path or os.environ.get("CALLHOUSE_WAREHOUSE") or DEFAULT_PATH
+        resolved = Path(chosen).expanduser().absolute()
+        if resolved.stem in RESERVED_NAMES:
+            # DuckDB names the catalog after the file: a catalog named like a schema is ambiguous.
+            raise UsageError(f"--warehouse: the file name {resolved.name!r} clashes with a schema name; pick another name")
+        return cls(resolved)
+
+    @property
+    def pipelines_dir(self) -> Path:
+        """dlt's working folders for this warehouse (pending packages, local state)."""
+        return self.path.parent / ".dlt_pipelines" / self.path.stem
+
+    def loader_credentials(self) -> DuckDbCredentials:
+        """How dlt opens the warehouse to load it (memory and threads: settings.WarehouseSettings)."""
+        settings = warehouse_settings()
+        credentials = DuckDbCredentials(str(self.path))
+        credentials.global_config = {"memory_limit": settings.load_memory_limit, "threads": settings.threads()}
+        return credentials
+
+    @property
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        if read_only and not self.exists:
+            raise UsageError(f"no warehouse at {self.path}: run `callhouse run` or `callhouse backfill` first")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise WarehouseBusy(f"warehouse {self.path} is open in another process ({_lock_holder(exc)}): close that session and retry") from None
+
+    def writer_lock(self, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
+        """One callhouse writer per warehouse; a second one is told which command holds it."""
+        return writer_lock(self.path, command, wait_s)
+
+
+def _lock_holder(exc: Exception) -> str:
+    text = str(exc)
+    marker = "PID "
+    if marker in text:
+        return "pid " + text.split(marker, 1)[1].split(")")[0].split(" ")[0]
+    return text.splitlines()[0][:120]
