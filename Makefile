@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test schemas bench bench-quick soak lock clean
+.PHONY: demo test lint unit schemas bench bench-quick soak lock clean
 
 $(INSTALLED): requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,18 @@ $(INSTALLED): requirements.lock pyproject.toml
 demo: $(INSTALLED)
 	$(VENV)/bin/callhouse demo
 
-test: $(INSTALLED)
+# Lint first (seconds), then the whole suite: unit tests, the layering test and the end-to-end tests.
+test: lint
 	$(VENV)/bin/python -m pytest -q -n 2
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint --processes 2 sql/
+
+# The fast unit tests alone (no sandbox, no subprocess): a few seconds.
+unit: $(INSTALLED)
+	$(VENV)/bin/python -m pytest -q tests/fetch tests/extract tests/models tests/test_layering.py
 
 # Benchmarks (issue 8): the full run takes ~12 minutes; bench-quick is the CI smoke size.
 bench: $(INSTALLED)

@@ -10,8 +10,8 @@ from pipelines.models.views import build_views
 from pipelines.warehouse.duckdb_file import Warehouse
 
 
-def views(warehouse: str | None, out: TextIO = sys.stdout) -> int:
-    build_views(Warehouse.resolve(warehouse), out=out)
+def views(warehouse: str | None, out: TextIO | None = None) -> int:
+    build_views(Warehouse.resolve(warehouse), out=out or sys.stdout)
     return EXIT_OK
 
 
@@ -20,5 +20,5 @@ def rebuild_views(warehouse: str | None) -> None:
     build_views(Warehouse.resolve(warehouse), out=sys.stderr)
 
 
-def check(warehouse: str | None, out: TextIO = sys.stdout) -> int:
-    return run_checks(Warehouse.resolve(warehouse), out=out)
+def check(warehouse: str | None, out: TextIO | None = None) -> int:
+    return run_checks(Warehouse.resolve(warehouse), out=out or sys.stdout)

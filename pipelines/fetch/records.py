@@ -67,16 +67,24 @@ def as_int(value: Any, where: str) -> int | None:
         return None
     if isinstance(value, bool):
         raise BadRecord(f"{where}: expected an integer, got a boolean")
+    number: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
         try:
-            return int(value.strip())
+            number = int(value.strip())
         except ValueError:
             pass
-    raise BadRecord(f"{where}: expected an integer, got {str(value)[:40]!r}")
+    if number is None:
+        raise BadRecord(f"{where}: expected an integer, got {str(value)[:40]!r}")
+    if not _BIGINT_MIN <= number <= _BIGINT_MAX:
+        raise BadRecord(f"{where}: integer {str(value)[:40]} is out of the bigint range")
+    return number
+
+
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 def as_bool(value: Any, where: str) -> bool | None:
@@ -237,8 +245,9 @@ def _typed_array(values: list[Any], kind: str, vendor_field: str, bad: dict[int,
     try:
         if kind == "timestamp":
             return pa.array(values, pa.string()).cast(arrow_type)
-        if kind == "bigint" and bool in set(map(type, values)):
-            raise TypeError("booleans are not integers")  # Arrow would quietly turn them into 0/1
+        if kind == "bigint" and not set(map(type, values)) <= {int, type(None)}:
+            # Arrow would quietly turn booleans into 0/1 and cut 1.5 to 1: coerce value by value.
+            raise TypeError("not all integers")
         return pa.array(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
         coerce = COERCE.get(kind, _as_extra)

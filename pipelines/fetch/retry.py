@@ -58,7 +58,8 @@ class Tries:
     def throttled(self, what: str, wait_s: float | None = None) -> float:
         """The vendor asked us to slow down: the seconds to wait (its hint, else a backoff).
 
-        Raises once throttling has gone on for `max_retries * 4` waits."""
+        Each wait costs a quarter of a try and raises past `max_retries * 4` tries, so only
+        throttling that never stops (~16 waits per retry allowed) ends a request."""
         self.on_throttle()
         wait = wait_s if wait_s is not None else self.policy.backoff(self.attempt + 1, self.rng)
         self.attempt += THROTTLE_COST
