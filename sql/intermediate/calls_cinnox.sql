@@ -36,7 +36,7 @@ shaped as (
         recorded.call_id is not null as has_recording
 
     from call_detail
-    left join recorded on recorded.call_id = call_detail.call_id
+    left join recorded on call_detail.call_id = recorded.call_id
 
 )
 

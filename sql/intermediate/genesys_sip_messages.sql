@@ -9,7 +9,9 @@ with messages as (
 dialog_conversations as (
 
     -- Not every row carries conversationId: a dialog's rows share the one its others carry.
-    select sip_call_id, min(conversation_id) as conversation_id
+    select
+        sip_call_id,
+        min(conversation_id) as conversation_id
     from messages
     where conversation_id is not null
     group by sip_call_id
@@ -44,7 +46,7 @@ decoded as (
         messages.destination_ip
 
     from messages
-    left join dialog_conversations on dialog_conversations.sip_call_id = messages.sip_call_id
+    left join dialog_conversations on messages.sip_call_id = dialog_conversations.sip_call_id
 
 )
 

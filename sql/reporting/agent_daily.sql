@@ -22,11 +22,23 @@ settings as (
 
 staff_sightings as (
 
-    select from_staff_id as staff_id, from_display_name as display_name, from_department as department, started_at
-    from call_detail where from_staff_id is not null
+    select
+        from_staff_id as staff_id,
+        from_display_name as display_name,
+        from_department as department,
+        started_at
+    from call_detail
+    where from_staff_id is not null
+
     union all
-    select to_staff_id, to_display_name, to_department, started_at
-    from call_detail where to_staff_id is not null
+
+    select
+        to_staff_id,
+        to_display_name,
+        to_department,
+        started_at
+    from call_detail
+    where to_staff_id is not null
 
 ),
 
@@ -56,7 +68,7 @@ attributed as (
         calls.outcome,
         calls.talk_s
     from calls
-    inner join call_detail on call_detail.call_id = calls.call_id
+    inner join call_detail on calls.call_id = call_detail.call_id
 
 ),
 
@@ -72,7 +84,7 @@ daily as (
         coalesce(sum(attributed.talk_s), 0) as talk_s_total
     from attributed
     cross join settings
-    left join staff on staff.staff_id = attributed.staff_id
+    left join staff on attributed.staff_id = staff.staff_id
     where attributed.staff_id is not null
     group by all
 

@@ -19,20 +19,20 @@ with_outcome as (
 
     select
         vendor_calls.*,
-        coalesce(exact.outcome, class.outcome, 'unknown') as outcome
+        coalesce(exact.outcome, sip_class.outcome, 'unknown') as outcome
 
     from vendor_calls
     -- a row naming the status itself wins over a row naming its SIP class ('4xx')
     left join outcome_map as exact
-        on exact.vendor = vendor_calls.vendor
-        and exact.status = vendor_calls.status_raw
+        on vendor_calls.vendor = exact.vendor
+        and vendor_calls.status_raw = exact.status
         and (exact.when_answered is null or exact.when_answered = (vendor_calls.answered_at is not null))
         and (exact.when_ended is null or exact.when_ended = (vendor_calls.ended_at is not null))
-    left join outcome_map as class
-        on class.vendor = vendor_calls.vendor
-        and class.status = left(vendor_calls.status_raw, 1) || 'xx'
-        and (class.when_answered is null or class.when_answered = (vendor_calls.answered_at is not null))
-        and (class.when_ended is null or class.when_ended = (vendor_calls.ended_at is not null))
+    left join outcome_map as sip_class
+        on vendor_calls.vendor = sip_class.vendor
+        and sip_class.status = left(vendor_calls.status_raw, 1) || 'xx'
+        and (sip_class.when_answered is null or sip_class.when_answered = (vendor_calls.answered_at is not null))
+        and (sip_class.when_ended is null or sip_class.when_ended = (vendor_calls.ended_at is not null))
 
 ),
 
@@ -55,11 +55,13 @@ calls as (
 
         -- measures (seconds, millisecond precision): ring until answered; talk from the answer
         -- (CINNOX: from the start, as it does not say when a call was answered) to the end
-        case when answered_at is not null
-            then cast((epoch_ms(answered_at) - epoch_ms(started_at)) / 1000 as decimal(18, 3))
+        case
+            when answered_at is not null
+                then cast((epoch_ms(answered_at) - epoch_ms(started_at)) / 1000 as decimal(18, 3))
         end as ring_s,
-        case when outcome = 'answered' and ended_at is not null
-            then cast((epoch_ms(ended_at) - epoch_ms(coalesce(answered_at, started_at))) / 1000 as decimal(18, 3))
+        case
+            when outcome = 'answered' and ended_at is not null
+                then cast((epoch_ms(ended_at) - epoch_ms(coalesce(answered_at, started_at))) / 1000 as decimal(18, 3))
         end as talk_s,
 
         -- status

@@ -18,9 +18,20 @@ settings as (
 changes as (
 
     -- +1 when a call starts, -1 when it ends
-    select vendor, started_at as instant, 1 as delta from calls
+    select
+        vendor,
+        started_at as instant,
+        1 as delta
+    from calls
+
     union all
-    select vendor, ended_at as instant, -1 as delta from calls where ended_at is not null
+
+    select
+        vendor,
+        ended_at as instant,
+        -1 as delta
+    from calls
+    where ended_at is not null
 
 ),
 
@@ -28,9 +39,12 @@ hour_starts as (
 
     -- the instants where a local hour begins (zone offsets are whole quarter hours), so hours
     -- with no starts or ends still get the level that carries into them
-    select vendor, unnest(generate_series(
-        to_timestamp(900 * floor(epoch(min(instant)) / 900)), max(instant), interval '15 minutes'
-    )) as instant, 0 as delta
+    select
+        vendor,
+        unnest(generate_series(
+            to_timestamp(900 * floor(epoch(min(instant)) / 900)), max(instant), interval '15 minutes'
+        )) as instant,
+        0 as delta
     from changes
     group by vendor
 
@@ -50,7 +64,7 @@ levels as (
         union all
         select hour_starts.* from hour_starts cross join settings
         where minute(timezone(settings.timezone, hour_starts.instant)) = 0
-    )
+    ) as changes_and_hour_starts
 
 ),
 

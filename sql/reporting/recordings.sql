@@ -36,8 +36,8 @@ recordings as (
 
     from files
     left join events
-        on events.call_id = files.call_id
-        and events.event_index = files.event_index
+        on files.call_id = events.call_id
+        and files.event_index = events.event_index
 
 )
 

@@ -14,7 +14,10 @@ genesys_headers as (
 
 genesys_calls as (
 
-    select call_id, conversation_id from intermediate.calls_genesys
+    select
+        call_id,
+        conversation_id
+    from intermediate.calls_genesys
     where conversation_id is not null
 
 ),
@@ -40,7 +43,7 @@ headers as (
         genesys_headers.value_index,
         genesys_headers.value
     from genesys_headers
-    inner join genesys_calls on genesys_calls.conversation_id = genesys_headers.conversation_id
+    inner join genesys_calls on genesys_headers.conversation_id = genesys_calls.conversation_id
 
 )
 

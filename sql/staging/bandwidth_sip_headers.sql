@@ -2,7 +2,10 @@
 with source as (
 
     select * from bandwidth.calls__sip_headers
-    where _dlt_load_id in (select load_id from bandwidth._dlt_loads where status = 0)
+    where _dlt_load_id in (
+        select _dlt_loads.load_id from bandwidth._dlt_loads
+        where _dlt_loads.status = 0
+    )
 
 ),
 

@@ -3,7 +3,10 @@
 with source as (
 
     select * from genesys.conversation_sip_headers
-    where _dlt_load_id in (select load_id from genesys._dlt_loads where status = 0)
+    where _dlt_load_id in (
+        select _dlt_loads.load_id from genesys._dlt_loads
+        where _dlt_loads.status = 0
+    )
 
 ),
 
