@@ -1,4 +1,5 @@
 """`python -m bench`: the benchmark of tracker issue 8. See bench/__init__.py for the modes."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,28 +19,56 @@ QUICK_CALLS = 5_000
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=(
-        "Benchmark callhouse against baselines on sandbox data. With no mode flags: throughput at 100k "
-        "and 1M calls, the nightly-growth run and the latency run."))
-    parser.add_argument("--calls", type=int, action="append", metavar="N",
-                        help="throughput run with N CINNOX calls (repeatable; default 100000 and 1000000)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=(
+            "Benchmark callhouse against baselines on sandbox data. With no mode flags: throughput at 100k "
+            "and 1M calls, the nightly-growth run and the latency run."
+        ),
+    )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        action="append",
+        metavar="N",
+        help="throughput run with N CINNOX calls (repeatable; default 100000 and 1000000)",
+    )
     parser.add_argument("--quick", action="store_true", help=f"throughput at {QUICK_CALLS:,} calls only (CI smoke)")
     parser.add_argument("--days", type=int, default=14, help="daily windows the calls are spread over (default 14)")
-    parser.add_argument("--paths", default=",".join(harness.ALL_PATHS),
-                        help="comma-separated paths to run in throughput mode (default all: %(default)s)")
+    parser.add_argument(
+        "--paths",
+        default=",".join(harness.ALL_PATHS),
+        help="comma-separated paths to run in throughput mode (default all: %(default)s)",
+    )
     parser.add_argument("--nightly-growth", action="store_true", help="nightly run of one day: empty vs full warehouse")
-    parser.add_argument("--history-calls", type=int, default=1_000_000,
-                        help="calls already in the warehouse for --nightly-growth (target: 5000000; default %(default)s)")
+    parser.add_argument(
+        "--history-calls",
+        type=int,
+        default=1_000_000,
+        help="calls already in the warehouse for --nightly-growth (target: 5000000; default %(default)s)",
+    )
     parser.add_argument("--history-days", type=int, default=30, help="days those calls span (default %(default)s)")
     parser.add_argument("--latency", action="store_true", help="100 ms latency and a rate limit: requests/s and 429s")
-    parser.add_argument("--rate", type=float, default=5.0, help="CINNOX requests/s the sandbox allows in --latency (default %(default)s)")
-    parser.add_argument("--latency-ms", type=float, default=100.0, help="added latency per request in --latency (default %(default)s)")
+    parser.add_argument(
+        "--rate", type=float, default=5.0, help="CINNOX requests/s the sandbox allows in --latency (default %(default)s)"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=100.0, help="added latency per request in --latency (default %(default)s)"
+    )
     parser.add_argument("--latency-calls", type=int, default=30_000, help="calls in --latency (default %(default)s)")
-    parser.add_argument("--profile", action="store_true",
-                        help="also run callhouse once under cProfile at the smallest size (not timed); "
-                             "writes bench/results/callhouse.prof and prints the top functions")
-    parser.add_argument("--callhouse-env", action="append", default=[], metavar="KEY=VALUE",
-                        help="setting for every callhouse run, e.g. SOURCES__CINNOX__CHECKPOINT_ROWS=100000 (repeatable)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run callhouse once under cProfile at the smallest size (not timed); "
+        "writes bench/results/callhouse.prof and prints the top functions",
+    )
+    parser.add_argument(
+        "--callhouse-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="setting for every callhouse run, e.g. SOURCES__CINNOX__CHECKPOINT_ROWS=100000 (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, help="where warehouses and logs go (default: a temp folder, removed)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -91,18 +120,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for calls in args.calls:
             log(f"bench: throughput, {calls:,} calls over {args.days} days")
-            result = attempt(f"throughput {calls:,}", lambda: harness.throughput(
-                calls, args.days, workdir / f"throughput_{calls}", args.paths, seed=args.seed, log=log))
+            result = attempt(
+                f"throughput {calls:,}",
+                lambda calls=calls: harness.throughput(
+                    calls, args.days, workdir / f"throughput_{calls}", args.paths, seed=args.seed, log=log
+                ),
+            )
             if result is not None:
                 throughputs.append(result)
         if args.nightly_growth:
             log(f"bench: nightly growth, {args.history_calls:,} calls of history over {args.history_days} days")
-            growth = attempt("nightly growth", lambda: harness.nightly_growth(
-                args.history_calls, args.history_days, workdir / "nightly_growth", seed=args.seed, log=log))
+            growth = attempt(
+                "nightly growth",
+                lambda: harness.nightly_growth(
+                    args.history_calls, args.history_days, workdir / "nightly_growth", seed=args.seed, log=log
+                ),
+            )
         if args.latency:
             log(f"bench: latency {args.latency_ms:g} ms, rate limit {args.rate:g} req/s, {args.latency_calls:,} calls")
-            lat = attempt("latency", lambda: harness.latency(
-                args.latency_calls, 7, args.rate, workdir / "latency", latency_ms=args.latency_ms, seed=args.seed, log=log))
+            lat = attempt(
+                "latency",
+                lambda: harness.latency(
+                    args.latency_calls, 7, args.rate, workdir / "latency", latency_ms=args.latency_ms, seed=args.seed, log=log
+                ),
+            )
         if args.profile:
             attempt("profile", lambda: profile(min(args.calls or [QUICK_CALLS]), args.days, workdir / "profile", seed=args.seed))
     finally:
@@ -115,9 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(markdown)
-    args.out.with_suffix(".json").write_bytes(orjson.dumps(
-        {"machine": info, "command": command, "throughput": report.as_dict(throughputs),
-         "nightly_growth": report.as_dict(growth), "latency": report.as_dict(lat)}, option=orjson.OPT_INDENT_2))
+    args.out.with_suffix(".json").write_bytes(
+        orjson.dumps(
+            {
+                "machine": info,
+                "command": command,
+                "throughput": report.as_dict(throughputs),
+                "nightly_growth": report.as_dict(growth),
+                "latency": report.as_dict(lat),
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+    )
     log(f"bench: wrote {args.out} and {args.out.with_suffix('.json')}")
     failed = [e.split(":")[0] for e in errors] + [p.name for t in throughputs for p in t.paths if not p.skipped and not p.ok]
     if growth is not None:
@@ -142,8 +192,9 @@ def profile(calls: int, days: int, workdir: Path, seed: int) -> None:
     end = harness.NOW.replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - days * harness.DAY
     log(f"bench: profiling callhouse backfill at {calls:,} calls -> {out}")
-    with harness.SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed,
-                                log_dir=workdir / "logs") as sandbox:
+    with harness.SandboxProcess(
+        calls_per_day=calls / days, history_days=days + 1, seed=seed, log_dir=workdir / "logs"
+    ) as sandbox:
         sandbox.truth(start, end)
         argv = [harness.PYTHON, "-m", "bench.profile_threads", str(out)] + harness.callhouse_argv("backfill", start, end)[3:]
         env = harness._env(sandbox, workdir / "calls.duckdb", **harness.CALLHOUSE_OVERRIDES)

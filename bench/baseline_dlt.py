@@ -4,6 +4,7 @@ Dict pages from httpx (`response.json()`), one resource, merge on `id`, nested l
 child tables by dlt's normalizer, every other setting left at its default. `--format parquet`
 is the same with `loader_file_format="parquet"`. The benchmark counts the rows afterwards.
 """
+
 from __future__ import annotations
 
 import sys

@@ -5,6 +5,7 @@ The floor for building the three CINNOX tables from the same records: no HTTP, n
 parsing and flattening in DuckDB's C++. Phone numbers (a JSON number or string, so DuckDB infers
 JSON) become text, as the contract wants. The NDJSON is written beforehand (not timed).
 """
+
 from __future__ import annotations
 
 import argparse

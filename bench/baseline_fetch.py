@@ -3,6 +3,7 @@
 The floor for any loader that reads CINNOX over HTTP one request at a time. Parses with orjson,
 as callhouse does. Prints one JSON line: pages, records.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,10 +1,12 @@
 """CINNOX paging as a typical user writes it, shared by the baselines: daily windows, offset/limit
 500 until a short page. Reads the same SOURCES__CINNOX__* settings callhouse reads."""
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -17,7 +19,7 @@ def settings() -> tuple[str, str, str]:
 
 
 def rfc3339(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def windows(start: datetime, end: datetime, size: timedelta) -> Iterator[tuple[datetime, datetime]]:
@@ -28,15 +30,17 @@ def windows(start: datetime, end: datetime, size: timedelta) -> Iterator[tuple[d
         cursor = nxt
 
 
-def pages(client: httpx.Client, app_id: str, start: datetime, end: datetime, size: timedelta,
-          parse: Callable[[httpx.Response], Any]) -> Iterator[list[Any]]:
+def pages(
+    client: httpx.Client, app_id: str, start: datetime, end: datetime, size: timedelta, parse: Callable[[httpx.Response], Any]
+) -> Iterator[list[Any]]:
     """Every page of every window, each parsed by `parse` (the caller picks json or orjson)."""
     path = f"/v1/api/apps/{app_id}/data/call-detail"
     for w_start, w_end in windows(start, end, size):
         offset = 0
         while True:
-            response = client.get(path, params={"startAt": rfc3339(w_start), "endAt": rfc3339(w_end),
-                                                "offset": offset, "limit": PAGE_LIMIT})
+            response = client.get(
+                path, params={"startAt": rfc3339(w_start), "endAt": rfc3339(w_end), "offset": offset, "limit": PAGE_LIMIT}
+            )
             response.raise_for_status()
             records = parse(response)["result"]
             yield records
@@ -60,7 +64,7 @@ def parse_window_args(argv: list[str] | None = None) -> Any:
     parser.add_argument("--warehouse", help="DuckDB file (baselines that load)")
     parser.add_argument("--format", default="default", help="dlt loader_file_format, or default")
     args = parser.parse_args(argv)
-    args.start = datetime.fromisoformat(args.start).astimezone(timezone.utc)
-    args.end = datetime.fromisoformat(args.end).astimezone(timezone.utc)
+    args.start = datetime.fromisoformat(args.start).astimezone(UTC)
+    args.end = datetime.fromisoformat(args.end).astimezone(UTC)
     args.window = timedelta(seconds=args.window_s)
     return args

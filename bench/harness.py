@@ -1,6 +1,7 @@
 """The measured runs: a sandbox in its own process, then callhouse and each baseline as subprocesses
 on the same data, each timed alone (wall, CPU, peak RSS) and checked against the sandbox's truth.
 """
+
 from __future__ import annotations
 
 import os
@@ -8,10 +9,11 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import orjson
@@ -21,7 +23,7 @@ from bench.measure import Measured, run_measured
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 # A fixed sandbox clock (a Friday, like the tests'): the same data on every run and machine.
-NOW = datetime(2026, 11, 20, 6, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 6, 0, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 TABLES = ("call_detail", "call_detail__recording_event_list", "call_detail__recording_event_list__files")
 # Above this the dict baselines would exhaust the machine (~13 GB per 200k calls, dlt-notes.md).
@@ -44,17 +46,39 @@ def _quiet(_: str) -> None:
 class SandboxProcess:
     """`bench.sandbox_process` in a child process, driven by JSON lines over its stdin/stdout."""
 
-    def __init__(self, *, calls_per_day: float, history_days: int, seed: int = 1, latency_ms: float = 0.0,
-                 cinnox_rps: float | None = None, now: datetime = NOW, log_dir: Path):
-        argv = [PYTHON, "-m", "bench.sandbox_process", "--seed", str(seed), "--now", now.isoformat(),
-                "--history-days", str(history_days), "--calls-per-day", repr(float(calls_per_day)),
-                "--latency-ms", repr(float(latency_ms))]
+    def __init__(
+        self,
+        *,
+        calls_per_day: float,
+        history_days: int,
+        seed: int = 1,
+        latency_ms: float = 0.0,
+        cinnox_rps: float | None = None,
+        now: datetime = NOW,
+        log_dir: Path,
+    ):
+        argv = [
+            PYTHON,
+            "-m",
+            "bench.sandbox_process",
+            "--seed",
+            str(seed),
+            "--now",
+            now.isoformat(),
+            "--history-days",
+            str(history_days),
+            "--calls-per-day",
+            repr(float(calls_per_day)),
+            "--latency-ms",
+            repr(float(latency_ms)),
+        ]
         if cinnox_rps:
             argv += ["--cinnox-rps", repr(float(cinnox_rps))]
         log_dir.mkdir(parents=True, exist_ok=True)
         self._stderr = open(log_dir / "sandbox.stderr", "wb")
-        self.proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._stderr, env=_clean_env())
+        self.proc = subprocess.Popen(
+            argv, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=_clean_env()
+        )
         hello = self._read()
         self.url: str = hello["url"]
         self.env: dict[str, str] = hello["env"]
@@ -82,10 +106,16 @@ class SandboxProcess:
 
     def truth(self, start: datetime, end: datetime, window: timedelta = DAY, ndjson: Path | None = None) -> Truth:
         started = time.monotonic()
-        reply = self.ask("truth", start=start.isoformat(), end=end.isoformat(), window_s=int(window.total_seconds()),
-                         ndjson=str(ndjson) if ndjson else None)
-        return Truth(reply["calls"], reply["events"], reply["files"], reply["windows"], reply["min_requests"],
-                     time.monotonic() - started)
+        reply = self.ask(
+            "truth",
+            start=start.isoformat(),
+            end=end.isoformat(),
+            window_s=int(window.total_seconds()),
+            ndjson=str(ndjson) if ndjson else None,
+        )
+        return Truth(
+            reply["calls"], reply["events"], reply["files"], reply["windows"], reply["min_requests"], time.monotonic() - started
+        )
 
     def stats(self) -> dict[str, Any]:
         return self.ask("stats")
@@ -190,8 +220,15 @@ def cinnox_request_counts(stats: Any) -> tuple[int | None, int | None]:
     return (requests if isinstance(requests, int) else None), (throttled if isinstance(throttled, int) else None)
 
 
-def measure_path(name: str, sandbox: SandboxProcess, argv: list[str], env: dict[str, str], cwd: Path,
-                 log_dir: Path, sample_requests: bool = False) -> PathResult:
+def measure_path(
+    name: str,
+    sandbox: SandboxProcess,
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    log_dir: Path,
+    sample_requests: bool = False,
+) -> PathResult:
     """With `sample_requests`, the sandbox's request count is sampled while the path runs, to
     tell the request rate while requests flow from the rate over the whole run."""
     cpu0, req0, thr0 = _sandbox_counters(sandbox)
@@ -202,8 +239,7 @@ def measure_path(name: str, sandbox: SandboxProcess, argv: list[str], env: dict[
         if requests is not None:
             samples.append((time.monotonic(), requests))
 
-    measured = run_measured(argv, env=env, cwd=cwd, log_dir=log_dir, name=name,
-                            on_tick=sample if sample_requests else None)
+    measured = run_measured(argv, env=env, cwd=cwd, log_dir=log_dir, name=name, on_tick=sample if sample_requests else None)
     cpu1, req1, thr1 = _sandbox_counters(sandbox)
     result = PathResult(name, measured, sandbox_cpu_s=cpu1 - cpu0)
     if sample_requests:
@@ -233,15 +269,29 @@ def callhouse_argv(command: str, start: datetime | None = None, end: datetime | 
     return argv
 
 
-def run_callhouse(name: str, sandbox: SandboxProcess, warehouse: Path, log_dir: Path, command: str = "backfill",
-                  start: datetime | None = None, end: datetime | None = None, sample_requests: bool = False,
-                  **env: str) -> PathResult:
+def run_callhouse(
+    name: str,
+    sandbox: SandboxProcess,
+    warehouse: Path,
+    log_dir: Path,
+    command: str = "backfill",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    sample_requests: bool = False,
+    **env: str,
+) -> PathResult:
     """The real `callhouse` command, from the repository root as users run it (so
     .dlt/config.toml applies), into `warehouse`."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    result = measure_path(name, sandbox, callhouse_argv(command, start, end),
-                          _env(sandbox, warehouse, **{**CALLHOUSE_OVERRIDES, **env}), REPO,
-                          log_dir, sample_requests=sample_requests)
+    result = measure_path(
+        name,
+        sandbox,
+        callhouse_argv(command, start, end),
+        _env(sandbox, warehouse, **{**CALLHOUSE_OVERRIDES, **env}),
+        REPO,
+        log_dir,
+        sample_requests=sample_requests,
+    )
     result.extra.update(parse_summary(result.measured.stdout + result.measured.stderr))
     if warehouse.exists():
         result.counts = count_rows(warehouse)
@@ -259,8 +309,15 @@ def pipeline_phases(warehouse: Path) -> dict[str, Any]:
 
         pipeline = dlt.attach(pipeline_name="callhouse_cinnox", pipelines_dir=str(Warehouse(warehouse).pipelines_dir))
         trace = pipeline.last_trace
-        phases = {f"phase_{s.step}_s": (s.finished_at - s.started_at).total_seconds()
-                  for s in trace.steps if s.step in ("extract", "normalize", "load")} if trace else {}
+        phases = (
+            {
+                f"phase_{s.step}_s": (s.finished_at - s.started_at).total_seconds()
+                for s in trace.steps
+                if s.step in ("extract", "normalize", "load")
+            }
+            if trace
+            else {}
+        )
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
             phases["loads"] = con.execute("select count(*) from cinnox._dlt_loads").fetchone()[0]
@@ -286,8 +343,10 @@ def parse_summary(output: str) -> dict[str, int]:
 def count_rows(warehouse: Path, schema: str = "cinnox") -> dict[str, int]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        present = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
+        present = {
+            r[0]
+            for r in con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
+        }
         return {t: (con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0] if t in present else 0) for t in TABLES}
     finally:
         con.close()
@@ -303,13 +362,25 @@ def run_fetch_only(sandbox: SandboxProcess, start: datetime, end: datetime, work
     return result
 
 
-def run_dlt_baseline(fmt: str, sandbox: SandboxProcess, start: datetime, end: datetime, workdir: Path,
-                     log_dir: Path) -> PathResult:
+def run_dlt_baseline(
+    fmt: str, sandbox: SandboxProcess, start: datetime, end: datetime, workdir: Path, log_dir: Path
+) -> PathResult:
     name = f"dlt_dicts_{fmt}"
     warehouse = workdir / name / "typical.duckdb"
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    argv = [PYTHON, "-m", "bench.baseline_dlt", "--start", start.isoformat(), "--end", end.isoformat(),
-            "--warehouse", str(warehouse), "--format", fmt]
+    argv = [
+        PYTHON,
+        "-m",
+        "bench.baseline_dlt",
+        "--start",
+        start.isoformat(),
+        "--end",
+        end.isoformat(),
+        "--warehouse",
+        str(warehouse),
+        "--format",
+        fmt,
+    ]
     # From a scratch folder: a typical user's project has no callhouse .dlt/config.toml.
     result = measure_path(name, sandbox, argv, _env(sandbox, None, PYTHONPATH=str(REPO)), warehouse.parent, log_dir)
     if result.measured.ok:
@@ -336,8 +407,12 @@ def run_imports_only(log_dir: Path) -> PathResult:
     """What starting `callhouse` costs before any work: the interpreter and the imports."""
     argv = [PYTHON, "-c", "import pipelines.cli, pipelines.load.runner, pipelines.sources.cinnox"]
     measured = run_measured(argv, env=_clean_env(), cwd=REPO, log_dir=log_dir, name="imports_only")
-    return PathResult("imports_only", measured, sandbox_cpu_s=0.0,
-                      error="" if measured.ok else f"exit {measured.returncode}: {measured.tail(5)}")
+    return PathResult(
+        "imports_only",
+        measured,
+        sandbox_cpu_s=0.0,
+        error="" if measured.ok else f"exit {measured.returncode}: {measured.tail(5)}",
+    )
 
 
 # --- the three benchmark modes ----------------------------------------------------------------
@@ -360,8 +435,9 @@ class Throughput:
 ALL_PATHS = ("callhouse", "imports_only", "fetch_only", "dlt_dicts_default", "dlt_dicts_parquet", "duckdb_unnest")
 
 
-def throughput(calls: int, days: int, workdir: Path, paths: tuple[str, ...] = ALL_PATHS, seed: int = 1,
-               log: Log = _quiet) -> Throughput:
+def throughput(
+    calls: int, days: int, workdir: Path, paths: tuple[str, ...] = ALL_PATHS, seed: int = 1, log: Log = _quiet
+) -> Throughput:
     """N calls over `days` daily windows ending at the sandbox's midnight, loaded by every path."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_dir = workdir / "logs"
@@ -382,12 +458,18 @@ def throughput(calls: int, days: int, workdir: Path, paths: tuple[str, ...] = AL
             result = fn()
             results.append(result)
             m = result.measured
-            log(f"  {name}: {'ok' if result.ok else 'FAILED ' + result.error} "
+            log(
+                f"  {name}: {'ok' if result.ok else 'FAILED ' + result.error} "
                 f"({m.wall_s:.1f} s wall, {m.cpu_s:.1f} s CPU, {m.peak_rss_mb:.0f} MB peak, "
-                f"{m.involuntary_switches:,} pre-emptions)" if m else f"  {name}: {result.skipped}")
+                f"{m.involuntary_switches:,} pre-emptions)"
+                if m
+                else f"  {name}: {result.skipped}"
+            )
 
-        run("callhouse", lambda: run_callhouse("callhouse", sandbox, workdir / "callhouse" / "calls.duckdb", log_dir,
-                                               start=start, end=end))
+        run(
+            "callhouse",
+            lambda: run_callhouse("callhouse", sandbox, workdir / "callhouse" / "calls.duckdb", log_dir, start=start, end=end),
+        )
         run("imports_only", lambda: run_imports_only(log_dir))
         run("fetch_only", lambda: run_fetch_only(sandbox, start, end, workdir, log_dir))
         for fmt in ("default", "parquet"):
@@ -395,8 +477,10 @@ def throughput(calls: int, days: int, workdir: Path, paths: tuple[str, ...] = AL
             if name not in paths:
                 continue
             if truth.calls > DICT_BASELINE_MAX_CALLS:
-                note = (f"{name} skipped: {truth.calls:,} calls is above {DICT_BASELINE_MAX_CALLS:,} "
-                        f"(the default dict loader needs ~13 GB per 200k calls); see the 100k run")
+                note = (
+                    f"{name} skipped: {truth.calls:,} calls is above {DICT_BASELINE_MAX_CALLS:,} "
+                    f"(the default dict loader needs ~13 GB per 200k calls); see the 100k run"
+                )
                 notes.append(note)
                 results.append(PathResult(name, skipped=note))
                 log(f"  {note}")
@@ -444,9 +528,13 @@ def nightly_growth(history_calls: int, history_days: int, workdir: Path, seed: i
         full = workdir / "full" / "calls.duckdb"
         log("  loading the history (backfill) ...")
         history_load = run_callhouse("history_backfill", sandbox, full, log_dir, start=history_start, end=day_start)
-        log(f"  history backfill: {'ok' if history_load.ok else 'FAILED ' + history_load.error} ({history_load.measured.wall_s:.1f} s)")
+        log(
+            f"  history backfill: {'ok' if history_load.ok else 'FAILED ' + history_load.error} ({history_load.measured.wall_s:.1f} s)"
+        )
         log("  nightly on the empty warehouse ...")
-        on_empty = run_callhouse("nightly_empty", sandbox, workdir / "empty" / "calls.duckdb", log_dir, command="run", **nightly_env)
+        on_empty = run_callhouse(
+            "nightly_empty", sandbox, workdir / "empty" / "calls.duckdb", log_dir, command="run", **nightly_env
+        )
         log(f"  nightly on empty: {on_empty.measured.wall_s:.1f} s")
         log("  nightly on the full warehouse ...")
         on_full = run_callhouse("nightly_full", sandbox, full, log_dir, command="run", **nightly_env)
@@ -464,8 +552,9 @@ class Latency:
     runs: list[PathResult]  # callhouse as configured, then with client-side pacing at the rate
 
 
-def latency(calls: int, days: int, rate: float, workdir: Path, latency_ms: float = 100.0, seed: int = 1,
-            log: Log = _quiet) -> Latency:
+def latency(
+    calls: int, days: int, rate: float, workdir: Path, latency_ms: float = 100.0, seed: int = 1, log: Log = _quiet
+) -> Latency:
     """callhouse against a slow, rate-limited CINNOX: requests/s sustained and 429s, first as
     configured (no client pacing by default: the 429s pace it), then with
     SOURCES__CINNOX__REQUESTS_PER_SECOND set to the limit."""
@@ -474,18 +563,29 @@ def latency(calls: int, days: int, rate: float, workdir: Path, latency_ms: float
     end = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - days * DAY
     runs = []
-    with SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed, latency_ms=latency_ms,
-                        cinnox_rps=rate, log_dir=log_dir) as sandbox:
+    with SandboxProcess(
+        calls_per_day=calls / days, history_days=days + 1, seed=seed, latency_ms=latency_ms, cinnox_rps=rate, log_dir=log_dir
+    ) as sandbox:
         truth = sandbox.truth(start, end)
         log(f"  {truth.calls:,} calls, {truth.min_requests} requests at least; {latency_ms:.0f} ms latency, {rate:g} req/s limit")
         for name, env in (("as_configured", {}), ("paced", {"SOURCES__CINNOX__REQUESTS_PER_SECOND": repr(rate)})):
             log(f"  callhouse {name} ...")
             time.sleep(1.5)  # let the sandbox's token bucket refill between runs
-            result = run_callhouse(f"latency_{name}", sandbox, workdir / name / "calls.duckdb", log_dir,
-                                   start=start, end=end, sample_requests=True, **env)
+            result = run_callhouse(
+                f"latency_{name}",
+                sandbox,
+                workdir / name / "calls.duckdb",
+                log_dir,
+                start=start,
+                end=end,
+                sample_requests=True,
+                **env,
+            )
             runs.append(result)
-            log(f"  {name}: {result.measured.wall_s:.1f} s, requests {result.requests or result.extra.get('requests')}, "
-                f"429s {result.throttled if result.throttled is not None else result.extra.get('throttled')}")
+            log(
+                f"  {name}: {result.measured.wall_s:.1f} s, requests {result.requests or result.extra.get('requests')}, "
+                f"429s {result.throttled if result.throttled is not None else result.extra.get('throttled')}"
+            )
     return Latency(calls, days, latency_ms, rate, truth, runs)
 
 

@@ -4,14 +4,15 @@
 benchmark run do not share a high-water mark (RUSAGE_CHILDREN would report the largest child so
 far). Output goes to files, not pipes: a pipe nobody reads would stall a chatty child.
 """
+
 from __future__ import annotations
 
 import os
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 
 @dataclass
@@ -37,8 +38,17 @@ class Measured:
         return "\n".join((self.stdout + self.stderr).strip().splitlines()[-lines:])
 
 
-def run_measured(argv: Sequence[str], *, env: dict[str, str], cwd: Path, log_dir: Path, name: str,
-                 timeout_s: float = 7200, on_tick: Callable[[], None] | None = None, tick_s: float = 0.25) -> Measured:
+def run_measured(
+    argv: Sequence[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    log_dir: Path,
+    name: str,
+    timeout_s: float = 7200,
+    on_tick: Callable[[], None] | None = None,
+    tick_s: float = 0.25,
+) -> Measured:
     """`on_tick` is called about every `tick_s` while the child runs (e.g. to sample counters)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / f"{name}.stdout", log_dir / f"{name}.stderr"

@@ -5,6 +5,7 @@ only sees the main thread, so work on worker threads shows up as `lock.acquire`)
 
 Writes the merged stats of all threads to OUT.prof (for `pstats`).
 """
+
 from __future__ import annotations
 
 import cProfile

@@ -1,10 +1,11 @@
 """The results as Markdown: the machine, the targets (met or not), and one table per mode."""
+
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
 
@@ -34,7 +35,7 @@ def machine() -> dict[str, str]:
                 mem_kb = int(line.split()[1])
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(len(os.sched_getaffinity(0))),
         "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
         "load": load,
@@ -49,8 +50,12 @@ def machine() -> dict[str, str]:
 def _commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "pipelines", "sql", "schemas", ".dlt"], cwd=REPO,
-                               capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "pipelines", "sql", "schemas", ".dlt"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         return head + (" + uncommitted changes in pipelines/" if dirty else "")
     except OSError:
         return "unknown"
@@ -98,8 +103,11 @@ def counts_check(t: Throughput, p: PathResult) -> str:
     if p.name == "fetch_only":
         got = p.counts.get("call_detail", 0)
         return "yes" if got == t.truth.calls else f"no: {got:,} records fetched, truth {t.truth.calls:,}"
-    wrong = [f"{table} {p.counts.get(table, 0):,} vs {want:,}" for table, want in t.truth.counts.items()
-             if p.counts.get(table, 0) != want]
+    wrong = [
+        f"{table} {p.counts.get(table, 0):,} vs {want:,}"
+        for table, want in t.truth.counts.items()
+        if p.counts.get(table, 0) != want
+    ]
     return "yes" if not wrong else "no: " + "; ".join(wrong)
 
 
@@ -126,29 +134,55 @@ def throughput_section(t: Throughput) -> list[str]:
             continue
         m = p.measured
         speed = calls_per_s(t, p)
-        rows.append([
-            title,
-            n(m.wall_s, 2), n(m.cpu_s, 2), n(p.sandbox_cpu_s, 1),
-            n(speed), n(truth.calls / m.cpu_s if speed and m.cpu_s else None), n(truth.rows / m.wall_s if speed else None),
-            n(m.peak_rss_mb),
-            ratio(speed / ch_speed if speed and ch_speed and p.name != "callhouse" else None),
-            ratio(m.peak_rss_mb / ch_rss if ch_rss and p.name != "callhouse" else None),
-            counts_check(t, p) if p.ok else f"FAILED: {p.error[:200]}",
-        ])
-    lines += table(["path", "wall s", "CPU s", "sandbox CPU s", "calls/s", "calls per CPU s", "rows/s", "peak RSS MB",
-                    "speed vs callhouse", "RSS vs callhouse", "rows = truth"], rows)
+        rows.append(
+            [
+                title,
+                n(m.wall_s, 2),
+                n(m.cpu_s, 2),
+                n(p.sandbox_cpu_s, 1),
+                n(speed),
+                n(truth.calls / m.cpu_s if speed and m.cpu_s else None),
+                n(truth.rows / m.wall_s if speed else None),
+                n(m.peak_rss_mb),
+                ratio(speed / ch_speed if speed and ch_speed and p.name != "callhouse" else None),
+                ratio(m.peak_rss_mb / ch_rss if ch_rss and p.name != "callhouse" else None),
+                counts_check(t, p) if p.ok else f"FAILED: {p.error[:200]}",
+            ]
+        )
+    lines += table(
+        [
+            "path",
+            "wall s",
+            "CPU s",
+            "sandbox CPU s",
+            "calls/s",
+            "calls per CPU s",
+            "rows/s",
+            "peak RSS MB",
+            "speed vs callhouse",
+            "RSS vs callhouse",
+            "rows = truth",
+        ],
+        rows,
+    )
     if ch and ch.ok:
         used = ch.requests if ch.requests is not None else ch.extra.get("requests")
-        lines += ["", f"CINNOX requests: callhouse used {n(used)} (sandbox count"
-                  f"{'' if ch.requests is not None else ' unavailable; callhouse’s own count'}), "
-                  f"minimum possible {truth.min_requests:,} (sum of ceil(calls per window / 500)); "
-                  f"fetch-only used {n(t.path('fetch_only').extra.get('pages') if t.path('fetch_only') else None)} pages."]
+        lines += [
+            "",
+            f"CINNOX requests: callhouse used {n(used)} (sandbox count"
+            f"{'' if ch.requests is not None else ' unavailable; callhouse’s own count'}), "
+            f"minimum possible {truth.min_requests:,} (sum of ceil(calls per window / 500)); "
+            f"fetch-only used {n(t.path('fetch_only').extra.get('pages') if t.path('fetch_only') else None)} pages.",
+        ]
     if ch and ch.ok and "phase_extract_s" in ch.extra:
         e = ch.extra
         loads = e.get("loads")
         which = "the only" if loads == 1 else f"the last of {loads}"
-        lines += ["", f"callhouse phases of {which} `pipeline.run` (dlt trace): extract {e['phase_extract_s']:.2f} s, "
-                  f"normalize {e.get('phase_normalize_s', 0):.2f} s, load {e.get('phase_load_s', 0):.2f} s."]
+        lines += [
+            "",
+            f"callhouse phases of {which} `pipeline.run` (dlt trace): extract {e['phase_extract_s']:.2f} s, "
+            f"normalize {e.get('phase_normalize_s', 0):.2f} s, load {e.get('phase_load_s', 0):.2f} s.",
+        ]
     for note in t.notes:
         lines += ["", f"Note: {note}."]
     return lines + [""]
@@ -166,14 +200,24 @@ def nightly_section(g: NightlyGrowth) -> list[str]:
     rows = []
     history, day = g.history_truth.counts, g.day_truth.counts
     both = {t: history[t] + day[t] for t in history}
-    for title, p, calls, want in (("history backfill (setup)", g.history_load, g.history_truth.calls, history),
-                                  ("nightly, empty warehouse", g.on_empty, g.day_truth.calls, day),
-                                  ("nightly, full warehouse", g.on_full, g.day_truth.calls, both)):
+    for title, p, calls, want in (
+        ("history backfill (setup)", g.history_load, g.history_truth.calls, history),
+        ("nightly, empty warehouse", g.on_empty, g.day_truth.calls, day),
+        ("nightly, full warehouse", g.on_full, g.day_truth.calls, both),
+    ):
         m = p.measured
         wrong = [f"{t} {p.counts.get(t, 0):,} vs {w:,}" for t, w in want.items() if p.counts.get(t, 0) != w]
         check = "yes" if not wrong else "no: " + "; ".join(wrong)
-        rows.append([title, n(m.wall_s, 2), n(m.cpu_s, 2), n(calls / m.wall_s if p.ok else None), n(m.peak_rss_mb),
-                     check if p.ok else f"FAILED: {p.error[:200]}"])
+        rows.append(
+            [
+                title,
+                n(m.wall_s, 2),
+                n(m.cpu_s, 2),
+                n(calls / m.wall_s if p.ok else None),
+                n(m.peak_rss_mb),
+                check if p.ok else f"FAILED: {p.error[:200]}",
+            ]
+        )
     lines += table(["run", "wall s", "CPU s", "calls/s", "peak RSS MB", "warehouse rows = truth"], rows)
     lines += ["", "Both nightly runs also rebuild the views (`callhouse run` does)."]
     lines += ["", f"Full / empty wall time: {ratio(g.ratio)} (target <= {TARGET_NIGHTLY_RATIO}x)."]
@@ -195,14 +239,38 @@ def latency_section(lat: Latency) -> list[str]:
         requests = p.requests if p.requests is not None else p.extra.get("requests")
         throttled = p.throttled if p.throttled is not None else p.extra.get("throttled")
         ok_requests = requests - (throttled or 0) if requests is not None else None
-        title = ("callhouse as configured (no client pacing)" if p.name.endswith("as_configured")
-                 else f"callhouse with SOURCES__CINNOX__REQUESTS_PER_SECOND={lat.rate:g}")
-        rows.append([title, n(m.wall_s, 2), n(requests), n(throttled),
-                     n(requests / m.wall_s if requests is not None else None, 2),
-                     n(ok_requests / m.wall_s if ok_requests is not None else None, 2),
-                     n(p.extra.get("request_rate_while_fetching"), 2),
-                     n(lat.truth.calls / m.wall_s), "ok" if p.ok else f"FAILED: {p.error[:200]}"])
-    lines += table(["run", "wall s", "requests", "429s", "requests/s", "answered requests/s", "sustained requests/s (429s included)", "calls/s", "outcome"], rows)
+        title = (
+            "callhouse as configured (no client pacing)"
+            if p.name.endswith("as_configured")
+            else f"callhouse with SOURCES__CINNOX__REQUESTS_PER_SECOND={lat.rate:g}"
+        )
+        rows.append(
+            [
+                title,
+                n(m.wall_s, 2),
+                n(requests),
+                n(throttled),
+                n(requests / m.wall_s if requests is not None else None, 2),
+                n(ok_requests / m.wall_s if ok_requests is not None else None, 2),
+                n(p.extra.get("request_rate_while_fetching"), 2),
+                n(lat.truth.calls / m.wall_s),
+                "ok" if p.ok else f"FAILED: {p.error[:200]}",
+            ]
+        )
+    lines += table(
+        [
+            "run",
+            "wall s",
+            "requests",
+            "429s",
+            "requests/s",
+            "answered requests/s",
+            "sustained requests/s (429s included)",
+            "calls/s",
+            "outcome",
+        ],
+        rows,
+    )
     source = "sandbox" if all(p.requests is not None for p in lat.runs) else "callhouse's own summary"
     lines += ["", f"Request and 429 counts from the {source}."]
     return lines + [""]
@@ -212,8 +280,10 @@ def targets_section(throughputs: list[Throughput], growth: NightlyGrowth | None,
     rows = []
     at_target = next((t for t in throughputs if t.requested_calls >= TARGET_AT_CALLS), None)
     largest = max(throughputs, key=lambda t: t.truth.calls, default=None)
-    for label, goal in (("end-to-end speed", f">= {TARGET_CALLS_PER_S:,} calls/s at 1M CINNOX calls"),
-                        ("peak RSS", f"<= {TARGET_PEAK_RSS_MB} MB at 1M CINNOX calls")):
+    for label, goal in (
+        ("end-to-end speed", f">= {TARGET_CALLS_PER_S:,} calls/s at 1M CINNOX calls"),
+        ("peak RSS", f"<= {TARGET_PEAK_RSS_MB} MB at 1M CINNOX calls"),
+    ):
         t = at_target or largest
         p = t.path("callhouse") if t else None
         if p is None or not p.ok:
@@ -229,11 +299,16 @@ def targets_section(throughputs: list[Throughput], growth: NightlyGrowth | None,
     if growth is not None:
         value = growth.ratio
         full_size = growth.history_truth.calls >= TARGET_NIGHTLY_HISTORY * 0.95
-        rows.append([f"nightly of one day on a {TARGET_NIGHTLY_HISTORY / 1e6:g}M-call warehouse <= {TARGET_NIGHTLY_RATIO}x the same on an empty one",
-                     f"{ratio(value)} with {growth.history_truth.calls:,} calls of history"
-                     + ("" if full_size else " (smaller than the target's: indicative)"),
-                     met(value <= TARGET_NIGHTLY_RATIO) if value is not None and full_size else
-                     (f"{met(value <= TARGET_NIGHTLY_RATIO)} at this size" if value is not None else "—")])
+        rows.append(
+            [
+                f"nightly of one day on a {TARGET_NIGHTLY_HISTORY / 1e6:g}M-call warehouse <= {TARGET_NIGHTLY_RATIO}x the same on an empty one",
+                f"{ratio(value)} with {growth.history_truth.calls:,} calls of history"
+                + ("" if full_size else " (smaller than the target's: indicative)"),
+                met(value <= TARGET_NIGHTLY_RATIO)
+                if value is not None and full_size
+                else (f"{met(value <= TARGET_NIGHTLY_RATIO)} at this size" if value is not None else "—"),
+            ]
+        )
     else:
         rows.append(["nightly growth <= 1.5x", "not run (`--nightly-growth`)", "—"])
     for t in throughputs:
@@ -241,25 +316,34 @@ def targets_section(throughputs: list[Throughput], growth: NightlyGrowth | None,
         if p is not None and p.ok:
             used = p.requests if p.requests is not None else p.extra.get("requests")
             if used is not None:
-                rows.append([f"CINNOX requests vs minimum at {t.truth.calls:,} calls",
-                             f"{used:,} used, {t.truth.min_requests:,} minimum ({(used / max(1, t.truth.min_requests) - 1) * 100:+.1f}%)",
-                             "figure"])
+                rows.append(
+                    [
+                        f"CINNOX requests vs minimum at {t.truth.calls:,} calls",
+                        f"{used:,} used, {t.truth.min_requests:,} minimum ({(used / max(1, t.truth.min_requests) - 1) * 100:+.1f}%)",
+                        "figure",
+                    ]
+                )
     if lat is not None:
         for p in lat.runs:
             requests = p.requests if p.requests is not None else p.extra.get("requests")
             throttled = p.throttled if p.throttled is not None else p.extra.get("throttled")
             mode = "no client pacing" if p.name.endswith("as_configured") else "client pacing"
-            rows.append([f"{lat.latency_ms:.0f} ms latency, {lat.rate:g} req/s limit ({mode})",
-                         f"{n(p.extra.get('request_rate_while_fetching'), 2)} requests/s sustained "
-                         f"({n(requests / p.measured.wall_s if requests is not None else None, 2)} over the whole run), {n(throttled)} 429s",
-                         "figure"])
+            rows.append(
+                [
+                    f"{lat.latency_ms:.0f} ms latency, {lat.rate:g} req/s limit ({mode})",
+                    f"{n(p.extra.get('request_rate_while_fetching'), 2)} requests/s sustained "
+                    f"({n(requests / p.measured.wall_s if requests is not None else None, 2)} over the whole run), {n(throttled)} 429s",
+                    "figure",
+                ]
+            )
     else:
         rows.append(["latency / rate limit", "not run (`--latency`)", "—"])
     return ["## Targets (tracker issue 8)", ""] + table(["target", "measured", "status"], rows) + [""]
 
 
-def render(throughputs: list[Throughput], growth: NightlyGrowth | None, lat: Latency | None,
-           info: dict[str, str], command: str) -> str:
+def render(
+    throughputs: list[Throughput], growth: NightlyGrowth | None, lat: Latency | None, info: dict[str, str], command: str
+) -> str:
     lines = [
         f"# callhouse benchmark, {info['date']}",
         "",

@@ -10,6 +10,7 @@ Started by the benchmark with the sandbox settings on the command line; prints o
   {"cmd": "stats"}   the sandbox's own counters, and this process's CPU seconds
   {"cmd": "stop"}
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,15 @@ def main() -> int:
     args = parser.parse_args()
 
     config = SandboxConfig(
-        seed=args.seed, now=pendulum.parse(args.now), history_days=args.history_days,
-        cinnox_calls_per_day=args.calls_per_day, latency_ms=args.latency_ms, cinnox_rps=args.cinnox_rps,
-        bandwidth_rps=None, genesys_rpm=None, port=0,
+        seed=args.seed,
+        now=pendulum.parse(args.now),
+        history_days=args.history_days,
+        cinnox_calls_per_day=args.calls_per_day,
+        latency_ms=args.latency_ms,
+        cinnox_rps=args.cinnox_rps,
+        bandwidth_rps=None,
+        genesys_rpm=None,
+        port=0,
     )
     sandbox = Sandbox(config).start()
     try:
@@ -88,7 +95,10 @@ def truth(sandbox: Sandbox, command: dict[str, Any]) -> dict[str, Any]:
         if ndjson is not None:
             ndjson.close()
     return {
-        "calls": sum(windows), "events": events, "files": files, "windows": windows,
+        "calls": sum(windows),
+        "events": events,
+        "files": files,
+        "windows": windows,
         "min_requests": sum(math.ceil(n / PAGE_LIMIT) for n in windows),
         "cpu_s": cpu_seconds(),
     }

@@ -1,9 +1,10 @@
 """`callhouse` command line: parsing and output only; the work happens in pipelines/commands/."""
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from pipelines.errors import EXIT_FAILED, CallhouseError, UsageError, one_line, root_error
 
@@ -18,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--warehouse", help="DuckDB file (default warehouse/calls.duckdb or $CALLHOUSE_WAREHOUSE)")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     sources = argparse.ArgumentParser(add_help=False)
-    sources.add_argument("--source", action="append", dest="sources", metavar="S", help="cinnox, bandwidth or genesys (repeatable)")
+    sources.add_argument(
+        "--source", action="append", dest="sources", metavar="S", help="cinnox, bandwidth or genesys (repeatable)"
+    )
     sources.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish")
 
     parser = _Parser(prog="callhouse", description="Call records from CINNOX, Bandwidth and Genesys into DuckDB.")
@@ -55,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, CallhouseError):
             print(f"callhouse: {error}", file=sys.stderr)
             return error.exit_code
-        print(f"callhouse: unexpected {type(error).__name__}: {one_line(error)} (rerun with --debug for details)", file=sys.stderr)
+        print(
+            f"callhouse: unexpected {type(error).__name__}: {one_line(error)} (rerun with --debug for details)", file=sys.stderr
+        )
         return EXIT_FAILED
 
 

@@ -1,4 +1,5 @@
 """The errors the command line turns into one line and an exit code (contract: 1 failed, 2 usage)."""
+
 from __future__ import annotations
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -54,7 +55,9 @@ def root_error(exc: BaseException) -> BaseException:
         if isinstance(current, CallhouseError):
             return current
         if isinstance(current, duckdb.IOException) and "lock" in str(current).lower():
-            return WarehouseBusy(f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})")
+            return WarehouseBusy(
+                f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})"
+            )
         seen.add(id(current))
         current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
     return exc

@@ -5,11 +5,12 @@ Each is a dlt configspec, so it is read like every other dlt setting (`.dlt/conf
 `WAREHOUSE__LOAD_THREADS`). A value that does not fit is a usage error (exit 2) naming the
 setting. The sources' own settings are the arguments of their dlt source functions.
 """
+
 from __future__ import annotations
 
 import os
 import re
-from typing import Optional, TypeVar
+from typing import TypeVar
 
 from dlt.common.configuration import configspec
 from dlt.common.configuration.exceptions import ConfigurationValueError, ConfigValueCannotBeCoercedException
@@ -34,7 +35,7 @@ class WarehouseSettings(BaseConfiguration):
     load_memory_limit: str = "256MB"
     # DuckDB threads while loading; default all cores but one, which the fetch thread
     # (extract/lookahead.py) uses meanwhile: on 2 cores 1 thread measured ~4% faster than 2.
-    load_threads: Optional[int] = None
+    load_threads: int | None = None
 
     def threads(self) -> int:
         return self.load_threads or max(1, len(os.sched_getaffinity(0)) - 1)
@@ -45,8 +46,8 @@ class FreshnessSettings(BaseConfiguration):
     # Resolved per source in section checks.freshness.<source>, falling back to checks.freshness:
     # CHECKS__FRESHNESS__GENESYS__ERROR_AFTER=3d, CHECKS__FRESHNESS__WARN_AFTER=30h. Unset: the
     # limits declared in sql/sources.yml, else 26h / 50h.
-    warn_after: Optional[str] = None
-    error_after: Optional[str] = None
+    warn_after: str | None = None
+    error_after: str | None = None
 
 
 @configspec
@@ -56,7 +57,7 @@ class ReportingSettings(BaseConfiguration):
 
 
 # Every whole-number setting here counts something (threads, rows, pages): none may be below 1.
-_KINDS = {int: "positive whole number", Optional[int]: "positive whole number", float: "number", bool: "boolean (true/false)"}
+_KINDS = {int: "positive whole number", int | None: "positive whole number", float: "number", bool: "boolean (true/false)"}
 
 TSettings = TypeVar("TSettings", bound=BaseConfiguration)
 
@@ -75,8 +76,10 @@ def resolve(settings: TSettings, *sections: str) -> TSettings:
 def warehouse_settings() -> WarehouseSettings:
     settings = resolve(WarehouseSettings(), "warehouse")
     if not _MEMORY_SIZE.match(str(settings.load_memory_limit)):
-        raise UsageError(f"{setting_name('warehouse', 'load_memory_limit')}: {settings.load_memory_limit!r} is not a memory size "
-                         "(write e.g. 256MB or 2GB)")
+        raise UsageError(
+            f"{setting_name('warehouse', 'load_memory_limit')}: {settings.load_memory_limit!r} is not a memory size "
+            "(write e.g. 256MB or 2GB)"
+        )
     if settings.load_threads is not None and settings.load_threads < 1:
         raise UsageError(f"{setting_name('warehouse', 'load_threads')}: {settings.load_threads!r} is not a positive whole number")
     return settings

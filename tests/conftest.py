@@ -1,19 +1,21 @@
 """Shared fixtures: a sandbox on a free loopback port, and the real `callhouse` command against it."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import pendulum
 import pytest
 
-from pipelines.warehouse.catalog import committed_ledger
 from pipelines.sandbox import Sandbox, SandboxConfig
+from pipelines.warehouse.catalog import committed_ledger
 
 # A fixed sandbox clock: tests compare against ground truth at known instants.
 TEST_NOW = pendulum.datetime(2026, 11, 20, 6, 0, 0, tz="UTC")
@@ -72,7 +74,11 @@ class Cli:
         full_env.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "pipelines.cli", *args],
-            cwd=self.workdir, env=full_env, capture_output=True, text=True, timeout=timeout,
+            cwd=self.workdir,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -3,6 +3,7 @@
 Asserts that the harness completes and that what each path loaded or fetched equals the sandbox's
 truth; nothing about speed (CI machines are shared and noisy).
 """
+
 from __future__ import annotations
 
 import pytest

@@ -13,6 +13,7 @@ two modules import each other (directly or round a loop).
     sandbox                 apart: imports nothing of the pipeline, and the pipeline only starts it
                             from commands (demo, schemas) and tests
 """
+
 from __future__ import annotations
 
 import ast
@@ -84,21 +85,28 @@ def test_every_package_module_belongs_to_a_known_layer():
 def test_no_module_imports_a_layer_above_its_own(module):
     own = _rank(_layer(module))
     upward = sorted(
-        target for target in {_internal(i) for i in IMPORTS[module]} - {None, module, "pipelines"}
+        target
+        for target in {_internal(i) for i in IMPORTS[module]} - {None, module, "pipelines"}
         if _layer(target) in LAYERS and _rank(_layer(target)) > own
     )
     assert not upward, f"{module} ({_layer(module)}) imports from a higher layer: {upward}"
 
 
 def test_the_sandbox_imports_nothing_of_the_pipeline():
-    offending = {m: sorted(t for t in {_internal(i) for i in IMPORTS[m]} if t and _layer(t) != "sandbox" and t != "pipelines")
-                 for m in MODULES if _layer(m) == "sandbox"}
+    offending = {
+        m: sorted(t for t in {_internal(i) for i in IMPORTS[m]} if t and _layer(t) != "sandbox" and t != "pipelines")
+        for m in MODULES
+        if _layer(m) == "sandbox"
+    }
     assert not {m: t for m, t in offending.items() if t}
 
 
 def test_only_commands_start_the_sandbox():
-    users = sorted(m for m in MODULES if _layer(m) not in ("sandbox", "commands", "cli")
-                   and any(_layer(_internal(i) or "") == "sandbox" for i in IMPORTS[m]))
+    users = sorted(
+        m
+        for m in MODULES
+        if _layer(m) not in ("sandbox", "commands", "cli") and any(_layer(_internal(i) or "") == "sandbox" for i in IMPORTS[m])
+    )
     assert not users
 
 
@@ -123,7 +131,7 @@ def test_no_import_cycles():
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()

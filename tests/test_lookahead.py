@@ -1,6 +1,7 @@
 """The lookahead that fetches windows while the previous checkpoint loads: order, reuse across
 checkpoints, errors, its memory bound and stopping. A plain fetch function stands in for a
 vendor (the end-to-end paths run in tests/sources and tests/reliability with real HTTP)."""
+
 from __future__ import annotations
 
 import threading
@@ -70,7 +71,7 @@ def test_a_different_plan_drops_what_was_fetched_ahead_and_starts_over():
         assert [w for w in other if _taken_rows(ahead.take(w))] == other
     finally:
         ahead.close()
-    assert vendor.fetched[-len(other):] == other
+    assert vendor.fetched[-len(other) :] == other
 
 
 def test_a_fetch_error_is_raised_at_its_window_after_the_windows_before_it():

@@ -1,4 +1,5 @@
 """The committed dlt schemas in schemas/ are what the code really loads."""
+
 from pathlib import Path
 
 from pipelines.commands.schemas import SCHEMA_DIR, live_summaries, load_reference_warehouse, render

@@ -1,4 +1,5 @@
 """Durations, instants and window splitting: the user-facing time vocabulary."""
+
 import pendulum
 import pytest
 
@@ -7,8 +8,9 @@ from pipelines.extract.ledger import coverage_gaps
 from pipelines.fetch.windows import Window, merge_intervals, parse_duration, parse_instant, split
 
 
-@pytest.mark.parametrize("text, seconds", [("30m", 1800), ("6h", 21600), ("2d", 172800), ("1w", 604800),
-                                           ("PT6H", 21600), ("P2D", 172800), (90, 90)])
+@pytest.mark.parametrize(
+    "text, seconds", [("30m", 1800), ("6h", 21600), ("2d", 172800), ("1w", 604800), ("PT6H", 21600), ("P2D", 172800), (90, 90)]
+)
 def test_durations_accept_short_and_iso_forms(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
 
@@ -42,9 +44,15 @@ def test_halves_meet_in_the_middle():
 
 
 def test_coverage_merges_touching_intervals_and_reports_gaps():
-    merged = merge_intervals([["2026-11-03T00:00:00.000Z", "2026-11-04T00:00:00.000Z"],
-                              ["2026-11-01T00:00:00.000Z", "2026-11-02T00:00:00.000Z"],
-                              ["2026-11-02T00:00:00.000Z", "2026-11-02T12:00:00.000Z"]])
-    assert merged == [["2026-11-01T00:00:00.000Z", "2026-11-02T12:00:00.000Z"],
-                      ["2026-11-03T00:00:00.000Z", "2026-11-04T00:00:00.000Z"]]
+    merged = merge_intervals(
+        [
+            ["2026-11-03T00:00:00.000Z", "2026-11-04T00:00:00.000Z"],
+            ["2026-11-01T00:00:00.000Z", "2026-11-02T00:00:00.000Z"],
+            ["2026-11-02T00:00:00.000Z", "2026-11-02T12:00:00.000Z"],
+        ]
+    )
+    assert merged == [
+        ["2026-11-01T00:00:00.000Z", "2026-11-02T12:00:00.000Z"],
+        ["2026-11-03T00:00:00.000Z", "2026-11-04T00:00:00.000Z"],
+    ]
     assert coverage_gaps(merged) == [["2026-11-02T12:00:00.000Z", "2026-11-03T00:00:00.000Z"]]

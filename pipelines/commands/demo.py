@@ -9,17 +9,19 @@ The sandbox's rate limits and the sources' pacing are raised together for the de
 1 -> 20 requests/s, Genesys 300 -> 6000 requests/min): the real limits would make the demo wait
 on the clock, not on the pipeline.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator, TextIO
+from typing import TextIO
 
 from pipelines.commands import loading
-from pipelines.errors import CallhouseError
 from pipelines.commands.views import check
+from pipelines.errors import CallhouseError
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.sources.registry import VENDORS
 from pipelines.warehouse.duckdb_file import Warehouse
@@ -52,20 +54,25 @@ def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None 
     today = now.start_of("day")
     backfill_start = today.subtract(days=BACKFILL_DAYS)
     env = dict(sandbox.env())
-    env.update({
-        "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": str(DEMO_BANDWIDTH_RPS),
-        "SOURCES__GENESYS__REQUESTS_PER_MINUTE": str(DEMO_GENESYS_RPM),
-        "SOURCES__GENESYS__INCLUDE_HEADERS": "true",
-        # The first nightly run starts where the backfill ended (default: 30 days back).
-        **{vendor.setting("start_date"): today.isoformat() for vendor in VENDORS},
-    })
+    env.update(
+        {
+            "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": str(DEMO_BANDWIDTH_RPS),
+            "SOURCES__GENESYS__REQUESTS_PER_MINUTE": str(DEMO_GENESYS_RPM),
+            "SOURCES__GENESYS__INCLUDE_HEADERS": "true",
+            # The first nightly run starts where the backfill ended (default: 30 days back).
+            **{vendor.setting("start_date"): today.isoformat() for vendor in VENDORS},
+        }
+    )
     options = loading.LoadOptions(warehouse=str(warehouse.path), debug=debug)
     _say(out, f"demo: sandbox on {sandbox.url} (clock {now:%Y-%m-%d %H:%M:%S} UTC); warehouse {warehouse.path}")
     try:
         with _environment(env):
             steps = [
-                (f"backfill {backfill_start:%Y-%m-%d} .. {today:%Y-%m-%d}", "backfill",
-                 lambda: loading.backfill(options, backfill_start.to_date_string(), today.to_date_string())),
+                (
+                    f"backfill {backfill_start:%Y-%m-%d} .. {today:%Y-%m-%d}",
+                    "backfill",
+                    lambda: loading.backfill(options, backfill_start.to_date_string(), today.to_date_string()),
+                ),
                 (f"nightly load (today up to {now:%H:%M} UTC), then the views", "run", lambda: loading.run(options)),
             ]
             for title, command, step in steps:
@@ -79,7 +86,9 @@ def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None 
     finally:
         sandbox.stop()
     report(warehouse, out)
-    _say(out, f"demo: done in {time.monotonic() - started:.0f}s" + ("" if check_code == 0 else "; data checks FAILED (see above)"))
+    _say(
+        out, f"demo: done in {time.monotonic() - started:.0f}s" + ("" if check_code == 0 else "; data checks FAILED (see above)")
+    )
     return check_code
 
 
@@ -129,11 +138,15 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
     ]
     totals = [0] * 6
     for vendor, calls, answered, missed, failed, active, unknown, talk in rows:
-        lines.append(f"  {vendor:<10} {calls:>7,} {answered:>9,} {missed:>7,} {failed:>7,} {active:>7,} {unknown:>8,} "
-                     f"{_rate(answered, missed, failed):>12} {float(talk or 0) / 3600:>11,.1f}")
+        lines.append(
+            f"  {vendor:<10} {calls:>7,} {answered:>9,} {missed:>7,} {failed:>7,} {active:>7,} {unknown:>8,} "
+            f"{_rate(answered, missed, failed):>12} {float(talk or 0) / 3600:>11,.1f}"
+        )
         totals = [t + v for t, v in zip(totals, (calls, answered, missed, failed, active, unknown))]
-    lines.append(f"  {'all':<10} {totals[0]:>7,} {totals[1]:>9,} {totals[2]:>7,} {totals[3]:>7,} {totals[4]:>7,} {totals[5]:>8,} "
-                 f"{_rate(*totals[1:4]):>12}")
+    lines.append(
+        f"  {'all':<10} {totals[0]:>7,} {totals[1]:>9,} {totals[2]:>7,} {totals[3]:>7,} {totals[4]:>7,} {totals[5]:>8,} "
+        f"{_rate(*totals[1:4]):>12}"
+    )
     lines.append("  (answer rate = answered / (answered + missed + failed))")
     if busiest:
         lines.append(f"Busiest hour: {busiest[0]:%Y-%m-%d %H:00} ({zone}), {busiest[1]:,} calls started")

@@ -1,4 +1,5 @@
 """`callhouse run` and `callhouse backfill`: load the chosen sources, one line per source."""
+
 from __future__ import annotations
 
 import os
@@ -66,7 +67,7 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> int:
                     raise
                 failed += 1
                 message = one_line(root_error(exc))
-                message = message[len(chosen.name) + 2:] if message.startswith(f"{chosen.name}: ") else message
+                message = message[len(chosen.name) + 2 :] if message.startswith(f"{chosen.name}: ") else message
                 progress.line(f"{chosen.name}: FAILED: {message}")
                 continue
             progress.line(summary(result))

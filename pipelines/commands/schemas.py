@@ -5,6 +5,7 @@ throwaway warehouse and writes `schemas/<source>.schema.yaml` from dlt's own sch
 columns, types, keys, nullability; no version hashes or timestamps, so diffs show only real
 changes). A test runs the same load and fails when the files and the code disagree.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,18 +45,36 @@ def load_reference_warehouse(workdir: Path) -> Path:
     from pipelines.sandbox import Sandbox, SandboxConfig
 
     now = pendulum.datetime(2026, 11, 20, 6, tz="UTC")
-    sandbox = Sandbox(SandboxConfig(seed=11, now=now, history_days=5, cinnox_calls_per_day=300,
-                                    bandwidth_calls_per_day=200, genesys_dialogs_per_day=40,
-                                    bandwidth_rps=None, genesys_rpm=None)).start()
+    sandbox = Sandbox(
+        SandboxConfig(
+            seed=11,
+            now=now,
+            history_days=5,
+            cinnox_calls_per_day=300,
+            bandwidth_calls_per_day=200,
+            genesys_dialogs_per_day=40,
+            bandwidth_rps=None,
+            genesys_rpm=None,
+        )
+    ).start()
     warehouse = workdir / "warehouse" / "calls.duckdb"
-    env = {**os.environ, **sandbox.env(), "CALLHOUSE_WAREHOUSE": str(warehouse), "CALLHOUSE_NOW": now.isoformat(),
-           "SOURCES__GENESYS__INCLUDE_HEADERS": "true", "SOURCES__GENESYS__REQUESTS_PER_MINUTE": "0",
-           "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": "0"}
+    env = {
+        **os.environ,
+        **sandbox.env(),
+        "CALLHOUSE_WAREHOUSE": str(warehouse),
+        "CALLHOUSE_NOW": now.isoformat(),
+        "SOURCES__GENESYS__INCLUDE_HEADERS": "true",
+        "SOURCES__GENESYS__REQUESTS_PER_MINUTE": "0",
+        "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": "0",
+    }
     try:
         day = now.start_of("day").subtract(days=1)
         result = subprocess.run(
             [sys.executable, "-m", "pipelines.cli", "backfill", "--start", day.to_date_string(), "--end", now.to_date_string()],
-            cwd=workdir, env=env, capture_output=True, text=True,
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise RuntimeError(f"reference load failed: {result.stderr.strip()}")
@@ -71,8 +90,10 @@ def live_summaries(warehouse: Path) -> dict[str, dict[str, Any]]:
     from pipelines.warehouse.duckdb_file import Warehouse
 
     pipelines_dir = Warehouse(warehouse).pipelines_dir
-    return {v.name: schema_summary(dlt.attach(pipeline_name=v.pipeline_name, pipelines_dir=str(pipelines_dir)).default_schema)
-            for v in VENDORS}
+    return {
+        v.name: schema_summary(dlt.attach(pipeline_name=v.pipeline_name, pipelines_dir=str(pipelines_dir)).default_schema)
+        for v in VENDORS
+    }
 
 
 def render(summary: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
 """`callhouse status`: per source, what was loaded, up to where, and what is missing."""
+
 from __future__ import annotations
 
 from typing import Any, TextIO
@@ -21,7 +22,8 @@ def source_status(con: Any, name: str) -> dict[str, Any]:
         "gaps": coverage_gaps(state.get("coverage", [])),
         "truncated": state.get("truncated", []),
         "unfinished_backfills": [
-            key.split(":", 1)[1] for key, plan in state.get("plans", {}).items()
+            key.split(":", 1)[1]
+            for key, plan in state.get("plans", {}).items()
             if key.startswith("backfill:") and not plan["finished"]
         ],
         "tables": {},

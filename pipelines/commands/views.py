@@ -1,4 +1,5 @@
 """`callhouse views` and `callhouse check`."""
+
 from __future__ import annotations
 
 import sys

@@ -1,8 +1,9 @@
 """RunContext: what a run hands every dlt source besides its settings."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pendulum
 

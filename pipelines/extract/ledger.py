@@ -11,6 +11,7 @@ A plan is walked window by window; each finished window moves `done_until` (and,
 plans, the cursor), so a run killed mid-way resumes at the first unfinished window. A backfill
 plan never touches the cursor.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -13,12 +13,14 @@ open-call watch) and Genesys (the remembered conversations) keep state per windo
 Nothing fetched ahead is lost by a crash: the walk records a window done only after handing
 its rows to dlt, so a window still waiting here is fetched again by the next run.
 """
+
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -28,8 +30,9 @@ from pipelines.fetch.windows import Window
 FetchWindow = Callable[[Window], Iterator[Batch]]
 
 
-def fetch_in_order(windows: Iterable[Window], fetch_window: FetchWindow, concurrency: int = 1
-                   ) -> Iterator[tuple[Window, Iterable[Batch]]]:
+def fetch_in_order(
+    windows: Iterable[Window], fetch_window: FetchWindow, concurrency: int = 1
+) -> Iterator[tuple[Window, Iterable[Batch]]]:
     """Each window with its batches, in order; up to `concurrency` windows fetched at once
     (pages inside a window stay sequential: offset paging needs the previous page)."""
     if concurrency <= 1:
@@ -76,8 +79,9 @@ class Lookahead:
         self._thread: threading.Thread | None = None
         self._closers: list[Callable[[], None]] = []
 
-    def follow(self, windows: list[Window], fetch_window: FetchWindow, close: Callable[[], None],
-               max_rows: int, concurrency: int = 1) -> None:
+    def follow(
+        self, windows: list[Window], fetch_window: FetchWindow, close: Callable[[], None], max_rows: int, concurrency: int = 1
+    ) -> None:
         """Fetch these windows ahead, keeping up to `max_rows` rows waiting (one checkpoint: the
         next one is ready when the current one is loaded), unless already doing exactly that (a
         later checkpoint of the same run asks again with what is left of the same plan)."""
@@ -92,8 +96,9 @@ class Lookahead:
         self._ready_rows = 0
         self._planned = list(windows)
         self._closers.append(close)
-        self._thread = threading.Thread(target=self._produce, args=(list(windows), fetch_window, concurrency, self._stop),
-                                        name="lookahead", daemon=True)
+        self._thread = threading.Thread(
+            target=self._produce, args=(list(windows), fetch_window, concurrency, self._stop), name="lookahead", daemon=True
+        )
         self._thread.start()
 
     def take(self, window: Window) -> Iterator[dict[str, pa.Table]]:
@@ -135,8 +140,7 @@ class Lookahead:
             self._cond.notify_all()
             return fetched, item
 
-    def _produce(self, windows: list[Window], fetch_window: FetchWindow, concurrency: int,
-                 stop: threading.Event) -> None:
+    def _produce(self, windows: list[Window], fetch_window: FetchWindow, concurrency: int, stop: threading.Event) -> None:
         fetched = fetch_in_order(windows, fetch_window, concurrency)
         index = 0
         try:

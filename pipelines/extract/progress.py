@@ -1,4 +1,5 @@
 """Counting and showing long work: a live line on a terminal, plain log lines otherwise."""
+
 from __future__ import annotations
 
 import sys

@@ -1,9 +1,11 @@
 """What one source run counted: shown live, in the summary line and in the run log."""
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from pipelines.fetch.windows import Window
 

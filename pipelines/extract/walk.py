@@ -5,11 +5,13 @@ this module decides which windows are pending, hands each page to dlt as one Arr
 warehouse table, records each finished window in dlt state, and ends the extract at a checkpoint
 so the runner can commit (load) before going on. Data and state of a window commit together.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import dlt
 import pendulum
@@ -42,8 +44,9 @@ class WalkSettings:
     checkpoint: Checkpoint
 
     @classmethod
-    def parse(cls, source: str, *, window: str, lookback: str, start_date: str | None, checkpoint_rows: int,
-              checkpoint_seconds: float) -> WalkSettings:
+    def parse(
+        cls, source: str, *, window: str, lookback: str, start_date: str | None, checkpoint_rows: int, checkpoint_seconds: float
+    ) -> WalkSettings:
         def name(field: str) -> str:
             return setting_name("sources", source, field)
 

@@ -3,14 +3,16 @@
 Vendor quirks (how a vendor says "wait", how it words errors) come in as small hooks from the
 vendor's package; everything shared lives here once.
 """
+
 from __future__ import annotations
 
 import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import orjson
@@ -155,8 +157,13 @@ class VendorClient:
         return self._request(method, url, self.tries(), **kwargs)
 
     def tries(self) -> Tries:
-        return Tries(self.retry, self.vendor, on_retry=lambda: self.stats.add(retries=1),
-                     on_throttle=lambda: self.stats.add(throttled=1), rng=self._rng)
+        return Tries(
+            self.retry,
+            self.vendor,
+            on_retry=lambda: self.stats.add(retries=1),
+            on_throttle=lambda: self.stats.add(throttled=1),
+            rng=self._rng,
+        )
 
     def _request(self, method: str, url: str, tries: Tries, **kwargs: Any) -> httpx.Response:
         while True:

@@ -5,14 +5,16 @@ dlt-notes.md), so types are decided here: timestamps become aware UTC datetimes,
 ids text, and a record that cannot be typed goes to quarantine whole, with the reason.
 Fields nobody declared are kept as text columns named in dlt's snake_case: the schema evolves.
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -59,7 +61,7 @@ def as_timestamp(value: Any, where: str) -> datetime | None:
     except ValueError:
         raise BadRecord(f"{where}: unparseable timestamp {value[:40]!r}") from None
     # Vendors here send UTC; a value without an offset is read as UTC rather than local time.
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def as_int(value: Any, where: str) -> int | None:
@@ -220,7 +222,8 @@ def typed_columns(spec: TableSpec, records: list[dict[str, Any]], bad: dict[int,
         arrays[name] = pa.nulls(count, ARROW_TYPE[kind])  # filled in by the caller
     for vendor_field, kind in spec.fields.items():
         arrays[column_name(vendor_field)] = (
-            _typed_array(values[vendor_field], kind, vendor_field, bad, where) if vendor_field in values
+            _typed_array(values[vendor_field], kind, vendor_field, bad, where)
+            if vendor_field in values
             else pa.nulls(count, ARROW_TYPE[kind])
         )
     for extra in extras:
@@ -279,7 +282,9 @@ QUARANTINE = TableSpec(
 )
 
 
-def quarantine_row(resource: str, record: Any, reason: str, window: Any, redact: Callable[[str], str] = lambda s: s) -> dict[str, Any]:
+def quarantine_row(
+    resource: str, record: Any, reason: str, window: Any, redact: Callable[[str], str] = lambda s: s
+) -> dict[str, Any]:
     # Signed URLs (recording downloads) are credentials: never kept, whatever the source's redact.
     raw = strip_signatures_in_text(redact(orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode()))
     return {
@@ -290,5 +295,5 @@ def quarantine_row(resource: str, record: Any, reason: str, window: Any, redact:
         "raw_json": raw,
         "window_start": window.start if window else None,
         "window_end": window.end if window else None,
-        "quarantined_at": datetime.now(timezone.utc),
+        "quarantined_at": datetime.now(UTC),
     }

@@ -1,13 +1,31 @@
 """Keeping secrets out of what we store and print."""
+
 from __future__ import annotations
 
 import re
 
 # Query parameters that make a URL a bearer credential (S3/GCS/Azure presigning, generic tokens).
 SIGNATURE_PARAMS = {
-    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature",
-    "x-goog-credential", "signature", "sig", "token", "access_token", "se", "sp", "sv", "skoid",
-    "sktid", "skt", "ske", "sks", "skv", "key-pair-id", "policy",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "x-goog-signature",
+    "x-goog-credential",
+    "signature",
+    "sig",
+    "token",
+    "access_token",
+    "se",
+    "sp",
+    "sv",
+    "skoid",
+    "sktid",
+    "skt",
+    "ske",
+    "sks",
+    "skv",
+    "key-pair-id",
+    "policy",
 }
 
 

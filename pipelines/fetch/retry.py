@@ -5,12 +5,13 @@ body that is not JSON, a token endpoint's gateway page) waits a jittered, growin
 counts a try; throttling (429, or a vendor's "too many requests" in a body) waits as the vendor
 asks and counts a quarter of a try, so a vendor pacing us never ends a run unless it never stops.
 """
+
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from pipelines.errors import VendorError
 

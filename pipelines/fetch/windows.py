@@ -1,9 +1,10 @@
 """Time windows, durations and instants: the one place that turns user text into UTC datetimes."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pendulum
 
@@ -46,7 +47,7 @@ def parse_instant(text: str | datetime, setting: str = "time") -> pendulum.DateT
 
 def to_utc(value: datetime) -> pendulum.DateTime:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return pendulum.instance(value).in_timezone("UTC")
 
 

@@ -12,6 +12,7 @@ when there is nothing to repair.
 Orphans. Merge replaces child rows by the parent key only where the new delivery has rows; a
 call re-delivered with no recordings left would otherwise keep its old ones.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,8 +43,9 @@ def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor) -> None:
 
 
 def _repair(client: Any, dataset: str, vendor: Vendor, load_ids: list[str]) -> None:
-    existing = {r[0] for r in client.execute_sql(
-        "select table_name from information_schema.tables where table_schema = %s", dataset)}
+    existing = {
+        r[0] for r in client.execute_sql("select table_name from information_schema.tables where table_schema = %s", dataset)
+    }
     remove_duplicate_keys(client, dataset, existing, vendor, load_ids)
     remove_orphans(client, dataset, existing, vendor, load_ids)
 

@@ -4,6 +4,7 @@ Order of a source run: finish packages a crash left behind, then extract/normali
 plan's windows are all done (each `pipeline.run` ends at a checkpoint), repairing what dlt's merge
 leaves after each load: duplicate keys and child rows a re-delivered parent dropped (repairs.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -80,7 +81,9 @@ def build_source(vendor: Vendor, run: RunContext) -> Any:
     except ConfigFieldMissingException as exc:
         raise ConfigMissing(vendor.name, [vendor.setting(f) for f in exc.fields]) from None
     except ConfigValueCannotBeCoercedException as exc:
-        raise UsageError(f"{vendor.setting(exc.field_name)}: {exc.field_value!r} is not a valid {getattr(exc.hint, '__name__', exc.hint)}") from None
+        raise UsageError(
+            f"{vendor.setting(exc.field_name)}: {exc.field_value!r} is not a valid {getattr(exc.hint, '__name__', exc.hint)}"
+        ) from None
 
 
 @dataclass
@@ -172,23 +175,31 @@ def _log_run(warehouse: Warehouse, result: SourceRun, command: str, started: pen
     except CallhouseError:
         return  # the run's own error says why; the log is best effort
     try:
-        record_run(con, {
-            "run_id": run_id,
-            "source": result.name,
-            "command": command,
-            "started_at": started,
-            "finished_at": pendulum.now("UTC"),
-            "outcome": result.outcome,
-            "rows": stats.total_rows,
-            "requests": stats.requests,
-            "throttled": stats.throttled,
-            "retries": stats.retries,
-            "quarantined": stats.quarantined,
-            "truncated_windows": len(stats.truncated),
-            "message": result.message,
-            "details": {"rows_by_table": dict(stats.rows), "windows": stats.windows_done, "pages": stats.pages,
-                        "notices": stats.notices, "load_ids": result.load_ids},
-        })
+        record_run(
+            con,
+            {
+                "run_id": run_id,
+                "source": result.name,
+                "command": command,
+                "started_at": started,
+                "finished_at": pendulum.now("UTC"),
+                "outcome": result.outcome,
+                "rows": stats.total_rows,
+                "requests": stats.requests,
+                "throttled": stats.throttled,
+                "retries": stats.retries,
+                "quarantined": stats.quarantined,
+                "truncated_windows": len(stats.truncated),
+                "message": result.message,
+                "details": {
+                    "rows_by_table": dict(stats.rows),
+                    "windows": stats.windows_done,
+                    "pages": stats.pages,
+                    "notices": stats.notices,
+                    "load_ids": result.load_ids,
+                },
+            },
+        )
     finally:
         con.close()
 

@@ -15,12 +15,14 @@ Freshness: the newest committed dlt load of each source (`<source>._dlt_loads`, 
 `checks.freshness.<source>.warn_after|error_after` or `checks.freshness.warn_after|error_after`
 (environment: CHECKS__FRESHNESS__CINNOX__ERROR_AFTER=3d).
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 import pendulum
 
@@ -109,19 +111,33 @@ def make_test(relation: str, entry: Any, where: str, column: str | None = None) 
         keys = ", ".join(map(_ident, columns))
         present = " and ".join(f"{_ident(c)} is not null" for c in columns) if kind == "unique" else "true"
         # one row per surplus copy: a key present 3 times counts 2
-        failing = (f"select * from (select *, row_number() over (partition by {keys}) as _copy from ({rows}) "
-                   f"where {present}) where _copy > 1")
+        failing = (
+            f"select * from (select *, row_number() over (partition by {keys}) as _copy from ({rows}) "
+            f"where {present}) where _copy > 1"
+        )
         label = f"{column} unique" if kind == "unique" else f"unique ({', '.join(columns)})"
         return DataTest(relation, label, failing, severity, "duplicate rows", show or tuple(columns))
     if kind == "accepted_values":
         values = list(args.get("values") or [])
         failing = f"{rows} and {col} is not null and {col} not in ({', '.join(map(_lit, values))})"
-        return DataTest(relation, f"{column} accepted_values [{', '.join(map(str, values))}]", failing, severity,
-                        "rows with other values", show or (column,))
+        return DataTest(
+            relation,
+            f"{column} accepted_values [{', '.join(map(str, values))}]",
+            failing,
+            severity,
+            "rows with other values",
+            show or (column,),
+        )
     if kind == "expression":
         expression = args["expression"]
-        return DataTest(relation, f"expression `{expression}`", f"{rows} and not coalesce(({expression}), true)",
-                        severity, "rows where it is false", show)
+        return DataTest(
+            relation,
+            f"expression `{expression}`",
+            f"{rows} and not coalesce(({expression}), true)",
+            severity,
+            "rows where it is false",
+            show,
+        )
     if kind == "relationships":
         columns = [column] if column else _as_list(args.get("columns"))
         fields = _as_list(args.get("field") or args.get("fields") or columns)
@@ -129,8 +145,10 @@ def make_test(relation: str, entry: Any, where: str, column: str | None = None) 
             raise ViewBuildError(f"check: {where}: relationships needs as many `fields` as `columns`")
         on = " and ".join(f"parent.{_ident(f)} = child.{_ident(c)}" for c, f in zip(columns, fields))
         present = " and ".join(f"child.{_ident(c)} is not null" for c in columns)
-        failing = (f"select * from ({rows}) child where {present} "
-                   f"and not exists (select 1 from {_relation(args['to'])} parent where {on})")
+        failing = (
+            f"select * from ({rows}) child where {present} "
+            f"and not exists (select 1 from {_relation(args['to'])} parent where {on})"
+        )
         label = f"relationships ({', '.join(columns)}) -> {args['to']} ({', '.join(fields)})"
         return DataTest(relation, label, failing, severity, "rows without a parent", show or tuple(columns))
     raise ViewBuildError(f"check: {where}: unknown test {kind!r}")
@@ -210,7 +228,7 @@ def _freshness(con: Any, rule: Freshness, tables: set[tuple[str, str]], now: pen
     row = con.execute(f"select max(inserted_at) from {_ident(rule.source)}._dlt_loads where status = 0").fetchone()
     if not row or row[0] is None:
         return Outcome("fail", f"FAIL {label}: no committed load")
-    loaded = pendulum.instance(row[0] if row[0].tzinfo else row[0].replace(tzinfo=dt.timezone.utc))
+    loaded = pendulum.instance(row[0] if row[0].tzinfo else row[0].replace(tzinfo=dt.UTC))
     age = (now - loaded).total_seconds()
     shown = f"last committed load {loaded.in_tz('UTC'):%Y-%m-%d %H:%M} UTC, {_age(age)} ago"
     if age >= rule.error_after.total_seconds():
@@ -238,8 +256,9 @@ def run_checks(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -
         tables = existing_tables(con)
         unbuilt = sorted({t.relation for t in view_tests if tuple(t.relation.split(".", 1)) not in tables})
         if unbuilt:
-            raise UsageError(f"check: views not built ({', '.join(unbuilt[:3])}{', ...' if len(unbuilt) > 3 else ''}): "
-                             "run `callhouse views`")
+            raise UsageError(
+                f"check: views not built ({', '.join(unbuilt[:3])}{', ...' if len(unbuilt) > 3 else ''}): run `callhouse views`"
+            )
         for test in raw_tests:
             loaded = tuple(test.relation.split(".", 1)) in tables
             outcomes.append(_run_test(con, test) if loaded else Outcome("skip"))

@@ -5,6 +5,7 @@ Layers are folders and schemas: `sql/staging` (one view per raw table: rename, c
 one SELECT, the view is named after the file, and the order comes from the `schema.view` names
 each file references. The YAML documents the view and declares its data tests.
 """
+
 from __future__ import annotations
 
 import re

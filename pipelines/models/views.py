@@ -6,6 +6,7 @@ Two things are not plain files:
 - A staging view whose raw table is not loaded yet is built over no rows, typed from the
   `data_type` of the columns its YAML declares, so every later view builds for any set of sources.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +17,6 @@ from pipelines.models.project import LAYERS, SETTINGS_VIEW, Model, ViewBuildErro
 from pipelines.settings import reporting_settings, setting_name
 from pipelines.warehouse.catalog import existing_tables
 from pipelines.warehouse.duckdb_file import Warehouse
-
 
 # --- settings ---------------------------------------------------------------------------------
 
@@ -29,7 +29,9 @@ def _check_timezone(con: Any, zone: str) -> None:
     try:
         con.execute("select timezone(?, timestamptz '2000-01-01 00:00:00+00')", [zone]).fetchone()
     except Exception:
-        raise UsageError(f"{setting_name('reporting', 'timezone')}: unknown time zone {zone!r} (use an IANA name such as UTC or America/New_York)") from None
+        raise UsageError(
+            f"{setting_name('reporting', 'timezone')}: unknown time zone {zone!r} (use an IANA name such as UTC or America/New_York)"
+        ) from None
 
 
 def _quote(text: str) -> str:
@@ -48,8 +50,10 @@ def stub_sql(model: Model) -> str:
     columns = model.columns
     untyped = [c.get("name") for c in columns if not c.get("data_type")]
     if not columns or untyped:
-        raise ViewBuildError(f"views: {model.where}: raw table missing and the YAML does not declare data_type for "
-                             f"{', '.join(map(str, untyped)) or 'any column'}")
+        raise ViewBuildError(
+            f"views: {model.where}: raw table missing and the YAML does not declare data_type for "
+            f"{', '.join(map(str, untyped)) or 'any column'}"
+        )
     select = ", ".join(f"cast(null as {c['data_type']}) as {c['name']}" for c in columns)
     return f"select {select} where false"
 

@@ -42,8 +42,10 @@ def demo_credentials(seed: int) -> dict[str, dict[str, str]]:
     return {
         "cinnox": {"app_id": f"app-{h[0][:12]}", "app_token": f"cnx-demo-{h[1]}"},
         "bandwidth": {"user_id": f"u-{h[2][:20]}", "api_token": f"t-{h[3][:24]}", "api_secret": h[4]},
-        "genesys": {"client_id": uuids(rng, 1)[0],
-                    "client_secret": base64.urlsafe_b64encode(bytes.fromhex(h[5] + h[0])).decode().rstrip("=")},
+        "genesys": {
+            "client_id": uuids(rng, 1)[0],
+            "client_secret": base64.urlsafe_b64encode(bytes.fromhex(h[5] + h[0])).decode().rstrip("="),
+        },
     }
 
 
@@ -63,19 +65,23 @@ class Sandbox:
         self.truth = Truth(self)
         self._stats = Stats()
         self._gateway = Gateway(
-            [("/v1/api/apps/", CinnoxApi(self.cinnox_store, c["app_id"], c["app_token"], self.runtime)),
-             ("/v1/users/", BandwidthApi(self.bandwidth_store, b["user_id"], b["api_token"], b["api_secret"],
-                                         self.runtime)),
-             ("/oauth/", genesys := GenesysApi(self.genesys_store, g["client_id"], g["client_secret"], self.runtime)),
-             ("/api/v2/", genesys)],
-            ControlApi(self), self.runtime, FaultPlan(self.runtime.faults, cfg.seed), self._stats,
+            [
+                ("/v1/api/apps/", CinnoxApi(self.cinnox_store, c["app_id"], c["app_token"], self.runtime)),
+                ("/v1/users/", BandwidthApi(self.bandwidth_store, b["user_id"], b["api_token"], b["api_secret"], self.runtime)),
+                ("/oauth/", genesys := GenesysApi(self.genesys_store, g["client_id"], g["client_secret"], self.runtime)),
+                ("/api/v2/", genesys),
+            ],
+            ControlApi(self),
+            self.runtime,
+            FaultPlan(self.runtime.faults, cfg.seed),
+            self._stats,
         )
         self._server: HttpServer | None = None
         self._url: str | None = None
 
     # --- lifecycle ---
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         if self._server is None:
             self._server = HttpServer(self.config.host, self.config.port, self._gateway)
             self._server.start_background()
@@ -87,7 +93,7 @@ class Sandbox:
             self._server.stop()
             self._server = None
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -152,9 +158,11 @@ class Sandbox:
     def warm(self) -> dict[str, int]:
         """Generate every day up to now (otherwise done lazily on first use); returns counts."""
         now = self.runtime.clock.now_ms()
-        return {"cinnox": self.cinnox_store.generate_until(now),
-                "bandwidth": self.bandwidth_store.generate_until(now),
-                "genesys": self.genesys_store.generate_until(now)}
+        return {
+            "cinnox": self.cinnox_store.generate_until(now),
+            "bandwidth": self.bandwidth_store.generate_until(now),
+            "genesys": self.genesys_store.generate_until(now),
+        }
 
     def add_cinnox_call(self, record: dict) -> str:
         """Serve `record` as a CINNOX call once its callEndTime has passed; returns its id."""
@@ -173,8 +181,11 @@ def serve(port: int = 8765, seed: int = 1, warm: bool = False, **config_override
         sb.warm()
     sb.start()
     try:
-        print(f"callhouse sandbox on {sb.url} (seed {seed}, clock {sb.now().isoformat()}); Ctrl-C stops it. "
-              "To point callhouse at it:", flush=True)
+        print(
+            f"callhouse sandbox on {sb.url} (seed {seed}, clock {sb.now().isoformat()}); Ctrl-C stops it. "
+            "To point callhouse at it:",
+            flush=True,
+        )
         for key, value in sb.env().items():
             print(f"export {key}={value}", flush=True)
         threading.Event().wait()

@@ -16,8 +16,7 @@ parser.add_argument("--no-rate-limits", action="store_true", help="lift the Band
 parser.add_argument("--warm", action="store_true", help="generate the whole history before serving")
 args = parser.parse_args()
 
-overrides = {k: v for k, v in vars(args).items()
-             if v is not None and k not in ("port", "seed", "warm", "no_rate_limits")}
+overrides = {k: v for k, v in vars(args).items() if v is not None and k not in ("port", "seed", "warm", "no_rate_limits")}
 if args.no_rate_limits:
     overrides.update(bandwidth_rps=None, genesys_rpm=None)
 serve(port=args.port, seed=args.seed, warm=args.warm, **overrides)

@@ -29,14 +29,16 @@ from . import Sandbox, SandboxConfig
 NOW = pendulum.datetime(2024, 5, 1)
 
 
-def page_through(client: httpx.Client, url: str, app_id: str, token: str, start: str, end: str,
-                 limit: int, decode: bool) -> int:
+def page_through(client: httpx.Client, url: str, app_id: str, token: str, start: str, end: str, limit: int, decode: bool) -> int:
     """Offset paging to the first short page; returns the records served."""
     path = f"{url}/v1/api/apps/{app_id}/data/call-detail"
     served, offset = 0, 0
     while True:
-        r = client.get(path, params={"startAt": start, "endAt": end, "offset": offset, "limit": limit},
-                       headers={"Authorization": f"Bearer {token}"})
+        r = client.get(
+            path,
+            params={"startAt": start, "endAt": end, "offset": offset, "limit": limit},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         r.raise_for_status()
         # Without decoding, count each record's one `"hid":` key.
         n = len(orjson.loads(r.content)["result"]) if decode else r.content.count(b'"hid":')
@@ -65,14 +67,14 @@ def _measure(url: str, app_id: str, token: str, args: argparse.Namespace) -> tup
     start = NOW.subtract(days=args.days + 1).to_iso8601_string()
     with httpx.Client(timeout=120) as client:
         t0 = time.perf_counter()
-        served = page_through(client, url, app_id, token, start, NOW.to_iso8601_string(), args.limit,
-                              decode=not args.no_decode)
+        served = page_through(client, url, app_id, token, start, NOW.to_iso8601_string(), args.limit, decode=not args.no_decode)
         return served, time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.sandbox.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.sandbox.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--days", type=int, default=20)
     parser.add_argument("--per-day", type=int, default=50_000)
     parser.add_argument("--limit", type=int, default=500)
@@ -86,24 +88,39 @@ def main(argv: list[str] | None = None) -> None:
         with Sandbox(cfg) as sb:
             t0 = time.perf_counter()
             total = sb.warm()["cinnox"]
-            print(f"generated {total:,} CINNOX calls (and the other vendors' days) in "
-                  f"{time.perf_counter() - t0:.1f} s", flush=True)
+            print(
+                f"generated {total:,} CINNOX calls (and the other vendors' days) in {time.perf_counter() - t0:.1f} s", flush=True
+            )
             creds = sb.credentials["cinnox"]
             served, took = _measure(sb.url, creds["app_id"], creds["app_token"], args)
         rss, where = _peak_rss_mb(), "this process, sandbox and client"
     else:
-        argv = [sys.executable, "-m", "pipelines.sandbox", "--port", "0", "--seed", "1", "--now", NOW.isoformat(),
-                "--history-days", str(args.days), "--cinnox-calls-per-day", str(args.per_day), "--warm"]
+        argv = [
+            sys.executable,
+            "-m",
+            "pipelines.sandbox",
+            "--port",
+            "0",
+            "--seed",
+            "1",
+            "--now",
+            NOW.isoformat(),
+            "--history-days",
+            str(args.days),
+            "--cinnox-calls-per-day",
+            str(args.per_day),
+            "--warm",
+        ]
         t0 = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
         try:
             lines = [proc.stdout.readline() for _ in range(12)]
-            print(f"sandbox process generated its history and started in {time.perf_counter() - t0:.1f} s",
-                  flush=True)
+            print(f"sandbox process generated its history and started in {time.perf_counter() - t0:.1f} s", flush=True)
             env = dict(line.split(" ", 1)[1].strip().split("=", 1) for line in lines[1:])
             cpu_before = _cpu_s(proc.pid)
-            served, took = _measure(env["SOURCES__CINNOX__BASE_URL"], env["SOURCES__CINNOX__APP_ID"],
-                                    env["SOURCES__CINNOX__APP_TOKEN"], args)
+            served, took = _measure(
+                env["SOURCES__CINNOX__BASE_URL"], env["SOURCES__CINNOX__APP_ID"], env["SOURCES__CINNOX__APP_TOKEN"], args
+            )
             sandbox_cpu = _cpu_s(proc.pid) - cpu_before
             rss, where = _peak_rss_mb(proc.pid), "sandbox process"
         finally:
@@ -111,12 +128,16 @@ def main(argv: list[str] | None = None) -> None:
             proc.wait(timeout=30)
     decoding = "no decoding" if args.no_decode else "orjson decoding"
     placement = "in-process" if args.in_process else "separate"
-    print(f"served {served:,} records in {took:.1f} s = {served / took:,.0f} records/s (limit={args.limit}, "
-          f"one sequential httpx client, {decoding}, {placement} sandbox); peak RSS {rss:,.0f} MB ({where})")
+    print(
+        f"served {served:,} records in {took:.1f} s = {served / took:,.0f} records/s (limit={args.limit}, "
+        f"one sequential httpx client, {decoding}, {placement} sandbox); peak RSS {rss:,.0f} MB ({where})"
+    )
     if sandbox_cpu:
         # Independent of what else runs on the machine: what one core of sandbox could serve.
-        print(f"sandbox CPU while serving: {sandbox_cpu:.2f} s = {sandbox_cpu / served * 1e6:.2f} us/record, "
-              f"capacity {served / sandbox_cpu:,.0f} records per CPU-second")
+        print(
+            f"sandbox CPU while serving: {sandbox_cpu:.2f} s = {sandbox_cpu / served * 1e6:.2f} us/record, "
+            f"capacity {served / sandbox_cpu:,.0f} records per CPU-second"
+        )
 
 
 if __name__ == "__main__":

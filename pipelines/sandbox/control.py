@@ -29,7 +29,7 @@ def _bad_request(message: str) -> Reply:
 
 
 class ControlApi:
-    def __init__(self, sandbox: "Sandbox"):
+    def __init__(self, sandbox: Sandbox):
         self._sb = sandbox
 
     def __call__(self, req: Request) -> Reply:
@@ -95,6 +95,5 @@ class ControlApi:
         if not start or not end:
             return _bad_request("start and end (ISO-8601) are required")
         include_bad = (req.arg("include_bad") or "").lower() in ("1", "true", "yes")
-        getter = {"cinnox": truth.cinnox_calls, "bandwidth": truth.bandwidth_calls,
-                  "genesys": truth.genesys_messages}[vendor]
+        getter = {"cinnox": truth.cinnox_calls, "bandwidth": truth.bandwidth_calls, "genesys": truth.genesys_messages}[vendor]
         return Reply.json(200, getter(start, end, include_bad=include_bad))

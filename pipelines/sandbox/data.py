@@ -15,7 +15,8 @@ import hashlib
 import math
 import re
 import threading
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import numpy as np
 import pendulum
@@ -138,8 +139,8 @@ def to_epoch_us(value: object) -> int:
     if not isinstance(value, dt.datetime):
         raise TypeError(f"not a datetime: {value!r}")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
+    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -165,9 +166,7 @@ def uuids(rng: np.random.Generator, n: int) -> list[str]:
 def base32_ids(rng: np.random.Generator, n: int, length: int) -> list[str]:
     nbytes = math.ceil(length * 5 / 8)
     raw = rng.bytes(n * nbytes)
-    return [
-        base64.b32encode(raw[i : i + nbytes]).decode().lower()[:length] for i in range(0, n * nbytes, nbytes)
-    ]
+    return [base64.b32encode(raw[i : i + nbytes]).decode().lower()[:length] for i in range(0, n * nbytes, nbytes)]
 
 
 def compact(serialized: bytes) -> bytes:

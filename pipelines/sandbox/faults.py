@@ -16,9 +16,7 @@ import orjson
 from .config import Faults
 from .data import derive_seed
 
-DROP, ERROR_5XX, RATE_429, HTML_200, TRUNCATED, NON_JSON = (
-    "drop", "5xx", "429", "html_200", "truncated", "non_json"
-)
+DROP, ERROR_5XX, RATE_429, HTML_200, TRUNCATED, NON_JSON = ("drop", "5xx", "429", "html_200", "truncated", "non_json")
 _ORDER = (
     (DROP, "drop_rate"),
     (ERROR_5XX, "error_5xx_rate"),
@@ -90,8 +88,9 @@ def is_bad(badness: float, rate: float) -> bool:
 
 
 def broken_field(defect: str, targets: DefectTargets) -> str:
-    return {MISSING_ID: targets.id_field, BAD_TIMESTAMP: targets.timestamp_field,
-            WRONG_TYPE: targets.wrong_type_field}.get(defect, EXTRA_FIELD_NAME)
+    return {MISSING_ID: targets.id_field, BAD_TIMESTAMP: targets.timestamp_field, WRONG_TYPE: targets.wrong_type_field}.get(
+        defect, EXTRA_FIELD_NAME
+    )
 
 
 def malform(record: dict, defect: str, targets: DefectTargets) -> tuple[dict, str]:

@@ -4,7 +4,8 @@ injected faults applied on the way and the stats counted."""
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from .faults import (
     DROP,
@@ -34,8 +35,14 @@ class VendorApi(Protocol):
 
 
 class Gateway:
-    def __init__(self, apis: list[tuple[str, VendorApi]], control: Callable[[Request], Reply], runtime: Runtime,
-                 plan: FaultPlan, stats: Stats):
+    def __init__(
+        self,
+        apis: list[tuple[str, VendorApi]],
+        control: Callable[[Request], Reply],
+        runtime: Runtime,
+        plan: FaultPlan,
+        stats: Stats,
+    ):
         self._apis = apis  # (path prefix, endpoint)
         self._control, self._rt, self._plan, self._stats = control, runtime, plan, stats
 

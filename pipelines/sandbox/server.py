@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .wire import Reply, Request
@@ -25,7 +25,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "callhouse-sandbox"
     sys_version = ""
     timeout = 300  # reclaim the threads of clients that keep idle connections open
-    server: "HttpServer"
+    server: HttpServer
 
     def setup(self) -> None:
         super().setup()
@@ -46,9 +46,10 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
-        host = self.headers.get("Host") or "%s:%s" % self.server.server_address[:2]
-        req = Request(self.command, unquote(url.path), parse_qsl(url.query, keep_blank_values=True),
-                      self.headers, body, f"http://{host}")
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        req = Request(
+            self.command, unquote(url.path), parse_qsl(url.query, keep_blank_values=True), self.headers, body, f"http://{host}"
+        )
         reply = self.server.dispatch(req)
         if reply is None:
             self.close_connection = True
@@ -57,9 +58,13 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        head = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Unknown')}",
-                f"Content-Type: {reply.content_type}", f"Content-Length: {len(reply.body)}",
-                f"Date: {self.date_time_string()}", "Server: callhouse-sandbox"]
+        head = [
+            f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Unknown')}",
+            f"Content-Type: {reply.content_type}",
+            f"Content-Length: {len(reply.body)}",
+            f"Date: {self.date_time_string()}",
+            "Server: callhouse-sandbox",
+        ]
         head += [f"{k}: {v}" for k, v in reply.headers]
         if self.close_connection:
             head.append("Connection: close")
@@ -102,8 +107,9 @@ class HttpServer(ThreadingHTTPServer):
             self._open.discard(conn)
 
     def start_background(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="callhouse-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="callhouse-sandbox", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

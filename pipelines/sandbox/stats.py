@@ -9,8 +9,7 @@ from .config import VENDORS
 
 
 def _empty() -> dict:
-    return {"requests": 0, "2xx": 0, "4xx": 0, "401": 0, "429": 0, "5xx": 0, "dropped": 0, "records": 0,
-            "endpoints": {}}
+    return {"requests": 0, "2xx": 0, "4xx": 0, "401": 0, "429": 0, "5xx": 0, "dropped": 0, "records": 0, "endpoints": {}}
 
 
 class Stats:

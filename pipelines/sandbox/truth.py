@@ -20,7 +20,7 @@ def _us(value: Any) -> int | None:
 
 
 class Truth:
-    def __init__(self, sandbox: "Sandbox"):
+    def __init__(self, sandbox: Sandbox):
         self._sb = sandbox
 
     @property
@@ -29,24 +29,26 @@ class Truth:
 
     def cinnox_calls(self, start: Any, end: Any, include_bad: bool = False) -> list[dict]:
         """Calls with start <= callDate < end, as served now, in (callDate, id) order."""
-        return self._sb.cinnox_store.calls(_us(start), _us(end), self._now_ms,
-                                           self._sb.faults.bad_record_rate, include_bad)
+        return self._sb.cinnox_store.calls(_us(start), _us(end), self._now_ms, self._sb.faults.bad_record_rate, include_bad)
 
     def bandwidth_calls(self, start: Any, end: Any, include_bad: bool = False) -> list[dict]:
         """Calls with start <= startTime < end in their current state, in (startTime, id) order."""
-        return self._sb.bandwidth_store.calls(_us(start), _us(end), self._now_ms,
-                                              self._sb.faults.bad_record_rate, include_bad)
+        return self._sb.bandwidth_store.calls(_us(start), _us(end), self._now_ms, self._sb.faults.bad_record_rate, include_bad)
 
     def genesys_messages(self, start: Any, end: Any, include_bad: bool = False) -> list[dict]:
         """HomerRecords with start <= date < end within retention, in (date, id) order, uncapped."""
-        return self._sb.genesys_store.messages(_us(start), _us(end), self._now_ms,
-                                               self._sb.limits.genesys_retention_days,
-                                               self._sb.faults.bad_record_rate, include_bad)
+        return self._sb.genesys_store.messages(
+            _us(start),
+            _us(end),
+            self._now_ms,
+            self._sb.limits.genesys_retention_days,
+            self._sb.faults.bad_record_rate,
+            include_bad,
+        )
 
     def genesys_headers(self, conversation_id: str) -> dict[str, list[str]] | None:
         """The `headers` map the headers endpoint serves, or None where it answers 404."""
-        found = self._sb.genesys_store.conversation(conversation_id, self._now_ms,
-                                                    self._sb.limits.genesys_retention_days)
+        found = self._sb.genesys_store.conversation(conversation_id, self._now_ms, self._sb.limits.genesys_retention_days)
         return None if found is None else found[2]
 
     def bad_records(self, vendor: str, start: Any = None, end: Any = None) -> list[dict]:
@@ -58,6 +60,5 @@ class Truth:
         if vendor == "bandwidth":
             return self._sb.bandwidth_store.bad_records(_us(start), _us(end), now, rate)
         if vendor == "genesys":
-            return self._sb.genesys_store.bad_records(_us(start), _us(end), now,
-                                                      self._sb.limits.genesys_retention_days, rate)
+            return self._sb.genesys_store.bad_records(_us(start), _us(end), now, self._sb.limits.genesys_retention_days, rate)
         raise ValueError(f"unknown vendor {vendor!r}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
@@ -38,5 +39,5 @@ class Reply:
     records: int = 0  # records served, for stats
 
     @classmethod
-    def json(cls, status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> "Reply":
+    def json(cls, status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Reply:
         return cls(status, orjson.dumps(payload), headers or [])

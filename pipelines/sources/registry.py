@@ -1,4 +1,5 @@
 """The vendors callhouse loads: every list of sources, schemas and reserved names derives from here."""
+
 from __future__ import annotations
 
 from pipelines.errors import UsageError

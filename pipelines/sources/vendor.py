@@ -1,8 +1,10 @@
 """Vendor: what the rest of the pipeline knows about one vendor (the registry's entry)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pipelines.fetch.records import TableSpec
 from pipelines.settings import setting_name

@@ -4,6 +4,7 @@ The phase is read from outside, the way an operator would see it: the sandbox's 
 (pages being fetched = extract) and dlt's working folders (`load/new/<id>` = normalize,
 `load/normalized/<id>` with started or completed jobs = load). No hook in the product code.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,7 +45,11 @@ def packages(pipeline_dir: Path) -> list[PackageView]:
         for name in names:
             path = base / name
             if path.is_dir():
-                views.append(PackageView(name, stage, _count(path / "new_jobs"), _count(path / "started_jobs"), _count(path / "completed_jobs")))
+                views.append(
+                    PackageView(
+                        name, stage, _count(path / "new_jobs"), _count(path / "started_jobs"), _count(path / "completed_jobs")
+                    )
+                )
     return views
 
 
@@ -64,12 +69,22 @@ def matches(phase: str, views: list[PackageView]) -> bool:
     raise ValueError(phase)
 
 
-def run_and_kill(args: list[str], env: dict[str, str], cwd: Path, pipeline_dir: Path, phase: str, package: int,
-                 sandbox, pages_per_load: int, timeout: float = 90.0) -> bool:
+def run_and_kill(
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    pipeline_dir: Path,
+    phase: str,
+    package: int,
+    sandbox,
+    pages_per_load: int,
+    timeout: float = 90.0,
+) -> bool:
     """Start `callhouse args`, SIGKILL it at `phase` of its `package`-th load; True if killed there."""
     sandbox.reset_stats()
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     try:

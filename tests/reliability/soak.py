@@ -7,6 +7,7 @@ nightly cursor was not touched. Prints one line per round and exits 1 on the fir
 
     .venv/bin/python -m tests.reliability.soak --rounds 30 --seed 1
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,9 @@ BACKFILL = ["backfill", "--source", "cinnox", "--start", START.to_date_string(),
 
 
 def _kill_after(args: list[str], env: dict[str, str], cwd: Path, delay: float) -> bool:
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + delay
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -42,12 +44,18 @@ def _kill_after(args: list[str], env: dict[str, str], cwd: Path, delay: float) -
 
 
 def soak_round(rng: random.Random, workdir: Path) -> str:
-    sandbox = Sandbox(SandboxConfig(seed=rng.randrange(1000), now=TEST_NOW, cinnox_calls_per_day=1500,
-                                    latency_ms=rng.choice([0, 10, 30]))).start()
+    sandbox = Sandbox(
+        SandboxConfig(seed=rng.randrange(1000), now=TEST_NOW, cinnox_calls_per_day=1500, latency_ms=rng.choice([0, 10, 30]))
+    ).start()
     try:
         run = Cli(sandbox, workdir, {"SOURCES__CINNOX__CHECKPOINT_ROWS": str(rng.choice([1, 1500, 4000]))})
-        env = {**os.environ, **sandbox.env(), **run.env, "CALLHOUSE_WAREHOUSE": str(run.warehouse),
-               "CALLHOUSE_NOW": sandbox.now().isoformat()}
+        env = {
+            **os.environ,
+            **sandbox.env(),
+            **run.env,
+            "CALLHOUSE_WAREHOUSE": str(run.warehouse),
+            "CALLHOUSE_NOW": sandbox.now().isoformat(),
+        }
         kills = []
         for _ in range(1 + (rng.random() < 1 / 3)):
             delay = rng.uniform(0.8, 6.0)

@@ -1,4 +1,5 @@
 """A load killed with SIGKILL anywhere, then rerun, ends with exactly the rows of a clean run."""
+
 from __future__ import annotations
 
 import os
@@ -18,12 +19,18 @@ PAGES_PER_LOAD = 3
 # (phase, which load of the run): package 1 is the very first load into an empty warehouse, a
 # case dlt treats specially (no state in the destination yet).
 KILL_POINTS = [
-    ("extract", 1), ("extract", 2),
-    ("extracted", 1), ("extracted", 2),
-    ("normalize", 1), ("normalize", 3),
-    ("load-start", 1), ("load-start", 2),
-    ("load-mid", 1), ("load-mid", 2),
-    ("load-late", 2), ("load-late", 3),
+    ("extract", 1),
+    ("extract", 2),
+    ("extracted", 1),
+    ("extracted", 2),
+    ("normalize", 1),
+    ("normalize", 3),
+    ("load-start", 1),
+    ("load-start", 2),
+    ("load-mid", 1),
+    ("load-mid", 2),
+    ("load-late", 2),
+    ("load-late", 3),
 ]
 
 
@@ -34,8 +41,13 @@ def sandbox(make_sandbox):
 
 
 def _env(sandbox, run) -> dict[str, str]:
-    return {**os.environ, **sandbox.env(), "CALLHOUSE_WAREHOUSE": str(run.warehouse),
-            "CALLHOUSE_NOW": sandbox.now().isoformat(), "SOURCES__CINNOX__CHECKPOINT_ROWS": "1"}
+    return {
+        **os.environ,
+        **sandbox.env(),
+        "CALLHOUSE_WAREHOUSE": str(run.warehouse),
+        "CALLHOUSE_NOW": sandbox.now().isoformat(),
+        "SOURCES__CINNOX__CHECKPOINT_ROWS": "1",
+    }
 
 
 def _pipeline_dir(run):

@@ -4,6 +4,7 @@ The replayed-staging-copy case is produced for real by the `load-mid` kill point
 test_crashes.py. Here: the repair itself was lost (a crash between a load's commit and its
 repair), so the rows of the latest load hold a key twice; the next run must repair them first.
 """
+
 from __future__ import annotations
 
 import duckdb
@@ -35,8 +36,10 @@ def test_duplicates_left_in_the_latest_load_are_removed_by_the_next_run(make_san
     try:
         con.execute(f"insert into cinnox.{CHILDREN[1]} select * from cinnox.{CHILDREN[1]}")
         con.execute(f"insert into cinnox.{CHILDREN[0]} select * from cinnox.{CHILDREN[0]}")
-        con.execute("insert into cinnox.call_detail select * from cinnox.call_detail "
-                    f"where id in (select call_detail_id from cinnox.{CHILDREN[0]})")
+        con.execute(
+            "insert into cinnox.call_detail select * from cinnox.call_detail "
+            f"where id in (select call_detail_id from cinnox.{CHILDREN[0]})"
+        )
     finally:
         con.close()
     assert counts(run) != clean and all(c > 0 for c in clean), "the setup must add duplicates"

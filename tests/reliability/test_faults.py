@@ -1,4 +1,5 @@
 """Faults, bad responses, a second writer and secrets: the warehouse stays right and says why."""
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,14 @@ def assert_every_source_matches_the_truth(sandbox, run) -> None:
 
 
 def test_backfill_of_every_source_under_transient_faults_ends_with_the_rows_of_a_clean_run(make_sandbox, cli):
-    sandbox = make_sandbox(cinnox_calls_per_day=700, bandwidth_calls_per_day=300, genesys_dialogs_per_day=60,
-                           error_5xx_rate=0.15, rate_429_rate=0.05, drop_rate=0.03)
+    sandbox = make_sandbox(
+        cinnox_calls_per_day=700,
+        bandwidth_calls_per_day=300,
+        genesys_dialogs_per_day=60,
+        error_5xx_rate=0.15,
+        rate_429_rate=0.05,
+        drop_rate=0.03,
+    )
     run = cli(sandbox, **FAST)
     result = run(*ALL_SOURCES)
     assert result.returncode == 0, result.output
@@ -84,8 +91,14 @@ def test_a_second_load_while_one_runs_names_the_running_one_and_leaves_the_wareh
     sandbox = make_sandbox(cinnox_calls_per_day=700, latency_ms=300)
     run = cli(sandbox)
     env = {**os.environ, **sandbox.env(), "CALLHOUSE_WAREHOUSE": str(run.warehouse), "CALLHOUSE_NOW": sandbox.now().isoformat()}
-    first = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *CINNOX], cwd=run.workdir, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", *CINNOX],
+        cwd=run.workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "backfill" in _lock_holder(run.warehouse.with_name("calls.duckdb.lock"))
         second = run("run", "--source", "cinnox")
@@ -103,8 +116,15 @@ def test_a_warehouse_held_open_by_another_process_is_one_clear_line(make_sandbox
     sandbox = make_sandbox(cinnox_calls_per_day=100)
     run = cli(sandbox)
     assert run(*CINNOX).returncode == 0
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,sys,time; c=duckdb.connect({str(run.warehouse)!r}); print('open', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,sys,time; c=duckdb.connect({str(run.warehouse)!r}); print('open', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         before = os.path.getmtime(run.warehouse)
@@ -118,28 +138,39 @@ def test_a_warehouse_held_open_by_another_process_is_one_clear_line(make_sandbox
 
 
 def test_secrets_and_url_signatures_never_reach_output_or_the_warehouse(make_sandbox, cli):
-    sandbox = make_sandbox(cinnox_calls_per_day=300, bandwidth_calls_per_day=200, genesys_dialogs_per_day=40,
-                           bad_record_rate=0.05, error_5xx_rate=0.05)
+    sandbox = make_sandbox(
+        cinnox_calls_per_day=300,
+        bandwidth_calls_per_day=200,
+        genesys_dialogs_per_day=40,
+        bad_record_rate=0.05,
+        error_5xx_rate=0.05,
+    )
     run = cli(sandbox, SOURCES__GENESYS__INCLUDE_HEADERS="true", **FAST)
     outputs = [run(*ALL_SOURCES), run("run"), run("status"), run("check")]
     creds = sandbox.credentials
-    wrong = {"SOURCES__CINNOX__APP_TOKEN": creds["cinnox"]["app_token"] + "x",
-             "SOURCES__BANDWIDTH__API_SECRET": creds["bandwidth"]["api_secret"] + "x",
-             "SOURCES__GENESYS__CLIENT_SECRET": creds["genesys"]["client_secret"] + "x"}
+    wrong = {
+        "SOURCES__CINNOX__APP_TOKEN": creds["cinnox"]["app_token"] + "x",
+        "SOURCES__BANDWIDTH__API_SECRET": creds["bandwidth"]["api_secret"] + "x",
+        "SOURCES__GENESYS__CLIENT_SECRET": creds["genesys"]["client_secret"] + "x",
+    }
     outputs.append(run(*ALL_SOURCES, env=wrong))
     outputs.append(run(*ALL_SOURCES, "--debug", env=wrong))
-    secrets = [creds["cinnox"]["app_token"], creds["bandwidth"]["api_secret"], creds["genesys"]["client_secret"],
-               *wrong.values()]
-    signatures = {m.group(1) for r in sandbox.truth.cinnox_calls(START, END)
-                  for e in r.get("recordingEventList") or [] for f in e.get("files") or []
-                  for m in re.finditer(r"(?i)signature=([^&]+)", f["downloadUrl"])}
+    secrets = [creds["cinnox"]["app_token"], creds["bandwidth"]["api_secret"], creds["genesys"]["client_secret"], *wrong.values()]
+    signatures = {
+        m.group(1)
+        for r in sandbox.truth.cinnox_calls(START, END)
+        for e in r.get("recordingEventList") or []
+        for f in e.get("files") or []
+        for m in re.finditer(r"(?i)signature=([^&]+)", f["downloadUrl"])
+    }
     assert secrets and signatures
     text = "\n".join(o.output for o in outputs)
     warehouse_text = _every_value_as_text(run.warehouse)
     # DuckDB compresses strings on disk, so the file's bytes alone prove nothing: read every
     # value back as well; the bytes check still covers dlt's working files (state, traces).
     stored = run.warehouse.read_bytes() + b"".join(
-        p.read_bytes() for p in run.warehouse.parent.rglob("*") if p.is_file() and p != run.warehouse)
+        p.read_bytes() for p in run.warehouse.parent.rglob("*") if p.is_file() and p != run.warehouse
+    )
     for needle in [*secrets, *signatures]:
         assert needle not in text
         assert needle not in warehouse_text
@@ -151,7 +182,11 @@ def test_secrets_and_url_signatures_never_reach_output_or_the_warehouse(make_san
 def _every_value_as_text(warehouse: Path) -> str:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        tables = con.execute("select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'").fetchall()
-        return "\n".join(str(row) for schema, table in tables for row in con.execute(f'select * from "{schema}"."{table}"').fetchall())
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'"
+        ).fetchall()
+        return "\n".join(
+            str(row) for schema, table in tables for row in con.execute(f'select * from "{schema}"."{table}"').fetchall()
+        )
     finally:
         con.close()

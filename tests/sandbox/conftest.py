@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pendulum
@@ -13,8 +14,17 @@ from pipelines.sandbox import Sandbox, SandboxConfig
 # A Friday afternoon: both busy office hours and a quiet weekend lie in the history.
 NOW = pendulum.datetime(2024, 5, 3, 15, 30, 0, tz="UTC")
 
-SMALL = dict(seed=11, now=NOW, history_days=30, cinnox_calls_per_day=250, bandwidth_calls_per_day=200,
-             genesys_dialogs_per_day=60, cinnox_rps=None, bandwidth_rps=None, genesys_rpm=None)
+SMALL = dict(
+    seed=11,
+    now=NOW,
+    history_days=30,
+    cinnox_calls_per_day=250,
+    bandwidth_calls_per_day=200,
+    genesys_dialogs_per_day=60,
+    cinnox_rps=None,
+    bandwidth_rps=None,
+    genesys_rpm=None,
+)
 
 
 @pytest.fixture
@@ -44,16 +54,22 @@ def client() -> httpx.Client:
         yield c
 
 
-def cinnox_get(client: httpx.Client, sb: Sandbox, token: str | None = None, app_id: str | None = None,
-               **params: Any) -> httpx.Response:
+def cinnox_get(
+    client: httpx.Client, sb: Sandbox, token: str | None = None, app_id: str | None = None, **params: Any
+) -> httpx.Response:
     creds = sb.credentials["cinnox"]
     headers = {"Authorization": f"Bearer {token if token is not None else creds['app_token']}"}
-    return client.get(f"{sb.url}/v1/api/apps/{app_id or creds['app_id']}/data/call-detail", params=params,
-                      headers=headers)
+    return client.get(f"{sb.url}/v1/api/apps/{app_id or creds['app_id']}/data/call-detail", params=params, headers=headers)
 
 
-def bandwidth_get(client: httpx.Client, sb: Sandbox, url: str | None = None, auth: tuple[str, str] | None = None,
-                  user_id: str | None = None, **params: Any) -> httpx.Response:
+def bandwidth_get(
+    client: httpx.Client,
+    sb: Sandbox,
+    url: str | None = None,
+    auth: tuple[str, str] | None = None,
+    user_id: str | None = None,
+    **params: Any,
+) -> httpx.Response:
     creds = sb.credentials["bandwidth"]
     url = url or f"{sb.url}/v1/users/{user_id or creds['user_id']}/calls/"
     return client.get(url, params=params or None, auth=auth or (creds["api_token"], creds["api_secret"]))
@@ -61,8 +77,9 @@ def bandwidth_get(client: httpx.Client, sb: Sandbox, url: str | None = None, aut
 
 def genesys_token(client: httpx.Client, sb: Sandbox) -> str:
     creds = sb.credentials["genesys"]
-    r = client.post(f"{sb.url}/oauth/token", data={"grant_type": "client_credentials"},
-                    auth=(creds["client_id"], creds["client_secret"]))
+    r = client.post(
+        f"{sb.url}/oauth/token", data={"grant_type": "client_credentials"}, auth=(creds["client_id"], creds["client_secret"])
+    )
     r.raise_for_status()
     return r.json()["access_token"]
 

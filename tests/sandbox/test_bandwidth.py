@@ -132,8 +132,11 @@ def test_sip_headers_appear_on_some_calls_with_awkward_values(shared_sandbox, cl
         assert any(needle in v for v in values), needle
     assert any("Zürich" in v for v in values) and any("東京" in v for v in values)
     zurich = next(c for c in calls if "Zürich" in "".join(c.get("sipHeaders", {}).values()))
-    one = bandwidth_get(client, shared_sandbox, url=f"{shared_sandbox.url}/v1/users/"
-                        f"{shared_sandbox.credentials['bandwidth']['user_id']}/calls/{zurich['id']}")
+    one = bandwidth_get(
+        client,
+        shared_sandbox,
+        url=f"{shared_sandbox.url}/v1/users/{shared_sandbox.credentials['bandwidth']['user_id']}/calls/{zurich['id']}",
+    )
     assert one.json() == zurich and "Zürich".encode() in one.content  # raw UTF-8, not \u escapes
 
 

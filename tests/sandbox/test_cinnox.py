@@ -12,12 +12,52 @@ import pytest
 from .conftest import NOW, cinnox_get, iso
 
 DOCUMENTED_FIELDS = {
-    "id", "hid", "svcID", "date", "roomID", "seq", "type", "fromEID", "toEID", "fromSvcID", "toSvcID",
-    "fromRegion", "callSeq", "callID", "callDirection", "callType", "fromIP", "callPrepareFromNum", "caller",
-    "callee", "callDate", "callEndTime", "status", "lastResponseCode", "byeReason", "releaseParty", "mediaType",
-    "isRecording", "hasAudioFile", "recordingEventList", "recordType", "fromRole", "toRole", "fromRoleName",
-    "toRoleName", "fromDepartment", "toDepartment", "fromDisplayName", "toDisplayName", "lastHandledParty",
-    "fromDepartmentID", "toDepartmentID", "callerFirstName", "callerLastName", "calleeFirstName", "calleeLastName",
+    "id",
+    "hid",
+    "svcID",
+    "date",
+    "roomID",
+    "seq",
+    "type",
+    "fromEID",
+    "toEID",
+    "fromSvcID",
+    "toSvcID",
+    "fromRegion",
+    "callSeq",
+    "callID",
+    "callDirection",
+    "callType",
+    "fromIP",
+    "callPrepareFromNum",
+    "caller",
+    "callee",
+    "callDate",
+    "callEndTime",
+    "status",
+    "lastResponseCode",
+    "byeReason",
+    "releaseParty",
+    "mediaType",
+    "isRecording",
+    "hasAudioFile",
+    "recordingEventList",
+    "recordType",
+    "fromRole",
+    "toRole",
+    "fromRoleName",
+    "toRoleName",
+    "fromDepartment",
+    "toDepartment",
+    "fromDisplayName",
+    "toDisplayName",
+    "lastHandledParty",
+    "fromDepartmentID",
+    "toDepartmentID",
+    "callerFirstName",
+    "callerLastName",
+    "calleeFirstName",
+    "calleeLastName",
 }
 STATUSES = {"Call Ended", "Declined", "Busy", "Not Answered", "Cancelled", "Abandoned", "Unreachable", "Call Failed"}
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -54,19 +94,21 @@ def test_a_token_for_another_app_is_refused_with_a_cinnox_error_body(shared_sand
     assert set(r.json()) == {"code", "message"}
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"startAt": "2024-05-01T00:00:00Z"}, "missing one of startAt, endAt"),
-    ({"endAt": "2024-05-01T00:00:00Z"}, "missing one of startAt, endAt"),
-    ({"startAt": "2024-05-02T00:00:00Z", "endAt": "2024-05-01T00:00:00Z"}, "endAt is prior to startAt"),
-    ({"startAt": "2024-05-01", "endAt": "2024-05-02T00:00:00Z"}, "Bad query"),
-    ({"startAt": "yesterday", "endAt": "today"}, "Bad query"),
-    ({"offset": "-1"}, "negative offset"),
-    ({"limit": "-5"}, "negative limit"),
-    ({"limit": "501"}, "exceed maximum limit 500"),
-    ({"offset": "ten"}, "Bad query"),
-])
-def test_invalid_parameters_get_400_with_code_6451000_and_the_documented_message(shared_sandbox, client, params,
-                                                                                 message):
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"startAt": "2024-05-01T00:00:00Z"}, "missing one of startAt, endAt"),
+        ({"endAt": "2024-05-01T00:00:00Z"}, "missing one of startAt, endAt"),
+        ({"startAt": "2024-05-02T00:00:00Z", "endAt": "2024-05-01T00:00:00Z"}, "endAt is prior to startAt"),
+        ({"startAt": "2024-05-01", "endAt": "2024-05-02T00:00:00Z"}, "Bad query"),
+        ({"startAt": "yesterday", "endAt": "today"}, "Bad query"),
+        ({"offset": "-1"}, "negative offset"),
+        ({"limit": "-5"}, "negative limit"),
+        ({"limit": "501"}, "exceed maximum limit 500"),
+        ({"offset": "ten"}, "Bad query"),
+    ],
+)
+def test_invalid_parameters_get_400_with_code_6451000_and_the_documented_message(shared_sandbox, client, params, message):
     r = cinnox_get(client, shared_sandbox, **params)
     assert r.status_code == 400
     assert r.json() == {"code": 6451000, "message": message}

@@ -17,8 +17,11 @@ WINDOW = dict(startAt=iso(NOW.subtract(days=1)), endAt=iso(NOW))
 
 def three_requests(client, sb, token):
     """One request per vendor, in that order: CINNOX, Bandwidth, Genesys."""
-    return (cinnox_get(client, sb, limit=5, **WINDOW), bandwidth_get(client, sb, size=5),
-            genesys_get(client, sb, SIPTRACES, token, dateStart=WINDOW["startAt"], dateEnd=WINDOW["endAt"]))
+    return (
+        cinnox_get(client, sb, limit=5, **WINDOW),
+        bandwidth_get(client, sb, size=5),
+        genesys_get(client, sb, SIPTRACES, token, dateStart=WINDOW["startAt"], dateEnd=WINDOW["endAt"]),
+    )
 
 
 def test_5xx_faults_use_each_vendors_status_codes_and_error_bodies(make_sandbox, client):
@@ -56,9 +59,14 @@ def test_dropped_connections_close_without_a_response(make_sandbox, client):
     assert sb.stats()["cinnox"]["dropped"] == 1
 
 
-@pytest.mark.parametrize("fault, content_type", [
-    ("html_200_rate", "text/html"), ("truncated_rate", "application/json"), ("non_json_rate", "text/plain"),
-])
+@pytest.mark.parametrize(
+    "fault, content_type",
+    [
+        ("html_200_rate", "text/html"),
+        ("truncated_rate", "application/json"),
+        ("non_json_rate", "text/plain"),
+    ],
+)
 def test_broken_bodies_come_with_status_200_and_do_not_parse(make_sandbox, client, fault, content_type):
     sb = make_sandbox(**{fault: 1.0})
     r = bandwidth_get(client, sb, size=50)
@@ -87,8 +95,9 @@ def test_malformed_records_are_served_listed_in_the_truth_and_left_out_of_its_ge
     start, end = NOW.subtract(days=3), NOW
     served, offset = [], 0
     while True:
-        page = cinnox_get(client, sb, startAt=iso(start), endAt=iso(end.subtract(microseconds=1000)),
-                          offset=offset, limit=500).json()["result"]
+        page = cinnox_get(
+            client, sb, startAt=iso(start), endAt=iso(end.subtract(microseconds=1000)), offset=offset, limit=500
+        ).json()["result"]
         served += page
         offset += len(page)
         if len(page) < 500:

@@ -16,8 +16,7 @@ from .conftest import NOW, genesys_get, genesys_token, iso
 
 SIPTRACES = "/api/v2/telephony/siptraces"
 HOMER_FIELDS = set(homer.HOMER_FIELDS)
-GENESYS_ERROR_FIELDS = {"message", "code", "status", "messageWithParams", "messageParams", "contextId", "details",
-                        "errors"}
+GENESYS_ERROR_FIELDS = {"message", "code", "status", "messageWithParams", "messageParams", "contextId", "details", "errors"}
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +40,22 @@ def assert_genesys_error(r, status, code):
 
 def test_client_credentials_get_a_bearer_token_and_a_wrong_secret_does_not(shared_sandbox, client):
     creds = shared_sandbox.credentials["genesys"]
-    r = client.post(f"{shared_sandbox.url}/oauth/token", data={"grant_type": "client_credentials"},
-                    auth=(creds["client_id"], "wrong"))
+    r = client.post(
+        f"{shared_sandbox.url}/oauth/token", data={"grant_type": "client_credentials"}, auth=(creds["client_id"], "wrong")
+    )
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
-    r = client.post(f"{shared_sandbox.url}/oauth/token", data={"grant_type": "client_credentials"},
-                    auth=(creds["client_id"], creds["client_secret"]))
+    r = client.post(
+        f"{shared_sandbox.url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["client_id"], creds["client_secret"]),
+    )
     body = r.json()
     assert r.status_code == 200 and body["token_type"] == "bearer" and body["expires_in"] == 3600
     assert body["access_token"]
 
 
 def test_api_calls_without_a_valid_token_get_401_in_genesys_shape(shared_sandbox, client):
-    r = client.get(f"{shared_sandbox.url}{SIPTRACES}", params={"dateStart": iso(NOW.subtract(hours=1)),
-                                                               "dateEnd": iso(NOW)})
+    r = client.get(f"{shared_sandbox.url}{SIPTRACES}", params={"dateStart": iso(NOW.subtract(hours=1)), "dateEnd": iso(NOW)})
     assert_genesys_error(r, 401, "authentication.required")
     r = genesys_get(client, shared_sandbox, SIPTRACES, "not-a-token", dateStart=iso(NOW), dateEnd=iso(NOW))
     assert_genesys_error(r, 401, "bad.credentials")
@@ -62,8 +64,9 @@ def test_api_calls_without_a_valid_token_get_401_in_genesys_shape(shared_sandbox
 def test_tokens_really_expire_after_their_ttl(make_sandbox, client):
     sb = make_sandbox(genesys_token_ttl_s=2)
     creds = sb.credentials["genesys"]
-    r = client.post(f"{sb.url}/oauth/token", data={"grant_type": "client_credentials"},
-                    auth=(creds["client_id"], creds["client_secret"]))
+    r = client.post(
+        f"{sb.url}/oauth/token", data={"grant_type": "client_credentials"}, auth=(creds["client_id"], creds["client_secret"])
+    )
     assert r.json()["expires_in"] == 2
     token = r.json()["access_token"]
     window = dict(dateStart=iso(NOW.subtract(hours=1)), dateEnd=iso(NOW))
@@ -101,11 +104,14 @@ def test_nothing_older_than_the_retention_is_returned(shared_sandbox, client, to
     assert traces(client, shared_sandbox, token, NOW.subtract(days=20), NOW.subtract(days=19))["count"] > 0
 
 
-@pytest.mark.parametrize("params", [
-    {"dateEnd": "2024-05-01T00:00:00.000Z"},
-    {"dateStart": "2024-05-01T00:00:00.000Z"},
-    {"dateStart": "1 May 2024", "dateEnd": "2024-05-02T00:00:00.000Z"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"dateEnd": "2024-05-01T00:00:00.000Z"},
+        {"dateStart": "2024-05-01T00:00:00.000Z"},
+        {"dateStart": "1 May 2024", "dateEnd": "2024-05-02T00:00:00.000Z"},
+    ],
+)
 def test_missing_or_malformed_dates_get_400_in_genesys_shape(shared_sandbox, client, token, params):
     assert_genesys_error(genesys_get(client, shared_sandbox, SIPTRACES, token, **params), 400, "bad.request")
 
@@ -177,8 +183,11 @@ def test_exceeding_the_rate_limit_gets_429_with_retry_after_in_seconds(make_sand
 
 def test_a_pcap_export_is_acknowledged_with_an_id_and_then_a_signed_url(shared_sandbox, client, token):
     headers = {"Authorization": f"Bearer {token}"}
-    r = client.post(f"{shared_sandbox.url}{SIPTRACES}/download", headers=headers,
-                    json={"dateStart": iso(NOW.subtract(hours=2)), "dateEnd": iso(NOW)})
+    r = client.post(
+        f"{shared_sandbox.url}{SIPTRACES}/download",
+        headers=headers,
+        json={"dateStart": iso(NOW.subtract(hours=2)), "dateEnd": iso(NOW)},
+    )
     assert r.status_code == 202 and set(r.json()) == {"downloadId", "documentId"}
     url = genesys_get(client, shared_sandbox, f"{SIPTRACES}/download/{r.json()['downloadId']}", token).json()
     assert url["id"] == r.json()["downloadId"] and "X-Amz-Signature=" in url["url"]

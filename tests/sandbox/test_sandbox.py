@@ -25,8 +25,9 @@ def bodies(client, sb) -> list[bytes]:
     return [
         cinnox_get(client, sb, startAt=iso(NOW.subtract(days=2)), endAt=iso(NOW), limit=500).content,
         bandwidth_get(client, sb, size=1000).content,
-        genesys_get(client, sb, "/api/v2/telephony/siptraces", token, dateStart=iso(NOW.subtract(days=1)),
-                    dateEnd=iso(NOW)).content,
+        genesys_get(
+            client, sb, "/api/v2/telephony/siptraces", token, dateStart=iso(NOW.subtract(days=1)), dateEnd=iso(NOW)
+        ).content,
     ]
 
 
@@ -60,10 +61,17 @@ def test_the_clock_is_frozen_until_moved(make_sandbox):
 def test_env_points_every_source_at_the_sandbox(shared_sandbox):
     env = shared_sandbox.env()
     assert set(env) == {
-        "SOURCES__CINNOX__BASE_URL", "SOURCES__CINNOX__APP_ID", "SOURCES__CINNOX__APP_TOKEN",
-        "SOURCES__BANDWIDTH__BASE_URL", "SOURCES__BANDWIDTH__USER_ID", "SOURCES__BANDWIDTH__API_TOKEN",
-        "SOURCES__BANDWIDTH__API_SECRET", "SOURCES__GENESYS__BASE_URL", "SOURCES__GENESYS__LOGIN_URL",
-        "SOURCES__GENESYS__CLIENT_ID", "SOURCES__GENESYS__CLIENT_SECRET",
+        "SOURCES__CINNOX__BASE_URL",
+        "SOURCES__CINNOX__APP_ID",
+        "SOURCES__CINNOX__APP_TOKEN",
+        "SOURCES__BANDWIDTH__BASE_URL",
+        "SOURCES__BANDWIDTH__USER_ID",
+        "SOURCES__BANDWIDTH__API_TOKEN",
+        "SOURCES__BANDWIDTH__API_SECRET",
+        "SOURCES__GENESYS__BASE_URL",
+        "SOURCES__GENESYS__LOGIN_URL",
+        "SOURCES__GENESYS__CLIENT_ID",
+        "SOURCES__GENESYS__CLIENT_SECRET",
     }
     assert {env[k] for k in env if k.endswith("_URL")} == {shared_sandbox.url}
     assert env["SOURCES__CINNOX__APP_TOKEN"] == shared_sandbox.credentials["cinnox"]["app_token"]
@@ -100,16 +108,27 @@ def test_injected_calls_are_served_like_generated_ones(make_sandbox, client):
     sb = make_sandbox()
     boundary = NOW.subtract(days=1).start_of("day")
     template = sb.truth.cinnox_calls(NOW.subtract(days=2), NOW)[0]
-    call = {**template, "id": "000000000000000000boundary", "callDate": iso(boundary),
-            "callEndTime": iso(boundary.add(minutes=3))}
+    call = {
+        **template,
+        "id": "000000000000000000boundary",
+        "callDate": iso(boundary),
+        "callEndTime": iso(boundary.add(minutes=3)),
+    }
     sb.add_cinnox_call(call)
     for start, end in ((boundary.subtract(days=1), boundary), (boundary, boundary.add(days=1))):
         page = cinnox_get(client, sb, startAt=iso(start), endAt=iso(end), limit=500).json()["result"]
         assert call in page
 
-    leg = {"id": "c-" + "a" * 23, "direction": "in", "from": "+19195550000", "to": "+19195550100",
-           "state": "completed", "startTime": iso(NOW.subtract(minutes=5)), "endTime": iso(NOW.subtract(minutes=1)),
-           "chargeableDuration": 240}
+    leg = {
+        "id": "c-" + "a" * 23,
+        "direction": "in",
+        "from": "+19195550000",
+        "to": "+19195550100",
+        "state": "completed",
+        "startTime": iso(NOW.subtract(minutes=5)),
+        "endTime": iso(NOW.subtract(minutes=1)),
+        "chargeableDuration": 240,
+    }
     sb.add_bandwidth_call(leg)
     assert bandwidth_get(client, sb, size=100).json().count(leg) == 1
 
@@ -125,8 +144,14 @@ def test_stop_cuts_kept_alive_connections(make_sandbox):
 
 def test_serve_prints_the_exports_and_stops_cleanly_on_ctrl_c():
     code = "from pipelines.sandbox import serve; serve(port=0, seed=3, history_days=2)"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         first = proc.stdout.readline()
         assert first.startswith("callhouse sandbox on http://127.0.0.1:")

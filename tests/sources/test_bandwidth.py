@@ -1,4 +1,5 @@
 """Bandwidth calls end to end: the real CLI, the sandbox over HTTP, a real DuckDB file."""
+
 from __future__ import annotations
 
 import json
@@ -28,19 +29,37 @@ def ts(text: str | None) -> datetime | None:
 
 
 def truth_calls(sandbox, start, end) -> set[tuple]:
-    return {(r["id"], r["state"], r["direction"], r["from"], r["to"], ts(r["startTime"]), ts(r.get("activeTime")),
-             ts(r.get("endTime")), r.get("chargeableDuration")) for r in sandbox.truth.bandwidth_calls(start, end)}
+    return {
+        (
+            r["id"],
+            r["state"],
+            r["direction"],
+            r["from"],
+            r["to"],
+            ts(r["startTime"]),
+            ts(r.get("activeTime")),
+            ts(r.get("endTime")),
+            r.get("chargeableDuration"),
+        )
+        for r in sandbox.truth.bandwidth_calls(start, end)
+    }
 
 
 def truth_headers(sandbox, start, end) -> set[tuple]:
-    return {(r["id"], name, value) for r in sandbox.truth.bandwidth_calls(start, end)
-            for name, value in (r.get("sipHeaders") or {}).items()}
+    return {
+        (r["id"], name, value)
+        for r in sandbox.truth.bandwidth_calls(start, end)
+        for name, value in (r.get("sipHeaders") or {}).items()
+    }
 
 
 def loaded_calls(cli) -> set[tuple]:
-    return set(cli.query(
-        'select id, state, direction, "from", "to", start_time, active_time, end_time, chargeable_duration '
-        "from bandwidth.calls"))
+    return set(
+        cli.query(
+            'select id, state, direction, "from", "to", start_time, active_time, end_time, chargeable_duration '
+            "from bandwidth.calls"
+        )
+    )
 
 
 def loaded_headers(cli) -> set[tuple]:
@@ -84,8 +103,12 @@ def test_old_range_backfill_loads_exactly_its_calls_within_the_seek_budget(sandb
     assert served <= budget, f"{served} requests for {pages_in_range} pages in range of {pages}"
     assert pages >= 30 and pages_in_range < pages / 5  # a range worth seeking, not the whole list
 
-    types = dict(run.query("select column_name, data_type from information_schema.columns "
-                           "where table_schema = 'bandwidth' and table_name = 'calls'"))
+    types = dict(
+        run.query(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'bandwidth' and table_name = 'calls'"
+        )
+    )
     assert types["start_time"] == types["active_time"] == types["end_time"] == "TIMESTAMP WITH TIME ZONE"
     assert types["chargeable_duration"] == "BIGINT"
     assert types["from"] == types["to"] == "VARCHAR"
@@ -102,8 +125,12 @@ def test_sip_headers_are_one_row_per_header_with_awkward_values_intact(sandbox, 
     for awkward in ("=", ";", ",", '"'):
         assert any(awkward in v for v in values), awkward
     assert any(not v.isascii() for v in values)
-    columns = {r[0] for r in run.query("select column_name from information_schema.columns "
-                                       "where table_schema = 'bandwidth' and table_name like 'calls%'")}
+    columns = {
+        r[0]
+        for r in run.query(
+            "select column_name from information_schema.columns where table_schema = 'bandwidth' and table_name like 'calls%'"
+        )
+    }
     assert not {c for c in columns if c.startswith("sip_headers")}, "a header map must not become columns"
     assert {"call_id", "name", "value"} <= columns
 
@@ -114,11 +141,17 @@ def test_calls_open_at_a_nightly_run_are_final_after_the_next_one(sandbox, cli):
     # A call still up after more than the 6h lookback: only "re-read from the oldest open call"
     # brings it back.
     long_call_start = now.subtract(hours=8)
-    sandbox.add_bandwidth_call({
-        "id": "c-longrunningcall0000000001", "direction": "in", "from": "+14155550123", "to": "+19195550100",
-        "state": "active", "startTime": long_call_start.format("YYYY-MM-DDTHH:mm:ss") + "Z",
-        "activeTime": long_call_start.add(seconds=9).format("YYYY-MM-DDTHH:mm:ss") + "Z",
-    })
+    sandbox.add_bandwidth_call(
+        {
+            "id": "c-longrunningcall0000000001",
+            "direction": "in",
+            "from": "+14155550123",
+            "to": "+19195550100",
+            "state": "active",
+            "startTime": long_call_start.format("YYYY-MM-DDTHH:mm:ss") + "Z",
+            "activeTime": long_call_start.add(seconds=9).format("YYYY-MM-DDTHH:mm:ss") + "Z",
+        }
+    )
     run = cli(sandbox, SOURCES__BANDWIDTH__START_DATE=start.isoformat(), **UNPACED)
     first = run("run", "--source", "bandwidth")
     assert first.returncode == 0, first.output
@@ -132,8 +165,10 @@ def test_calls_open_at_a_nightly_run_are_final_after_the_next_one(sandbox, cli):
     assert second.returncode == 0, second.output
     assert loaded_calls(run) == truth_calls(sandbox, start, sandbox.now())
     assert first_window_start(second.stderr) == long_call_start  # not cursor - 6h
-    ended = run.query("select id, state, end_time, chargeable_duration from bandwidth.calls where id in "
-                      f"({', '.join('?' for _ in open_then)})", sorted(open_then))
+    ended = run.query(
+        f"select id, state, end_time, chargeable_duration from bandwidth.calls where id in ({', '.join('?' for _ in open_then)})",
+        sorted(open_then),
+    )
     generated = [row for row in ended if row[0] != "c-longrunningcall0000000001"]
     assert len(generated) == len(open_then) - 1
     assert all(state in FINAL_STATES and end and duration is not None for _, state, end, duration in generated)
@@ -188,14 +223,19 @@ def test_a_header_the_vendor_no_longer_sends_goes_with_its_redelivered_call(sand
 
     run = cli(sandbox, **UNPACED)
     assert run(*BACKFILL).returncode == 0
-    headerless = run.query("select id from bandwidth.calls c where not exists (select 1 from "
-                           "bandwidth.calls__sip_headers h where h.call_id = c.id) order by id limit 1")[0][0]
+    headerless = run.query(
+        "select id from bandwidth.calls c where not exists (select 1 from "
+        "bandwidth.calls__sip_headers h where h.call_id = c.id) order by id limit 1"
+    )[0][0]
     with_headers = run.query("select call_id from bandwidth.calls__sip_headers order by call_id limit 1")[0][0]
     con = duckdb.connect(str(run.warehouse))
     try:  # as if earlier deliveries had carried headers these calls no longer have
         for call_id in (headerless, with_headers):
-            con.execute("insert into bandwidth.calls__sip_headers (call_id, name, value, _dlt_load_id) "
-                        "values (?, 'X-Dropped', 'old', '1')", [call_id])
+            con.execute(
+                "insert into bandwidth.calls__sip_headers (call_id, name, value, _dlt_load_id) "
+                "values (?, 'X-Dropped', 'old', '1')",
+                [call_id],
+            )
     finally:
         con.close()
     assert run(*BACKFILL).returncode == 0
@@ -214,8 +254,10 @@ def test_malformed_records_are_quarantined_and_the_rest_loads(make_sandbox, cli)
     rejected = [b for b in bad if b["defect"] != "extra_field"]
     assert unknown_field and rejected
     assert {r[0] for r in loaded_calls(run)} == {r[0] for r in truth_calls(sandbox, RANGE_START, RANGE_END)} | unknown_field
-    quarantined = {json.dumps(json.loads(raw), sort_keys=True): reason for raw, reason in run.query(
-        "select raw_json, reason from bandwidth.quarantine")}
+    quarantined = {
+        json.dumps(json.loads(raw), sort_keys=True): reason
+        for raw, reason in run.query("select raw_json, reason from bandwidth.quarantine")
+    }
     expected = {json.dumps(b["record"], sort_keys=True) for b in rejected}
     assert expected <= quarantined.keys()
     # Beyond those, only records whose startTime cannot be read, from the pages at the range's
@@ -291,12 +333,19 @@ def test_calls_inserted_into_the_past_shift_the_pages_and_nothing_is_missed(sand
     past = sandbox.now().subtract(days=20)
     for n in range(PAGE_SIZE // 2):
         at = past.add(minutes=n)
-        sandbox.add_bandwidth_call({
-            "id": f"c-insertedintothepast{n:07d}", "direction": "in", "from": "+14155550123", "to": "+19195550100",
-            "state": "completed", "startTime": at.format("YYYY-MM-DDTHH:mm:ss") + "Z",
-            "activeTime": at.add(seconds=5).format("YYYY-MM-DDTHH:mm:ss") + "Z",
-            "endTime": at.add(seconds=65).format("YYYY-MM-DDTHH:mm:ss") + "Z", "chargeableDuration": 60,
-        })
+        sandbox.add_bandwidth_call(
+            {
+                "id": f"c-insertedintothepast{n:07d}",
+                "direction": "in",
+                "from": "+14155550123",
+                "to": "+19195550100",
+                "state": "completed",
+                "startTime": at.format("YYYY-MM-DDTHH:mm:ss") + "Z",
+                "activeTime": at.add(seconds=5).format("YYYY-MM-DDTHH:mm:ss") + "Z",
+                "endTime": at.add(seconds=65).format("YYYY-MM-DDTHH:mm:ss") + "Z",
+                "chargeableDuration": 60,
+            }
+        )
     sandbox.advance(hours=9)
     sandbox.reset_stats()
     second = run("run", "--source", "bandwidth")

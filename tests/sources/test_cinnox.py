@@ -1,4 +1,5 @@
 """CINNOX call-detail end to end: the real CLI, the sandbox over HTTP, a real DuckDB file."""
+
 from __future__ import annotations
 
 import os
@@ -30,28 +31,46 @@ def phone(value: object) -> str | None:
 def truth_tables(sandbox, start, end) -> tuple[set, set, set]:
     calls, events, files = set(), set(), set()
     for record in sandbox.truth.cinnox_calls(start, end):
-        calls.add((record["id"], ts(record["callDate"]), ts(record.get("callEndTime")), phone(record.get("caller")),
-                   phone(record.get("callee")), record.get("status")))
+        calls.add(
+            (
+                record["id"],
+                ts(record["callDate"]),
+                ts(record.get("callEndTime")),
+                phone(record.get("caller")),
+                phone(record.get("callee")),
+                record.get("status"),
+            )
+        )
         for e_index, event in enumerate(record.get("recordingEventList") or []):
             events.add((record["id"], e_index, event.get("recorderEID"), ts(event.get("startAt")), ts(event.get("endAt"))))
             for f_index, file in enumerate(event.get("files") or []):
-                files.add((record["id"], e_index, f_index, file["id"], int(file["duration"]), int(file["size"]), file["mimeType"]))
+                files.add(
+                    (record["id"], e_index, f_index, file["id"], int(file["duration"]), int(file["size"]), file["mimeType"])
+                )
     return calls, events, files
 
 
 def warehouse_tables(cli) -> tuple[set, set, set]:
     calls = set(cli.query("select id, call_date, call_end_time, caller, callee, status from cinnox.call_detail"))
-    events = set(cli.query(
-        "select call_detail_id, event_index, recorder_eid, start_at, end_at from cinnox.call_detail__recording_event_list"))
-    files = set(cli.query(
-        "select call_detail_id, event_index, file_index, id, duration, size, mime_type "
-        "from cinnox.call_detail__recording_event_list__files"))
+    events = set(
+        cli.query(
+            "select call_detail_id, event_index, recorder_eid, start_at, end_at from cinnox.call_detail__recording_event_list"
+        )
+    )
+    files = set(
+        cli.query(
+            "select call_detail_id, event_index, file_index, id, duration, size, mime_type "
+            "from cinnox.call_detail__recording_event_list__files"
+        )
+    )
     return calls, events, files
 
 
 def counts(cli) -> tuple[int, int, int]:
-    return tuple(cli.query(f"select count(*) from cinnox.{t}")[0][0] for t in (
-        "call_detail", "call_detail__recording_event_list", "call_detail__recording_event_list__files"))
+    return tuple(
+        cli.query(f"select count(*) from cinnox.{t}")[0][0]
+        for t in ("call_detail", "call_detail__recording_event_list", "call_detail__recording_event_list__files")
+    )
 
 
 def cinnox_state(cli) -> dict:
@@ -77,9 +96,12 @@ def test_backfill_loads_exactly_the_truths_calls_recordings_and_files(sandbox, c
     # Phone numbers sent as JSON numbers keep their digits; strings keep their `+`.
     kinds = {type(r.get("caller")) for r in sandbox.truth.cinnox_calls(RANGE_START, RANGE_END)}
     assert kinds == {int, str}
-    types = dict(run.query(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'cinnox' and table_name = 'call_detail'"))
+    types = dict(
+        run.query(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'cinnox' and table_name = 'call_detail'"
+        )
+    )
     assert types["call_date"] == types["call_end_time"] == "TIMESTAMP WITH TIME ZONE"
     assert types["caller"] == types["callee"] == "VARCHAR"
     assert "cinnox: ok" in result.stderr and "7 windows" in result.stderr
@@ -100,8 +122,12 @@ def test_signed_download_urls_are_stored_without_their_signature(sandbox, cli):
     assert run(*BACKFILL).returncode == 0
     urls = [r[0] for r in run.query("select download_url from cinnox.call_detail__recording_event_list__files")]
     assert urls and not any(re.search(r"(?i)signature|credential", u) for u in urls)
-    served = [f["downloadUrl"] for r in sandbox.truth.cinnox_calls(RANGE_START, RANGE_END)
-              for e in r.get("recordingEventList") or [] for f in e.get("files") or []]
+    served = [
+        f["downloadUrl"]
+        for r in sandbox.truth.cinnox_calls(RANGE_START, RANGE_END)
+        for e in r.get("recordingEventList") or []
+        for f in e.get("files") or []
+    ]
     assert any(re.search(r"(?i)signature", u) for u in served), "sandbox should serve signed URLs"
 
 
@@ -112,8 +138,15 @@ def test_backfill_does_not_move_the_nightly_cursor(sandbox, cli):
     assert run("run", "--source", "cinnox").returncode == 0
     cursor = cinnox_state(run)["cursor"]
     assert pendulum.parse(cursor) == sandbox.now()
-    older = ("backfill", "--source", "cinnox", "--start", RANGE_START.subtract(days=3).to_date_string(),
-             "--end", RANGE_START.to_date_string())
+    older = (
+        "backfill",
+        "--source",
+        "cinnox",
+        "--start",
+        RANGE_START.subtract(days=3).to_date_string(),
+        "--end",
+        RANGE_START.to_date_string(),
+    )
     assert run(*older).returncode == 0
     assert cinnox_state(run)["cursor"] == cursor
 
@@ -142,10 +175,16 @@ def test_nightly_run_resumes_from_cursor_and_picks_up_late_calls_inside_the_look
 def test_interrupted_backfill_resumes_at_the_first_unfinished_window(make_sandbox, cli):
     sandbox = make_sandbox(cinnox_calls_per_day=300, latency_ms=150)
     run = cli(sandbox, SOURCES__CINNOX__CHECKPOINT_ROWS="1")  # commit after every window
-    env = {**os.environ, **sandbox.env(), "CALLHOUSE_WAREHOUSE": str(run.warehouse),
-           "CALLHOUSE_NOW": sandbox.now().isoformat(), "SOURCES__CINNOX__CHECKPOINT_ROWS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *BACKFILL], cwd=run.workdir, env=env,
-                            stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        **sandbox.env(),
+        "CALLHOUSE_WAREHOUSE": str(run.warehouse),
+        "CALLHOUSE_NOW": sandbox.now().isoformat(),
+        "SOURCES__CINNOX__CHECKPOINT_ROWS": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", *BACKFILL], cwd=run.workdir, env=env, stderr=subprocess.PIPE, text=True
+    )
     done_lines = 0
     deadline = time.monotonic() + 120
     while done_lines < 4 and time.monotonic() < deadline:
@@ -187,13 +226,33 @@ def test_naming_an_unconfigured_source_is_a_configuration_error(cli, tmp_path):
 def _constructed_call(call_id: str, at: pendulum.DateTime, events: int, files_per_event: int) -> dict:
     stamp = at.format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z"
     return {
-        "id": call_id, "callDate": stamp, "callEndTime": at.add(minutes=5).format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z",
-        "caller": "+85230001234", "callee": 85230005678, "status": "Call Ended", "callDirection": "Inbound",
+        "id": call_id,
+        "callDate": stamp,
+        "callEndTime": at.add(minutes=5).format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z",
+        "caller": "+85230001234",
+        "callee": 85230005678,
+        "status": "Call Ended",
+        "callDirection": "Inbound",
         "recordingEventList": [
-            {"recorderEID": f"staff-{e}", "startAt": stamp, "endAt": stamp, "code": 0,
-             "files": [{"id": f"{call_id}-f{e}{f}", "name": "rec.mp3", "downloadUrl": "https://rec.example/x.mp3",
-                        "duration": 1000, "mimeType": "audio/mpeg", "size": 2048, "type": 3, "isPrivate": True}
-                       for f in range(files_per_event)]}
+            {
+                "recorderEID": f"staff-{e}",
+                "startAt": stamp,
+                "endAt": stamp,
+                "code": 0,
+                "files": [
+                    {
+                        "id": f"{call_id}-f{e}{f}",
+                        "name": "rec.mp3",
+                        "downloadUrl": "https://rec.example/x.mp3",
+                        "duration": 1000,
+                        "mimeType": "audio/mpeg",
+                        "size": 2048,
+                        "type": 3,
+                        "isPrivate": True,
+                    }
+                    for f in range(files_per_event)
+                ],
+            }
             for e in range(events)
         ],
     }
@@ -216,10 +275,14 @@ def test_a_call_redelivered_with_fewer_recordings_loses_the_old_child_rows(make_
     result = run(*backfill)
     assert result.returncode == 0, result.output
 
-    events = run.query("select call_detail_id, count(*) from cinnox.call_detail__recording_event_list "
-                       "where call_detail_id like 'call-%' group by 1")
-    files = run.query("select call_detail_id, count(*) from cinnox.call_detail__recording_event_list__files "
-                      "where call_detail_id like 'call-%' group by 1")
+    events = run.query(
+        "select call_detail_id, count(*) from cinnox.call_detail__recording_event_list "
+        "where call_detail_id like 'call-%' group by 1"
+    )
+    files = run.query(
+        "select call_detail_id, count(*) from cinnox.call_detail__recording_event_list__files "
+        "where call_detail_id like 'call-%' group by 1"
+    )
     assert dict(events) == {"call-shrinks": 1}
     assert dict(files) == {"call-shrinks": 1}
     assert warehouse_tables(run) == truth_tables(second, day, day.add(days=1))

@@ -1,4 +1,5 @@
 """Genesys Cloud SIP traces end to end: the real CLI, the sandbox over HTTP, a real DuckDB file."""
+
 from __future__ import annotations
 
 import re
@@ -6,11 +7,11 @@ from datetime import datetime
 
 import pendulum
 
+from pipelines.fetch.records import column_name
+from pipelines.fetch.windows import Window, split
 from pipelines.sources.genesys.auth import default_login_url
 from pipelines.sources.genesys.headers import header_rows
 from pipelines.sources.genesys.helpers import SiptraceFlattener, ms_halves, new_batch
-from pipelines.fetch.records import column_name
-from pipelines.fetch.windows import Window, split
 from tests.conftest import TEST_NOW
 from tests.homer import HOMER_FIELDS
 
@@ -84,9 +85,12 @@ def test_backfill_splits_capped_windows_and_loads_exactly_the_truths_messages(ma
     assert result.returncode == 0, result.output
 
     assert loaded_rows(run) == {m["id"]: expected_row(m) for m in expected}
-    types = dict(run.query(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'genesys' and table_name = 'siptraces'"))
+    types = dict(
+        run.query(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'genesys' and table_name = 'siptraces'"
+        )
+    )
     assert types["date"] == "TIMESTAMP WITH TIME ZONE"
     for field in INTEGER_FIELDS:
         assert types[column_name(field)] == "BIGINT", field
@@ -172,8 +176,12 @@ def test_backfill_rides_out_throttling_and_gateway_errors(make_sandbox, cli):
 def test_full_window_that_cannot_be_split_is_loaded_and_reported_truncated(make_sandbox, cli):
     cap, min_window = 5, pendulum.duration(minutes=30)
     sandbox = make_sandbox(genesys_result_cap=cap)
-    run = cli(sandbox, SOURCES__GENESYS__RESULT_CAP=str(cap),
-              SOURCES__GENESYS__MIN_WINDOW_MS=str(int(min_window.total_seconds() * 1000)), **UNPACED)
+    run = cli(
+        sandbox,
+        SOURCES__GENESYS__RESULT_CAP=str(cap),
+        SOURCES__GENESYS__MIN_WINDOW_MS=str(int(min_window.total_seconds() * 1000)),
+        **UNPACED,
+    )
     start, end = RANGE_START.add(hours=9), RANGE_START.add(hours=13)
     result = run("backfill", "--source", "genesys", "--start", start.isoformat(), "--end", end.isoformat())
     assert result.returncode == 0, result.output
@@ -200,7 +208,10 @@ def test_full_window_that_cannot_be_split_is_loaded_and_reported_truncated(make_
     assert status.returncode == 0, status.output
     assert f"TRUNCATED: {len(truncated)} windows" in status.stdout
     for half in truncated:
-        assert f"[{half.start.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z, {half.end.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z) {cap} rows" in status.stdout
+        assert (
+            f"[{half.start.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z, {half.end.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z) {cap} rows"
+            in status.stdout
+        )
 
 
 def test_backfill_older_than_retention_is_a_notice_not_an_error(make_sandbox, cli):
@@ -211,10 +222,14 @@ def test_backfill_older_than_retention_is_a_notice_not_an_error(make_sandbox, cl
     result = run("backfill", "--source", "genesys", "--start", start.to_date_string(), "--end", end.to_date_string())
     assert result.returncode == 0, result.output
     assert "genesys: ok, no rows" in result.output
-    assert re.search(r"genesys: \[2026-10-21T00:00:00.000Z, 2026-10-22T00:00:00.000Z\) is older than "
-                     r"Genesys's 21-day SIP trace retention .*: 24 windows returned no rows", result.output), result.output
-    assert run.query("select count(*) from information_schema.tables where table_schema = 'genesys' "
-                     "and table_name = 'siptraces'")[0][0] in (0, 1)
+    assert re.search(
+        r"genesys: \[2026-10-21T00:00:00.000Z, 2026-10-22T00:00:00.000Z\) is older than "
+        r"Genesys's 21-day SIP trace retention .*: 24 windows returned no rows",
+        result.output,
+    ), result.output
+    assert run.query(
+        "select count(*) from information_schema.tables where table_schema = 'genesys' and table_name = 'siptraces'"
+    )[0][0] in (0, 1)
     if run.query("select count(*) from information_schema.tables where table_name = 'siptraces'")[0][0]:
         assert run.query("select count(*) from genesys.siptraces")[0][0] == 0
 
@@ -250,10 +265,12 @@ def test_headers_of_each_conversation_equal_the_truths_and_are_fetched_once(make
 
     loaded: dict[str, dict[str, list[str]]] = {}
     for conversation, name, value in run.query(
-            "select conversation_id, name, value from genesys.conversation_sip_headers "
-            "order by conversation_id, name, value_index"):
+        "select conversation_id, name, value from genesys.conversation_sip_headers order by conversation_id, name, value_index"
+    ):
         loaded.setdefault(conversation, {}).setdefault(name, []).append(value)
-    conversations = {c for (c,) in run.query("select distinct conversation_id from genesys.siptraces where conversation_id <> ''")}
+    conversations = {
+        c for (c,) in run.query("select distinct conversation_id from genesys.siptraces where conversation_id <> ''")
+    }
     assert conversations and set(loaded) == conversations
     for conversation in conversations:
         assert loaded[conversation] == sandbox.truth.genesys_headers(conversation), conversation
@@ -301,7 +318,9 @@ def test_windows_halve_on_whole_milliseconds_down_to_the_minimum():
     assert ms_halves(Window(start, start.add(microseconds=1000)), 1) is None
     assert ms_halves(Window(start, start.add(minutes=59)), 30 * 60_000) is None
     assert ms_halves(Window(start, start.add(hours=1)), 30 * 60_000) == (
-        Window(start, start.add(minutes=30)), Window(start.add(minutes=30), start.add(hours=1)))
+        Window(start, start.add(minutes=30)),
+        Window(start.add(minutes=30), start.add(hours=1)),
+    )
 
 
 def test_records_outside_the_query_window_repeated_or_broken_are_not_loaded_as_traces():
@@ -331,4 +350,7 @@ def test_records_outside_the_query_window_repeated_or_broken_are_not_loaded_as_t
 def test_header_values_keep_their_position():
     rows = header_rows("c1", {"id": "c1", "headers": {"supported": ["timer", "timer"], "to": "<sip:1@x>"}})
     assert [(r["name"], r["value_index"], r["value"]) for r in rows] == [
-        ("supported", 0, "timer"), ("supported", 1, "timer"), ("to", 0, "<sip:1@x>")]
+        ("supported", 0, "timer"),
+        ("supported", 1, "timer"),
+        ("to", 0, "<sip:1@x>"),
+    ]

@@ -3,6 +3,7 @@
 Three days of backfill plus a nightly run for the sandbox's "today" (the nightly rebuilds the
 views). Tests that change the warehouse work on a copy (`loaded.copy()`).
 """
+
 from __future__ import annotations
 
 import io
@@ -17,8 +18,8 @@ import duckdb
 import pendulum
 import pytest
 
-from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines import cli as cli_module
+from pipelines.sandbox import Sandbox, SandboxConfig
 from tests.conftest import TEST_NOW, Cli, Result
 
 RANGE_START = TEST_NOW.start_of("day").subtract(days=3)
@@ -26,8 +27,16 @@ NIGHTLY_START = TEST_NOW.start_of("day")
 
 # Real HTTP, lighter volumes than the defaults; the sandbox limits are off and the sources'
 # pacing is raised to match, so the load waits on the pipeline, not on the clock.
-SANDBOX = dict(seed=7, now=TEST_NOW, history_days=35, bandwidth_rps=None, genesys_rpm=None,
-               cinnox_calls_per_day=400, bandwidth_calls_per_day=300, genesys_dialogs_per_day=80)
+SANDBOX = dict(
+    seed=7,
+    now=TEST_NOW,
+    history_days=35,
+    bandwidth_rps=None,
+    genesys_rpm=None,
+    cinnox_calls_per_day=400,
+    bandwidth_calls_per_day=300,
+    genesys_dialogs_per_day=80,
+)
 FAST_ENV = {
     "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": "100000",
     "SOURCES__GENESYS__REQUESTS_PER_MINUTE": "6000000",

@@ -3,14 +3,16 @@
 Written from the documented rules (contract.md, vendor-apis.md, the views' YAML), not from the
 SQL: the tests compare these with what the views return, exactly.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # --- outcomes, as documented ------------------------------------------------------------------
@@ -75,7 +77,7 @@ CALL_COLUMNS = tuple(Call.__dataclass_fields__)
 
 
 def ts(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text).astimezone(timezone.utc) if text else None
+    return datetime.fromisoformat(text).astimezone(UTC) if text else None
 
 
 def seconds(a: datetime, b: datetime) -> Decimal:
@@ -89,8 +91,7 @@ def text(value: Any) -> str | None:
 def _call(vendor, call_id, direction, frm, to, started, answered, ended, outcome, status, recorded) -> Call:
     ring = seconds(started, answered) if answered else None
     talk = seconds(answered or started, ended) if outcome == "answered" and ended else None
-    return Call(vendor, call_id, direction, text(frm), text(to), started, answered, ended, ring, talk, outcome,
-                status, recorded)
+    return Call(vendor, call_id, direction, text(frm), text(to), started, answered, ended, ring, talk, outcome, status, recorded)
 
 
 def cinnox_calls(records: Iterable[dict]) -> list[Call]:
@@ -98,8 +99,21 @@ def cinnox_calls(records: Iterable[dict]) -> list[Call]:
     for r in records:
         recorded = any(e.get("files") for e in r.get("recordingEventList") or [])
         direction = {"inbound": "inbound", "outbound": "outbound"}.get((r.get("callDirection") or "").lower())
-        out.append(_call("cinnox", r["id"], direction, r.get("caller"), r.get("callee"), ts(r["callDate"]), None,
-                         ts(r.get("callEndTime")), CINNOX_OUTCOMES.get(r["status"], "unknown"), r["status"], recorded))
+        out.append(
+            _call(
+                "cinnox",
+                r["id"],
+                direction,
+                r.get("caller"),
+                r.get("callee"),
+                ts(r["callDate"]),
+                None,
+                ts(r.get("callEndTime")),
+                CINNOX_OUTCOMES.get(r["status"], "unknown"),
+                r["status"],
+                recorded,
+            )
+        )
     return out
 
 
@@ -107,10 +121,21 @@ def bandwidth_calls(records: Iterable[dict]) -> list[Call]:
     out = []
     for r in records:
         answered = ts(r.get("activeTime"))
-        out.append(_call("bandwidth", r["id"], {"in": "inbound", "out": "outbound"}.get(r.get("direction")),
-                         r.get("from"), r.get("to"), ts(r["startTime"]), answered, ts(r.get("endTime")),
-                         bandwidth_outcome(r["state"], answered is not None), r["state"],
-                         bool(r.get("recordingEnabled"))))
+        out.append(
+            _call(
+                "bandwidth",
+                r["id"],
+                {"in": "inbound", "out": "outbound"}.get(r.get("direction")),
+                r.get("from"),
+                r.get("to"),
+                ts(r["startTime"]),
+                answered,
+                ts(r.get("endTime")),
+                bandwidth_outcome(r["state"], answered is not None),
+                r["state"],
+                bool(r.get("recordingEnabled")),
+            )
+        )
     return out
 
 
@@ -144,22 +169,49 @@ def genesys_dialogs(messages: Iterable[dict]) -> dict[str, Dialog]:
         byes = [m for m in rows if m["type"] == "1" and m["method"].upper() == "BYE"]
         bye_replies = [m for m in replies if cseq_method(m) == "BYE"]
         answered = min(ts(m["date"]) for m in answers) if answers else None
-        ended = (min(ts(m["date"]) for m in byes) if byes else
-                 min(ts(m["date"]) for m in bye_replies) if bye_replies else
-                 ts(finals[-1]["date"]) if not answers and finals and int(finals[-1]["method"]) >= 300 else None)
-        status = (answers[0]["method"] if answers else finals[-1]["method"] if finals else
-                  provisional[-1]["method"] if provisional else "INVITE")
+        ended = (
+            min(ts(m["date"]) for m in byes)
+            if byes
+            else min(ts(m["date"]) for m in bye_replies)
+            if bye_replies
+            else ts(finals[-1]["date"])
+            if not answers and finals and int(finals[-1]["method"]) >= 300
+            else None
+        )
+        status = (
+            answers[0]["method"]
+            if answers
+            else finals[-1]["method"]
+            if finals
+            else provisional[-1]["method"]
+            if provisional
+            else "INVITE"
+        )
         conversations = sorted({m.get("conversationId") for m in rows if m.get("conversationId")})
         first = invites[0]
-        call = _call("genesys", callid, None, first["fromUser"], first["toUser"], min(ts(m["date"]) for m in invites),
-                     answered, ended, sip_outcome(status, ended is not None), status, None)
+        call = _call(
+            "genesys",
+            callid,
+            None,
+            first["fromUser"],
+            first["toUser"],
+            min(ts(m["date"]) for m in invites),
+            answered,
+            ended,
+            sip_outcome(status, ended is not None),
+            status,
+            None,
+        )
         dialogs[callid] = Dialog(call, conversations[0] if conversations else None)
     return dialogs
 
 
 def all_calls(truth: dict[str, list[dict]]) -> list[Call]:
-    return (cinnox_calls(truth["cinnox"]) + bandwidth_calls(truth["bandwidth"])
-            + [d.call for d in genesys_dialogs(truth["genesys"]).values()])
+    return (
+        cinnox_calls(truth["cinnox"])
+        + bandwidth_calls(truth["bandwidth"])
+        + [d.call for d in genesys_dialogs(truth["genesys"]).values()]
+    )
 
 
 # --- aggregates -------------------------------------------------------------------------------
@@ -179,7 +231,8 @@ def daily_calls(calls: Iterable[Call], zone: str) -> dict[tuple, dict[str, Any]]
         talk = sum((c.talk_s for c in group if c.talk_s is not None), Decimal(0))
         ended = n["answered"] + n["missed"] + n["failed"]
         out[key] = {
-            "calls": len(group), **n,
+            "calls": len(group),
+            **n,
             "answer_rate": n["answered"] / ended if ended else None,
             "talk_s_total": talk,
             "talk_s_avg": float(talk) / n["answered"] if n["answered"] else None,
@@ -199,7 +252,7 @@ def hourly_peaks(calls: Iterable[Call], zone: str) -> dict[tuple[datetime, str],
         starts = sorted(c.started_at for c in group)
         ends = sorted(c.ended_at for c in group if c.ended_at is not None)
 
-        def level(t: datetime) -> int:
+        def level(t: datetime, starts: list[datetime] = starts, ends: list[datetime] = ends) -> int:
             return bisect_right(starts, t) - bisect_right(ends, t)
 
         instants = sorted(set(starts) | set(ends))
@@ -238,9 +291,16 @@ def agent_daily(records: Iterable[dict], zone: str) -> dict[tuple, dict[str, Any
             continue
         call = calls[r["id"]]
         key = (local_day(call.started_at, zone), staff)
-        row = out.setdefault(key, {"display_name": latest.get(staff, (None, None, None))[1],
-                                   "department": latest.get(staff, (None, None, None))[2],
-                                   "calls": 0, "answered": 0, "talk_s_total": Decimal(0)})
+        row = out.setdefault(
+            key,
+            {
+                "display_name": latest.get(staff, (None, None, None))[1],
+                "department": latest.get(staff, (None, None, None))[2],
+                "calls": 0,
+                "answered": 0,
+                "talk_s_total": Decimal(0),
+            },
+        )
         row["calls"] += 1
         row["answered"] += call.outcome == "answered"
         row["talk_s_total"] += call.talk_s or 0
@@ -255,9 +315,24 @@ def recordings(records: Iterable[dict]) -> set[tuple]:
     for r in records:
         for e_index, event in enumerate(r.get("recordingEventList") or []):
             for f_index, f in enumerate(event.get("files") or []):
-                out.add(("cinnox", r["id"], e_index, f_index, f["id"], f["name"], event.get("recorderEID") or None,
-                         ts(event.get("startAt")), ts(event.get("endAt")), int(f["duration"]), int(f["size"]),
-                         f["mimeType"], {2: "video", 3: "audio"}.get(f["type"]), f["isPrivate"]))
+                out.add(
+                    (
+                        "cinnox",
+                        r["id"],
+                        e_index,
+                        f_index,
+                        f["id"],
+                        f["name"],
+                        event.get("recorderEID") or None,
+                        ts(event.get("startAt")),
+                        ts(event.get("endAt")),
+                        int(f["duration"]),
+                        int(f["size"]),
+                        f["mimeType"],
+                        {2: "video", 3: "audio"}.get(f["type"]),
+                        f["isPrivate"],
+                    )
+                )
     return out
 
 
@@ -285,8 +360,19 @@ def sip_messages(messages: list[dict]) -> set[tuple]:
     out = set()
     for m in messages:
         request = m["type"] == "1"
-        out.add((m["callid"], m.get("conversationId") or conversations.get(m["callid"]), m["id"], ts(m["date"]),
-                 m["method"].upper() if request else m["cseq"].split()[1].upper(),
-                 None if request else int(m["method"]), request, m["fromUser"], m["toUser"], m["sourceIp"],
-                 m["destinationIp"]))
+        out.add(
+            (
+                m["callid"],
+                m.get("conversationId") or conversations.get(m["callid"]),
+                m["id"],
+                ts(m["date"]),
+                m["method"].upper() if request else m["cseq"].split()[1].upper(),
+                None if request else int(m["method"]),
+                request,
+                m["fromUser"],
+                m["toUser"],
+                m["sourceIp"],
+                m["destinationIp"],
+            )
+        )
     return out

@@ -1,4 +1,5 @@
 """`callhouse views`: order, missing sources, failures, and the YAML contract of every view."""
+
 from __future__ import annotations
 
 import io
@@ -13,20 +14,53 @@ from pipelines import cli as cli_module
 from pipelines.models import project as views
 from pipelines.models.project import LAYERS, ViewBuildError, load_models
 from pipelines.models.views import build_views
-from pipelines.warehouse.layout import RAW_SCHEMAS
 from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.layout import RAW_SCHEMAS
 from tests.conftest import Cli
 from tests.views.conftest import check
 
 CONTRACT = {
-    "calls": ["vendor", "call_id", "direction", "from_number", "to_number", "started_at", "answered_at", "ended_at",
-              "ring_s", "talk_s", "outcome", "status_raw", "has_recording"],
-    "daily_calls": ["day", "vendor", "direction", "calls", "answered", "missed", "failed", "answer_rate",
-                    "talk_s_total", "talk_s_avg"],
+    "calls": [
+        "vendor",
+        "call_id",
+        "direction",
+        "from_number",
+        "to_number",
+        "started_at",
+        "answered_at",
+        "ended_at",
+        "ring_s",
+        "talk_s",
+        "outcome",
+        "status_raw",
+        "has_recording",
+    ],
+    "daily_calls": [
+        "day",
+        "vendor",
+        "direction",
+        "calls",
+        "answered",
+        "missed",
+        "failed",
+        "answer_rate",
+        "talk_s_total",
+        "talk_s_avg",
+    ],
     "recordings": ["vendor", "call_id", "recorder_id", "started_at", "ended_at", "duration_ms", "size_bytes", "mime_type"],
     "sip_headers": ["vendor", "call_id", "name", "value"],
-    "sip_messages": ["call_id", "conversation_id", "at", "method", "status_code", "is_request", "from_user", "to_user",
-                     "source_ip", "destination_ip"],
+    "sip_messages": [
+        "call_id",
+        "conversation_id",
+        "at",
+        "method",
+        "status_code",
+        "is_request",
+        "from_user",
+        "to_user",
+        "source_ip",
+        "destination_ip",
+    ],
     "hourly_concurrency": ["hour", "vendor", "peak_concurrent_calls"],
     "agent_daily": ["day", "staff_id", "display_name", "department", "calls", "answered", "talk_s_total"],
 }
@@ -34,9 +68,14 @@ CONTRACT = {
 
 def columns(cli: Cli, qualified: str) -> list[tuple[str, str]]:
     schema, name = qualified.split(".")
-    return [(c, t.lower()) for c, t in cli.query(
-        "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position", [schema, name])]
+    return [
+        (c, t.lower())
+        for c, t in cli.query(
+            "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position",
+            [schema, name],
+        )
+    ]
 
 
 def test_reporting_has_the_contracts_views_and_columns(loaded):
@@ -121,8 +160,10 @@ def test_views_read_only_committed_loads(loaded):
     cli = loaded.copy("uncommitted")
     con = duckdb.connect(str(cli.warehouse))
     # A row of a load that never finished (no committed _dlt_loads row), as a kill -9 can leave.
-    con.execute("insert into cinnox.call_detail select * replace ('uncommitted-1' as id, '999.1' as _dlt_load_id) "
-                "from cinnox.call_detail limit 1")
+    con.execute(
+        "insert into cinnox.call_detail select * replace ('uncommitted-1' as id, '999.1' as _dlt_load_id) "
+        "from cinnox.call_detail limit 1"
+    )
     con.close()
     assert cli.query("select count(*) from reporting.calls where call_id = 'uncommitted-1'") == [(0,)]
     assert cli.query("select count(*) from cinnox.call_detail where id = 'uncommitted-1'") == [(1,)]
@@ -163,9 +204,12 @@ def test_a_circular_reference_is_named(tmp_path):
     sql = tmp_path / "sql"
     shutil.copytree(views.SQL_DIR, sql)
     path = sql / "intermediate" / "calls_cinnox.sql"
-    path.write_text(path.read_text().replace(
-        "select distinct call_id from staging.cinnox_recording_files",
-        "select distinct call_id from staging.cinnox_recording_files where call_id not in (select call_id from reporting.calls)"))
+    path.write_text(
+        path.read_text().replace(
+            "select distinct call_id from staging.cinnox_recording_files",
+            "select distinct call_id from staging.cinnox_recording_files where call_id not in (select call_id from reporting.calls)",
+        )
+    )
     with pytest.raises(ViewBuildError, match="circular reference"):
         load_models(sql)
 
@@ -183,7 +227,9 @@ def test_outcome_map_lists_every_documented_status(loaded):
 
 
 def test_schemas_of_the_layers_hold_only_views(loaded):
-    kinds = loaded.query("select table_schema, table_type, count(*) from information_schema.tables "
-                         f"where table_schema in ({', '.join(repr(s) for s in LAYERS)}) group by all")
+    kinds = loaded.query(
+        "select table_schema, table_type, count(*) from information_schema.tables "
+        f"where table_schema in ({', '.join(repr(s) for s in LAYERS)}) group by all"
+    )
     assert {k for _, k, _ in kinds} == {"VIEW"}
     assert not set(RAW_SCHEMAS) & set(LAYERS)

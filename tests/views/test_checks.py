@@ -1,4 +1,5 @@
 """`callhouse check`: the YAML's tests on raw tables and views, and freshness per source."""
+
 from __future__ import annotations
 
 import duckdb
@@ -42,20 +43,25 @@ def test_an_unknown_vendor_status_is_a_visible_unknown_and_fails_check(loaded):
     call_id = con.execute("select id from cinnox.call_detail where status = 'Not Answered' order by id limit 1").fetchone()[0]
     con.execute("update cinnox.call_detail set status = 'Voicemail Left' where id = ?", [call_id])
     con.close()
-    assert cli.query("select outcome, status_raw from reporting.calls where call_id = ?", [call_id]) == [("unknown", "Voicemail Left")]
+    assert cli.query("select outcome, status_raw from reporting.calls where call_id = ?", [call_id]) == [
+        ("unknown", "Voicemail Left")
+    ]
     assert cli.query("select sum(unknown) from reporting.daily_calls") == [(1,)]
     result = check(cli)
     assert result.returncode == 1
     assert lines(result)[:-1] == [
         "FAIL reporting.calls: outcome accepted_values [answered, missed, failed, active]: 1 rows with other values, "
-        "e.g. vendor='cinnox', status_raw='Voicemail Left'"]
+        "e.g. vendor='cinnox', status_raw='Voicemail Left'"
+    ]
 
 
 def test_a_broken_expression_is_reported(loaded):
     cli = loaded.copy("ended_before_start")
     con = duckdb.connect(str(cli.warehouse))
-    con.execute("update bandwidth.calls set end_time = start_time - interval 1 minute "
-                "where id = (select min(id) from bandwidth.calls where end_time is not null)")
+    con.execute(
+        "update bandwidth.calls set end_time = start_time - interval 1 minute "
+        "where id = (select min(id) from bandwidth.calls where end_time is not null)"
+    )
     con.close()
     result = check(cli)
     assert result.returncode == 1

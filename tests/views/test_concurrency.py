@@ -1,5 +1,6 @@
 """reporting.hourly_concurrency on a constructed overlap case: raw rows written by hand into a
 scratch warehouse, views built by the real CLI."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +10,7 @@ import pytest
 
 from tests.conftest import Cli
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 COMMITTED, UNFINISHED = "1700000000.1", "1700000000.2"
 
 
@@ -21,12 +22,12 @@ def at(hhmmss: str) -> dt.datetime:
 # id, start, end (None: still active), load
 CALLS = [
     ("c-a", "10:00:00", "10:30:00", COMMITTED),
-    ("c-b", "10:10:00", "11:10:00", COMMITTED),   # spans into hour 11
-    ("c-c", "10:30:00", "10:40:00", COMMITTED),   # starts the instant c-a ends: no overlap with it
-    ("c-d", "10:20:00", "10:25:00", COMMITTED),   # a, b and d at once: the peak of hour 10
-    ("c-e", "12:59:59", None, COMMITTED),         # still active: counts from here on
-    ("c-f", "13:00:00", "13:00:00", COMMITTED),   # zero length: never in progress
-    ("c-g", "14:30:00", "14:45:00", COMMITTED),   # with c-e: 2
+    ("c-b", "10:10:00", "11:10:00", COMMITTED),  # spans into hour 11
+    ("c-c", "10:30:00", "10:40:00", COMMITTED),  # starts the instant c-a ends: no overlap with it
+    ("c-d", "10:20:00", "10:25:00", COMMITTED),  # a, b and d at once: the peak of hour 10
+    ("c-e", "12:59:59", None, COMMITTED),  # still active: counts from here on
+    ("c-f", "13:00:00", "13:00:00", COMMITTED),  # zero length: never in progress
+    ("c-g", "14:30:00", "14:45:00", COMMITTED),  # with c-e: 2
     ("c-x", "10:00:00", "11:00:00", UNFINISHED),  # a load that never committed: not counted
 ]
 EXPECTED_UTC = {10: 3, 11: 1, 12: 1, 13: 1, 14: 2}
@@ -41,14 +42,18 @@ def scratch_warehouse(path) -> None:
         state varchar, start_time timestamptz, active_time timestamptz, end_time timestamptz,
         chargeable_duration bigint, recording_enabled boolean, recording_file_format varchar,
         transcription_enabled boolean, _dlt_load_id varchar)""")
-    con.execute("create table bandwidth._dlt_loads (load_id varchar, schema_name varchar, status bigint, "
-                "inserted_at timestamptz, schema_version_hash varchar)")
+    con.execute(
+        "create table bandwidth._dlt_loads (load_id varchar, schema_name varchar, status bigint, "
+        "inserted_at timestamptz, schema_version_hash varchar)"
+    )
     con.execute("insert into bandwidth._dlt_loads values (?, 'bandwidth', 0, now(), 'x')", [COMMITTED])
     for call_id, start, end, load in CALLS:
         answered = at(start) + dt.timedelta(seconds=0)
-        con.execute("insert into bandwidth.calls values (?, null, null, 'in', '+15550001', '+15550002', ?, ?, ?, ?, "
-                    "60, false, null, false, ?)",
-                    [call_id, "completed" if end else "active", at(start), answered, at(end) if end else None, load])
+        con.execute(
+            "insert into bandwidth.calls values (?, null, null, 'in', '+15550001', '+15550002', ?, ?, ?, ?, "
+            "60, false, null, false, ?)",
+            [call_id, "completed" if end else "active", at(start), answered, at(end) if end else None, load],
+        )
     con.close()
 
 
@@ -60,8 +65,13 @@ def scratch(tmp_path):
 
 
 def peaks(cli: Cli) -> dict:
-    return {h: p for h, v, p in cli.query("select hour, vendor, peak_concurrent_calls from reporting.hourly_concurrency "
-                                          "where vendor = 'bandwidth' order by hour")}
+    return {
+        h: p
+        for h, v, p in cli.query(
+            "select hour, vendor, peak_concurrent_calls from reporting.hourly_concurrency "
+            "where vendor = 'bandwidth' order by hour"
+        )
+    }
 
 
 def test_peak_concurrency_per_hour_of_a_constructed_overlap(scratch):

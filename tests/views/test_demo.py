@@ -1,4 +1,5 @@
 """`callhouse demo` end to end, as `make demo` runs it: then `callhouse check` on its warehouse."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Every reporting view against the sandbox's ground truth, after a real load through the CLI."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -50,8 +51,12 @@ def test_daily_calls_per_day_vendor_and_direction(loaded, expected_calls):
                                   answer_rate, talk_s_total, talk_s_avg from reporting.daily_calls""")
     actual = {}
     for day, vendor, direction, *figures in rows:
-        actual[(day, vendor, direction)] = dict(zip(
-            ("calls", "answered", "missed", "failed", "active", "unknown", "answer_rate", "talk_s_total", "talk_s_avg"), figures))
+        actual[(day, vendor, direction)] = dict(
+            zip(
+                ("calls", "answered", "missed", "failed", "active", "unknown", "answer_rate", "talk_s_total", "talk_s_avg"),
+                figures,
+            )
+        )
     assert actual.keys() == expected.keys()
     for key, want in expected.items():
         got = actual[key]
@@ -70,7 +75,9 @@ def test_talk_seconds_total_per_vendor_is_exact(loaded, expected_calls):
 
 def test_hourly_concurrency_matches_a_sweep_over_the_truth(loaded, expected_calls):
     expected = ref.hourly_peaks(expected_calls, "UTC")
-    actual = {(h, v): p for h, v, p in loaded.query("select hour, vendor, peak_concurrent_calls from reporting.hourly_concurrency")}
+    actual = {
+        (h, v): p for h, v, p in loaded.query("select hour, vendor, peak_concurrent_calls from reporting.hourly_concurrency")
+    }
     assert actual == expected
     assert max(expected.values()) > 3
 
@@ -113,9 +120,13 @@ def test_sip_messages_are_the_truths_messages(loaded, truth):
 
 def test_agent_daily_counts_each_staff_members_calls(loaded, truth):
     expected = ref.agent_daily(truth["cinnox"], "UTC")
-    rows = loaded.query("select day, staff_id, display_name, department, calls, answered, talk_s_total from reporting.agent_daily")
-    actual = {(d, s): {"display_name": n, "department": dep, "calls": c, "answered": a, "talk_s_total": t}
-              for d, s, n, dep, c, a, t in rows}
+    rows = loaded.query(
+        "select day, staff_id, display_name, department, calls, answered, talk_s_total from reporting.agent_daily"
+    )
+    actual = {
+        (d, s): {"display_name": n, "department": dep, "calls": c, "answered": a, "talk_s_total": t}
+        for d, s, n, dep, c, a, t in rows
+    }
     assert actual == expected
     assert len({s for _, s in actual}) >= 15  # the sandbox tenant's roster
 

@@ -20,24 +20,36 @@ _LIST = re.compile(r"^/v1/users/([^/]+)/calls/?$")
 _ONE = re.compile(r"^/v1/users/([^/]+)/calls/([^/]+)/?$")
 
 
-def error(status: int, category: str, code: str, message: str, details: list[dict] | None = None,
-          headers: list[tuple[str, str]] | None = None) -> Reply:
-    return Reply.json(status, {"category": category, "code": code, "message": message, "details": details or []},
-                      headers)
+def error(
+    status: int,
+    category: str,
+    code: str,
+    message: str,
+    details: list[dict] | None = None,
+    headers: list[tuple[str, str]] | None = None,
+) -> Reply:
+    return Reply.json(status, {"category": category, "code": code, "message": message, "details": details or []}, headers)
 
 
 def rate_limited(wait_s: float, per_second: float | None = 1.0) -> Reply:
     reset_ms = int((time.time() + wait_s) * 1000)
     interval_ms = round(1000 / per_second) if per_second else 1000
-    return error(429, "too-many-requests", "rate-limit-reached",
-                 f"You have exceeded the rate limit of 1 request per {interval_ms} ms for this API",
-                 headers=[("X-RateLimit-Reset", str(reset_ms))])
+    return error(
+        429,
+        "too-many-requests",
+        "rate-limit-reached",
+        f"You have exceeded the rate limit of 1 request per {interval_ms} ms for this API",
+        headers=[("X-RateLimit-Reset", str(reset_ms))],
+    )
 
 
 def server_error(status: int) -> Reply:
-    return error(status, "internal-server-error" if status == 500 else "service-unavailable",
-                 "internal-error" if status == 500 else "service-unavailable",
-                 "The server encountered an unexpected condition")
+    return error(
+        status,
+        "internal-server-error" if status == 500 else "service-unavailable",
+        "internal-error" if status == 500 else "service-unavailable",
+        "The server encountered an unexpected condition",
+    )
 
 
 def _validation(name: str, value: str, message: str) -> Reply:
@@ -72,9 +84,13 @@ class BandwidthApi:
         if not self._authorized(req.header("Authorization") or ""):
             return error(401, "unauthorized", "unauthorized", "Authentication failed: invalid api token or secret")
         if m.group(1) != self.user_id:
-            return error(403, "authorization", "user-access-denied",
-                         "The user does not have access to this API",
-                         [{"name": "userId", "value": m.group(1)}])
+            return error(
+                403,
+                "authorization",
+                "user-access-denied",
+                "The user does not have access to this API",
+                [{"name": "userId", "value": m.group(1)}],
+            )
         rps = self._rt.limits.bandwidth_rps
         wait = self._rt.limiter.take("bandwidth:" + self.api_token, rps, rps or 1)
         if wait:

@@ -20,8 +20,12 @@ TRANSFERRING_SHARE = 0.08
 
 
 ACCOUNT_NUMBERS = ("+19195550100", "+19195550101", "+19195550102", "+19195550117", "+19845550142", "+17045550199")
-_SIP_USERS = ("sip:frontdesk@callhouse.bwapp.bandwidth.com", "sip:agent-07@callhouse.bwapp.bandwidth.com",
-              "sip:ivr@callhouse.bwapp.bandwidth.com", "sip:+19195550100@sip.carrier.example.net")
+_SIP_USERS = (
+    "sip:frontdesk@callhouse.bwapp.bandwidth.com",
+    "sip:agent-07@callhouse.bwapp.bandwidth.com",
+    "sip:ivr@callhouse.bwapp.bandwidth.com",
+    "sip:+19195550100@sip.carrier.example.net",
+)
 # Values a real integration puts in X- headers, chosen for what breaks naive parsers.
 _HEADER_VALUES = {
     "X-Customer-Id": ("cust-000{n}", "C{n};tier=gold", "42"),
@@ -156,8 +160,22 @@ def _generate_day(seed: int, day: int, per_day: float, user_id: str) -> Bandwidt
         record["events"] = f"{PUBLIC_HOST}/v1/users/{user_id}/calls/{cid}/events"
         if ui[11] < 0.3:
             record["sipHeaders"] = _sip_headers(header_u[i], i)
-        rows.append((t0, cid, active, end, frm, to, bridge[i], conference[i], ui[14] < TRANSFERRING_SHARE,
-                     badness[i], defect[i], compact(orjson.dumps(record))))
+        rows.append(
+            (
+                t0,
+                cid,
+                active,
+                end,
+                frm,
+                to,
+                bridge[i],
+                conference[i],
+                ui[14] < TRANSFERRING_SHARE,
+                badness[i],
+                defect[i],
+                compact(orjson.dumps(record)),
+            )
+        )
 
     rows.sort(key=lambda r: (r[0], r[1]))
     out = BandwidthDay()

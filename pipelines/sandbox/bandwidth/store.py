@@ -97,8 +97,9 @@ class BandwidthStore:
             out.reverse()
         return out, total
 
-    def matching(self, now_ms: int, frm: str | None, to: str | None, bridge: str | None,
-                 conference: str | None) -> list[tuple[BandwidthDay, int]]:
+    def matching(
+        self, now_ms: int, frm: str | None, to: str | None, bridge: str | None, conference: str | None
+    ) -> list[tuple[BandwidthDay, int]]:
         """Calls started by now that pass the filters, ascending by startTime."""
         key = (now_ms, frm, to, bridge, conference, self._version)
         with self._lock:
@@ -108,9 +109,12 @@ class BandwidthStore:
         out = []
         for day, count in self._visible_days(now_ms):
             for i in range(count):
-                if ((frm is None or day.from_[i] == frm) and (to is None or day.to[i] == to)
-                        and (bridge is None or day.bridge[i] == bridge)
-                        and (conference is None or day.conference[i] == conference)):
+                if (
+                    (frm is None or day.from_[i] == frm)
+                    and (to is None or day.to[i] == to)
+                    and (bridge is None or day.bridge[i] == bridge)
+                    and (conference is None or day.conference[i] == conference)
+                ):
                     out.append((day, i))
         with self._lock:
             self._filtered[key] = out
@@ -138,9 +142,11 @@ class BandwidthStore:
     def calls(self, start_us: int, end_us: int, now_ms: int, bad_rate: float, include_bad: bool) -> list[dict]:
         """Truth: calls with start <= startTime < end as served now, ascending; malformed ones
         left out unless include_bad."""
-        return [orjson.loads(self.served(day, i, now_ms, bad_rate))
-                for day, i in self._between(ceil_div(start_us, 1000), ceil_div(end_us, 1000), now_ms)
-                if include_bad or not is_bad(day.badness[i], bad_rate)]
+        return [
+            orjson.loads(self.served(day, i, now_ms, bad_rate))
+            for day, i in self._between(ceil_div(start_us, 1000), ceil_div(end_us, 1000), now_ms)
+            if include_bad or not is_bad(day.badness[i], bad_rate)
+        ]
 
     def bad_records(self, start_us: int | None, end_us: int | None, now_ms: int, bad_rate: float) -> list[dict]:
         if bad_rate <= 0:

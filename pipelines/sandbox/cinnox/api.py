@@ -98,7 +98,9 @@ class CinnoxApi:
         status = req.arg("status") or None
         now_ms = self._rt.clock.now_ms()
         rows = self.store.select(
-            lo_ms, now_ms if hi_ms is None else hi_ms, now_ms,
+            lo_ms,
+            now_ms if hi_ms is None else hi_ms,
+            now_ms,
             call_type=None if call_type is None else CALL_TYPES.index(call_type),
             status=None if status is None else (STATUS_NAMES.index(status) if status in STATUS_NAMES else 254),
             bad_rate=self._rt.faults.bad_record_rate,

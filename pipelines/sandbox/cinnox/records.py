@@ -36,7 +36,6 @@ STATUS_NAMES = tuple(s[0] for s in STATUSES)
 _ENDED, _NOT_ANSWERED, _ABANDONED = 0, 1, 3
 
 
-
 # External parties: (alpha-2, country code, national significant number range, trunk prefix, share)
 _COUNTRIES = (
     ("HK", "852", (51_000_000, 99_999_999), "", 0.50),
@@ -46,10 +45,50 @@ _COUNTRIES = (
     ("GB", "44", (7_400_000_000, 7_999_999_999), "0", 0.08),
     ("US", "1", (2_012_000_000, 9_899_999_999), "1", 0.07),
 )
-_FIRST_NAMES = ("Chris", "Mei", "Ahmad", "Siti", "Oliver", "Wei", "Priya", "Kenji", "Hannah", "Raj",
-                "Lucy", "Ming", "Nur", "James", "Yuki", "Sarah", "Kevin", "Aisha", "Tom", "Ling")
-_LAST_NAMES = ("Tan", "Lim", "Smith", "Nguyen", "Wang", "Kumar", "Sato", "Abdullah", "Brown", "Lee",
-               "Chen", "Ong", "Taylor", "Huang", "Ismail", "Davies", "Koh", "Lin", "Patel", "Goh")
+_FIRST_NAMES = (
+    "Chris",
+    "Mei",
+    "Ahmad",
+    "Siti",
+    "Oliver",
+    "Wei",
+    "Priya",
+    "Kenji",
+    "Hannah",
+    "Raj",
+    "Lucy",
+    "Ming",
+    "Nur",
+    "James",
+    "Yuki",
+    "Sarah",
+    "Kevin",
+    "Aisha",
+    "Tom",
+    "Ling",
+)
+_LAST_NAMES = (
+    "Tan",
+    "Lim",
+    "Smith",
+    "Nguyen",
+    "Wang",
+    "Kumar",
+    "Sato",
+    "Abdullah",
+    "Brown",
+    "Lee",
+    "Chen",
+    "Ong",
+    "Taylor",
+    "Huang",
+    "Ismail",
+    "Davies",
+    "Koh",
+    "Lin",
+    "Patel",
+    "Goh",
+)
 
 
 def _number(country: int, nsn: int, style: float) -> int | str:
@@ -247,8 +286,9 @@ def _generate_day(seed: int, day: int, per_day: float, staff: list[Staff], svc_i
     return out
 
 
-def _recording_events(h: str, ui: list[float], svc_id: str, recorder: Staff, answer_ms: int, end: int,
-                      video: bool) -> tuple[list[dict], bool]:
+def _recording_events(
+    h: str, ui: list[float], svc_id: str, recorder: Staff, answer_ms: int, end: int, video: bool
+) -> tuple[list[dict], bool]:
     """0-2 recording events (pauses split a recording) with 0-2 files each; a voicemail is the
     last 30 s of an unanswered call."""
     rec_start = answer_ms or end - 30_000
@@ -266,16 +306,19 @@ def _recording_events(h: str, ui: list[float], svc_id: str, recorder: Staff, ans
             ext = "mp4" if is_video else "mp3"
             fid = hashlib.md5(f"{h}{e}{f}".encode()).hexdigest()[:24]
             dur = e_end - e_start
-            files.append({
-                "id": fid,
-                "name": f"{h[:24]}_{e + 1}_{f + 1}.{ext}",
-                "downloadUrl": _signed_url(svc_id, fid, ext, end + 120_000),
-                "duration": dur,
-                "mimeType": "video/mp4" if is_video else "audio/mpeg",
-                "size": dur * (250 if is_video else 16),
-                "type": 2 if is_video else 3,
-                "isPrivate": True,
-            })
-        events.append({"recorderEID": recorder.eid, "startAt": iso_ms(e_start), "endAt": iso_ms(e_end),
-                       "files": files, "code": 0})
+            files.append(
+                {
+                    "id": fid,
+                    "name": f"{h[:24]}_{e + 1}_{f + 1}.{ext}",
+                    "downloadUrl": _signed_url(svc_id, fid, ext, end + 120_000),
+                    "duration": dur,
+                    "mimeType": "video/mp4" if is_video else "audio/mpeg",
+                    "size": dur * (250 if is_video else 16),
+                    "type": 2 if is_video else 3,
+                    "isPrivate": True,
+                }
+            )
+        events.append(
+            {"recorderEID": recorder.eid, "startAt": iso_ms(e_start), "endAt": iso_ms(e_end), "files": files, "code": 0}
+        )
     return events, has_audio

@@ -36,8 +36,16 @@ class CinnoxStore:
     def generate_until(self, now_ms: int) -> int:
         return sum(len(d.ids) for d in self._days.days(self._days.first_day, now_ms // DAY_MS))
 
-    def select(self, lo_ms: int | None, hi_ms: int, now_ms: int, call_type: int | None = None,
-               status: int | None = None, bad_rate: float = 0.0, skip_bad: bool = False) -> list[bytes]:
+    def select(
+        self,
+        lo_ms: int | None,
+        hi_ms: int,
+        now_ms: int,
+        call_type: int | None = None,
+        status: int | None = None,
+        bad_rate: float = 0.0,
+        skip_bad: bool = False,
+    ) -> list[bytes]:
         """Serialized calls with lo <= callDate <= hi (ms, inclusive), visible at now, in
         (callDate, id) order. Malformed records are served broken, or left out with skip_bad."""
         lo = self._days.first_day * DAY_MS if lo_ms is None else lo_ms
@@ -62,9 +70,7 @@ class CinnoxStore:
             for i in range(a, b):
                 if day.visible_ms[i] > now_ms:
                     continue
-                if (call_type is not None and day.call_type[i] != call_type) or (
-                    status is not None and day.status[i] != status
-                ):
+                if (call_type is not None and day.call_type[i] != call_type) or (status is not None and day.status[i] != status):
                     continue
                 if bad_rate and day.badness[i] < bad_rate:
                     if not skip_bad:
@@ -83,8 +89,9 @@ class CinnoxStore:
     def calls(self, start_us: int, end_us: int, now_ms: int, bad_rate: float, include_bad: bool) -> list[dict]:
         """Truth: calls with start <= callDate < end as served now; malformed ones left out
         unless include_bad (then exactly as served, broken)."""
-        rows = self.select(ceil_div(start_us, 1000), ceil_div(end_us, 1000) - 1, now_ms,
-                           bad_rate=bad_rate, skip_bad=not include_bad)
+        rows = self.select(
+            ceil_div(start_us, 1000), ceil_div(end_us, 1000) - 1, now_ms, bad_rate=bad_rate, skip_bad=not include_bad
+        )
         return [orjson.loads(r) for r in rows]
 
     def bad_records(self, start_us: int | None, end_us: int | None, now_ms: int, bad_rate: float) -> list[dict]:

@@ -21,7 +21,6 @@ from ..wire import Reply, Request
 from .dialogs import VENDOR
 from .store import GenesysStore
 
-
 _HEADERS = re.compile(r"^/api/v2/telephony/sipmessages/conversations/([^/]+)/headers/?$")
 _MESSAGE = re.compile(r"^/api/v2/telephony/sipmessages/conversations/([^/]+)/?$")
 _SIPTRACES = "/api/v2/telephony/siptraces"
@@ -29,27 +28,47 @@ _DOWNLOAD = "/api/v2/telephony/siptraces/download"
 _DOWNLOAD_ONE = re.compile(r"^/api/v2/telephony/siptraces/download/([^/]+)/?$")
 
 
-def error(status: int, code: str, message: str, params: dict | None = None,
-          headers: list[tuple[str, str]] | None = None, correlation: str | None = None) -> Reply:
+def error(
+    status: int,
+    code: str,
+    message: str,
+    params: dict | None = None,
+    headers: list[tuple[str, str]] | None = None,
+    correlation: str | None = None,
+) -> Reply:
     correlation = correlation or str(uuid.uuid4())
     with_params = message
     for k, v in (params or {}).items():
         message = message.replace("{" + k + "}", str(v))
-    body = {"message": message, "code": code, "status": status, "messageWithParams": with_params,
-            "messageParams": params or {}, "contextId": correlation, "details": [], "errors": []}
+    body = {
+        "message": message,
+        "code": code,
+        "status": status,
+        "messageWithParams": with_params,
+        "messageParams": params or {},
+        "contextId": correlation,
+        "details": [],
+        "errors": [],
+    }
     return Reply.json(status, body, [("ININ-Correlation-Id", correlation), *(headers or [])])
 
 
 def rate_limited(retry_after_s: int) -> Reply:
-    return error(429, "too.many.requests.retry.after",
-                 "Rate limit exceeded the maximum. Retry the request in [{retryAfter}] seconds",
-                 {"retryAfter": str(retry_after_s)}, [("Retry-After", str(retry_after_s))])
+    return error(
+        429,
+        "too.many.requests.retry.after",
+        "Rate limit exceeded the maximum. Retry the request in [{retryAfter}] seconds",
+        {"retryAfter": str(retry_after_s)},
+        [("Retry-After", str(retry_after_s))],
+    )
 
 
 def server_error(status: int) -> Reply:
-    codes = {502: ("bad.gateway", "The server received an invalid response from an upstream server."),
-             503: ("service.unavailable", "Service Unavailable - The server is currently unavailable."),
-             504: ("gateway.timeout", "The request timed out.")}
+    codes = {
+        502: ("bad.gateway", "The server received an invalid response from an upstream server."),
+        503: ("service.unavailable", "Service Unavailable - The server is currently unavailable."),
+        504: ("gateway.timeout", "The request timed out."),
+    }
     code, message = codes.get(status, ("internal.server.error", "The server encountered an unexpected error."))
     return error(status, code, message)
 
@@ -95,15 +114,23 @@ class GenesysApi:
 
     def _token(self, req: Request) -> Reply:
         if req.method != "POST":
-            return Reply.json(405, {"error": "invalid_request", "description": "POST required",
-                                    "error_description": "POST required"})
+            return Reply.json(
+                405, {"error": "invalid_request", "description": "POST required", "error_description": "POST required"}
+            )
         if req.header("Authorization") != self._basic:
-            return Reply.json(401, {"error": "invalid_client", "description": "client not found",
-                                    "error_description": "client not found"})
+            return Reply.json(
+                401, {"error": "invalid_client", "description": "client not found", "error_description": "client not found"}
+            )
         form = dict(parse_qsl(req.body.decode("utf-8", "replace")))
         if form.get("grant_type") != "client_credentials":
-            return Reply.json(400, {"error": "unsupported_grant_type", "description": "grant type not supported",
-                                    "error_description": "grant type not supported"})
+            return Reply.json(
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "description": "grant type not supported",
+                    "error_description": "grant type not supported",
+                },
+            )
         ttl = self._rt.limits.genesys_token_ttl_s
         token = secrets.token_urlsafe(64)
         now = time.monotonic()
@@ -118,8 +145,7 @@ class GenesysApi:
 
         auth = req.header("Authorization") or ""
         if not auth.lower().startswith("bearer "):
-            return fail(401, "authentication.required",
-                        "No authentication bearer token specified in authorization header.")
+            return fail(401, "authentication.required", "No authentication bearer token specified in authorization header.")
         token = auth[7:].strip()
         expiry = self._tokens.get(token)
         if expiry is None or expiry <= time.monotonic():
@@ -153,8 +179,15 @@ class GenesysApi:
             found = self.store.conversation(m.group(1), now_ms, retention)
             if found is None:
                 return fail(404, "not.found", "The requested resource was not found.")
-            return Reply.json(200, {"id": m.group(1), "name": m.group(1), "message": found[1],
-                                    "selfUri": f"/api/v2/telephony/sipmessages/conversations/{m.group(1)}"})
+            return Reply.json(
+                200,
+                {
+                    "id": m.group(1),
+                    "name": m.group(1),
+                    "message": found[1],
+                    "selfUri": f"/api/v2/telephony/sipmessages/conversations/{m.group(1)}",
+                },
+            )
         return fail(404, "not.found", f"Resource {req.path} was not found.")
 
     def _request_pcap(self, req: Request, fail) -> Reply:
@@ -176,38 +209,65 @@ class GenesysApi:
         if download_id not in self._downloads:
             return fail(404, "not.found", "The requested resource was not found.")
         sig = hashlib.sha256(download_id.encode()).hexdigest()
-        url = (f"https://prod-euw1-telephony-pcap.s3.eu-west-1.amazonaws.com/{download_id}.pcap"
-               f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
-               f"&X-Amz-Signature={sig}")
-        return Reply.json(200, {"id": download_id, "name": f"{download_id}.pcap", "url": url,
-                                "selfUri": f"{_DOWNLOAD}/{download_id}"})
+        url = (
+            f"https://prod-euw1-telephony-pcap.s3.eu-west-1.amazonaws.com/{download_id}.pcap"
+            f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
+            f"&X-Amz-Signature={sig}"
+        )
+        return Reply.json(
+            200, {"id": download_id, "name": f"{download_id}.pcap", "url": url, "selfUri": f"{_DOWNLOAD}/{download_id}"}
+        )
 
     def _siptraces(self, req: Request, now_ms: int, retention: float, fail) -> Reply:
         bounds = []
         for name in ("dateStart", "dateEnd"):
             value = req.arg(name)
             if not value:
-                return fail(400, "bad.request", "The request could not be understood by the server due to "
-                            "malformed syntax. Missing required parameter: {param}", {"param": name})
+                return fail(
+                    400,
+                    "bad.request",
+                    "The request could not be understood by the server due to "
+                    "malformed syntax. Missing required parameter: {param}",
+                    {"param": name},
+                )
             parsed = parse_rfc3339_us(value)
             if parsed is None:
-                return fail(400, "bad.request", "Invalid value for {param}: expected ISO-8601 "
-                            "yyyy-MM-ddTHH:mm:ss[.mmm]Z", {"param": name})
+                return fail(
+                    400, "bad.request", "Invalid value for {param}: expected ISO-8601 yyyy-MM-ddTHH:mm:ss[.mmm]Z", {"param": name}
+                )
             bounds.append(parsed)
         start_us, end_us = bounds
         if end_us < start_us:
             return fail(400, "bad.request", "dateEnd must not be before dateStart")
         rows = self.store.select(
-            ceil_div(start_us, 1000), ceil_div(end_us, 1000), now_ms, retention,
-            self._rt.faults.bad_record_rate, skip_bad=False, cap=max(0, int(self._rt.limits.genesys_result_cap)),
-            callid=req.arg("callId") or None, from_user=req.arg("fromUser") or None,
-            to_user=req.arg("toUser") or None, conversation=req.arg("conversationId") or None,
+            ceil_div(start_us, 1000),
+            ceil_div(end_us, 1000),
+            now_ms,
+            retention,
+            self._rt.faults.bad_record_rate,
+            skip_bad=False,
+            cap=max(0, int(self._rt.limits.genesys_result_cap)),
+            callid=req.arg("callId") or None,
+            from_user=req.arg("fromUser") or None,
+            to_user=req.arg("toUser") or None,
+            conversation=req.arg("conversationId") or None,
         )
         search_id = hashlib.sha256(req.path.encode() + repr(sorted(req.query)).encode()).hexdigest()
-        head = orjson.dumps({"id": str(uuid.UUID(search_id[:32])), "status": 200, "sid": search_id[32:48],
-                             "auth": "true", "message": "ok"})
-        body = b"".join((head[:-1], b',"data":[', b",".join(rows), b'],"count":', str(len(rows)).encode(),
-                         b',"selfUri":', orjson.dumps(_SIPTRACES), b"}"))
+        head = orjson.dumps(
+            {"id": str(uuid.UUID(search_id[:32])), "status": 200, "sid": search_id[32:48], "auth": "true", "message": "ok"}
+        )
+        body = b"".join(
+            (
+                head[:-1],
+                b',"data":[',
+                b",".join(rows),
+                b'],"count":',
+                str(len(rows)).encode(),
+                b',"selfUri":',
+                orjson.dumps(_SIPTRACES),
+                b"}",
+            )
+        )
         return Reply(200, body, records=len(rows))
 
 
@@ -215,5 +275,9 @@ def headers_payload(conversation_id: str, headers: dict[str, list[str]], keys: s
     if keys:
         wanted = {k.strip().lower() for k in keys.split(",") if k.strip()}
         headers = {k: v for k, v in headers.items() if k in wanted}
-    return {"id": conversation_id, "name": conversation_id, "headers": headers,
-            "selfUri": f"/api/v2/telephony/sipmessages/conversations/{conversation_id}/headers"}
+    return {
+        "id": conversation_id,
+        "name": conversation_id,
+        "headers": headers,
+        "selfUri": f"/api/v2/telephony/sipmessages/conversations/{conversation_id}/headers",
+    }

@@ -22,13 +22,24 @@ from ..faults import DEFECTS
 VENDOR = "genesys"
 TZ_OFFSET_H = 1  # a European contact centre
 
-_REASONS = {"100": "Trying", "180": "Ringing", "183": "Session Progress", "200": "OK", "404": "Not Found",
-            "407": "Proxy Authentication Required", "480": "Temporarily Unavailable", "486": "Busy Here",
-            "487": "Request Terminated", "503": "Service Unavailable"}
+_REASONS = {
+    "100": "Trying",
+    "180": "Ringing",
+    "183": "Session Progress",
+    "200": "OK",
+    "404": "Not Found",
+    "407": "Proxy Authentication Required",
+    "480": "Temporarily Unavailable",
+    "486": "Busy Here",
+    "487": "Request Terminated",
+    "503": "Service Unavailable",
+}
 _EDGES = (("10.27.4.11", "edge-euw1-01"), ("10.27.4.12", "edge-euw1-02"), ("10.27.9.30", "edge-euw1-03"))
-_CARRIERS = (("203.0.113.10", "sip.carrier-a.example.net", "Sonus SBC"),
-             ("198.51.100.24", "trunk.carrier-b.example.com", "Ribbon SBC 9.2"),
-             ("192.0.2.77", "voice.carrier-c.example.org", "Oracle ESBC 8.4"))
+_CARRIERS = (
+    ("203.0.113.10", "sip.carrier-a.example.net", "Sonus SBC"),
+    ("198.51.100.24", "trunk.carrier-b.example.com", "Ribbon SBC 9.2"),
+    ("192.0.2.77", "voice.carrier-c.example.org", "Oracle ESBC 8.4"),
+)
 _EDGE_AGENT = "Genesys Cloud Edge/1.0.0.9871"
 _CALLER_NAMES = ("", "Anna Schmidt", "Jean Dupont", "Pieter de Vries")
 _ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, NOTIFY, REFER, UPDATE"
@@ -105,11 +116,23 @@ def _new_dialog(r: random.Random) -> _Dialog:
     else:
         callid = str(uuid.UUID(int=r.getrandbits(128), version=4))
     return _Dialog(
-        r=r, callid=callid, conversation=str(uuid.UUID(int=r.getrandbits(128), version=4)),
+        r=r,
+        callid=callid,
+        conversation=str(uuid.UUID(int=r.getrandbits(128), version=4)),
         participant=str(uuid.UUID(int=r.getrandbits(128), version=4)),
-        a_ip=a[0], a_host=a[1], a_agent=a[2], b_ip=b[0], b_host=b[1], b_agent=b[2], node=node,
-        from_user=_user(r), to_user=_user(r), caller_name=r.choice(_CALLER_NAMES),
-        from_tag=f"{r.getrandbits(32):08x}", to_tag=f"{r.getrandbits(32):08x}", proto="17" if r.random() < 0.8 else "6",
+        a_ip=a[0],
+        a_host=a[1],
+        a_agent=a[2],
+        b_ip=b[0],
+        b_host=b[1],
+        b_agent=b[2],
+        node=node,
+        from_user=_user(r),
+        to_user=_user(r),
+        caller_name=r.choice(_CALLER_NAMES),
+        from_tag=f"{r.getrandbits(32):08x}",
+        to_tag=f"{r.getrandbits(32):08x}",
+        proto="17" if r.random() < 0.8 else "6",
     )
 
 
@@ -141,14 +164,25 @@ def _script(r: random.Random) -> list[tuple[str, str, int]]:
         msgs += [(final, "<", r.randint(200, 20000)), ("ACK", ">", r.randint(20, 80))]
         with_auth = with_auth or len(msgs) < 6
     else:  # cancelled: the caller gave up while it rang
-        msgs += [("180", "<", r.randint(100, 2000)), ("CANCEL", ">", r.randint(3000, 25000)),
-                 ("200", "<", r.randint(10, 50)), ("487", "<", r.randint(5, 30)), ("ACK", ">", r.randint(20, 80))]
+        msgs += [
+            ("180", "<", r.randint(100, 2000)),
+            ("CANCEL", ">", r.randint(3000, 25000)),
+            ("200", "<", r.randint(10, 50)),
+            ("487", "<", r.randint(5, 30)),
+            ("ACK", ">", r.randint(20, 80)),
+        ]
     return auth + msgs if with_auth else msgs
 
 
 def _sip_text(first_line: str, headers: list[tuple[str, str]], sdp: bool) -> str:
-    body = ("v=0\r\no=- 3958 3958 IN IP4 10.27.4.11\r\ns=-\r\nc=IN IP4 10.27.4.11\r\nt=0 0\r\n"
-            "m=audio 16384 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n") if sdp else ""
+    body = (
+        (
+            "v=0\r\no=- 3958 3958 IN IP4 10.27.4.11\r\ns=-\r\nc=IN IP4 10.27.4.11\r\nt=0 0\r\n"
+            "m=audio 16384 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+        )
+        if sdp
+        else ""
+    )
     lines = [first_line] + [f"{k}: {v}" for k, v in headers] + [f"Content-Length: {len(body)}", "", body]
     return "\r\n".join(lines)
 
@@ -171,8 +205,10 @@ def _dialog_rows(d: _Dialog, t0: int) -> tuple[list[dict], str, dict[str, list[s
         if direction == "~":  # the reply goes back to whoever sent the BYE
             direction = "<" if rows[-1]["sourceIp"] == d.a_ip else ">"
         src_ip, src_host, src_agent, dst_ip, dst_host = (
-            (d.a_ip, d.a_host, d.a_agent, d.b_ip, d.b_host) if direction == ">" else
-            (d.b_ip, d.b_host, d.b_agent, d.a_ip, d.a_host))
+            (d.a_ip, d.a_host, d.a_agent, d.b_ip, d.b_host)
+            if direction == ">"
+            else (d.b_ip, d.b_host, d.b_agent, d.a_ip, d.a_host)
+        )
         method = what
         if what == "BYE" or (what == "200" and rows and rows[-1]["method"] == "BYE"):
             seq_no, seq_method = cseq + 1, "BYE"
@@ -209,8 +245,7 @@ def _dialog_rows(d: _Dialog, t0: int) -> tuple[list[dict], str, dict[str, list[s
         if sdp:
             headers.append(("Content-Type", "application/sdp"))
         if what == "INVITE":
-            headers += [("Allow", _ALLOW), ("Supported", "100rel, timer, replaces"),
-                        ("X-Inin-Cnv", d.conversation)]
+            headers += [("Allow", _ALLOW), ("Supported", "100rel, timer, replaces"), ("X-Inin-Cnv", d.conversation)]
         first = f"{what} {ruri} SIP/2.0" if is_request else f"SIP/2.0 {what} {_REASONS[what]}"
         text = _sip_text(first, headers, sdp)
         if what == "INVITE" and not reinvite:

@@ -28,9 +28,20 @@ class GenesysStore:
     def generate_until(self, now_ms: int) -> int:
         return sum(len(d.ids) for d in self._days.days(self._days.first_day, now_ms // DAY_MS))
 
-    def select(self, lo_ms: int, hi_ms: int, now_ms: int, retention_days: float, bad_rate: float,
-               skip_bad: bool, cap: int | None = None, callid: str | None = None, from_user: str | None = None,
-               to_user: str | None = None, conversation: str | None = None) -> list[bytes]:
+    def select(
+        self,
+        lo_ms: int,
+        hi_ms: int,
+        now_ms: int,
+        retention_days: float,
+        bad_rate: float,
+        skip_bad: bool,
+        cap: int | None = None,
+        callid: str | None = None,
+        from_user: str | None = None,
+        to_user: str | None = None,
+        conversation: str | None = None,
+    ) -> list[bytes]:
         """Messages with lo <= date < hi (ms), already sent at now and still retained, in
         (date, id) order; at most `cap` of them."""
         lo = max(lo_ms, now_ms - int(retention_days * DAY_MS))
@@ -40,10 +51,12 @@ class GenesysStore:
             return out
         for day in self._days.days(lo // DAY_MS, (hi - 1) // DAY_MS):
             for i in range(bisect_left(day.date_ms, lo), bisect_left(day.date_ms, hi)):
-                if ((callid is not None and day.callid[i] != callid)
-                        or (from_user is not None and day.from_user[i] != from_user)
-                        or (to_user is not None and day.to_user[i] != to_user)
-                        or (conversation is not None and day.conversation[i] != conversation)):
+                if (
+                    (callid is not None and day.callid[i] != callid)
+                    or (from_user is not None and day.from_user[i] != from_user)
+                    or (to_user is not None and day.to_user[i] != to_user)
+                    or (conversation is not None and day.conversation[i] != conversation)
+                ):
                     continue
                 if is_bad(day.badness[i], bad_rate):
                     if skip_bad:
@@ -58,15 +71,18 @@ class GenesysStore:
     def _malformed(self, day: GenesysDay, i: int) -> tuple[bytes, str, str]:
         return malformed_copy(day, i, DEFECT_TARGETS)
 
-    def messages(self, start_us: int, end_us: int, now_ms: int, retention_days: float, bad_rate: float,
-                 include_bad: bool) -> list[dict]:
+    def messages(
+        self, start_us: int, end_us: int, now_ms: int, retention_days: float, bad_rate: float, include_bad: bool
+    ) -> list[dict]:
         """Truth: messages with start <= date < end as served now (retention applied, no cap)."""
-        rows = self.select(ceil_div(start_us, 1000), ceil_div(end_us, 1000), now_ms, retention_days,
-                           bad_rate, skip_bad=not include_bad)
+        rows = self.select(
+            ceil_div(start_us, 1000), ceil_div(end_us, 1000), now_ms, retention_days, bad_rate, skip_bad=not include_bad
+        )
         return [orjson.loads(r) for r in rows]
 
-    def bad_records(self, start_us: int | None, end_us: int | None, now_ms: int, retention_days: float,
-                    bad_rate: float) -> list[dict]:
+    def bad_records(
+        self, start_us: int | None, end_us: int | None, now_ms: int, retention_days: float, bad_rate: float
+    ) -> list[dict]:
         if bad_rate <= 0:
             return []
         lo = self._days.first_day * DAY_MS if start_us is None else ceil_div(start_us, 1000)

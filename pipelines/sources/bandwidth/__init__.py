@@ -1,9 +1,10 @@
 """Bandwidth (Catapult v1) calls as a dlt source: `bandwidth.calls` and `calls__sip_headers`."""
+
 from __future__ import annotations
 
 import base64
-
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import dlt
 import httpx
@@ -21,8 +22,15 @@ from pipelines.sources.vendor import Vendor
 from .helpers import CallFlattener, CallPager, error_text, rate_limit_wait
 from .open_calls import OpenCallWatch
 from .settings import (
-    CALLS, CHILD_TABLES, DEFAULT_BASE_URL, DEFAULT_LOOKBACK, DEFAULT_REQUESTS_PER_SECOND, DEFAULT_WINDOW,
-    MAX_PAGE_SIZE, NAME, SIP_HEADERS,
+    CALLS,
+    CHILD_TABLES,
+    DEFAULT_BASE_URL,
+    DEFAULT_LOOKBACK,
+    DEFAULT_REQUESTS_PER_SECOND,
+    DEFAULT_WINDOW,
+    MAX_PAGE_SIZE,
+    NAME,
+    SIP_HEADERS,
 )
 
 TABLES = (CALLS, SIP_HEADERS, QUARANTINE)
@@ -44,8 +52,14 @@ def bandwidth(
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
-    settings = WalkSettings.parse(NAME, window=window, lookback=lookback, start_date=start_date,
-                                  checkpoint_rows=checkpoint_rows, checkpoint_seconds=checkpoint_seconds)
+    settings = WalkSettings.parse(
+        NAME,
+        window=window,
+        lookback=lookback,
+        start_date=start_date,
+        checkpoint_rows=checkpoint_rows,
+        checkpoint_seconds=checkpoint_seconds,
+    )
     basic_credential = base64.b64encode(f"{api_token}:{api_secret}".encode()).decode()
     client = VendorClient(
         vendor=NAME,

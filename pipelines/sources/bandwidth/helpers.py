@@ -1,19 +1,20 @@
 """Bandwidth paging (seek by binary search on page numbers, then follow `next`) and flattening."""
+
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pyarrow as pa
 
 from pipelines.errors import VendorError
-from pipelines.fetch.records import Batch
 from pipelines.fetch.http import VendorClient
-from pipelines.fetch.records import QUARANTINE, BadRecord, TableRows, as_text, as_timestamp, quarantine_row, typed_columns
+from pipelines.fetch.records import QUARANTINE, BadRecord, Batch, TableRows, as_text, as_timestamp, quarantine_row, typed_columns
 from pipelines.fetch.windows import Window, iso, parse_instant
 
 from .settings import CALLS, CALLS_PATH, MAX_RATE_LIMIT_WAIT_S, SIP_HEADERS

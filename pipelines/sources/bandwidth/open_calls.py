@@ -10,6 +10,7 @@ open). A nightly plan re-reads [start, end) with start at or before that instant
 windows up to `done` the open calls are exactly those it saw open, plus possibly calls at or
 after max(previous value, done) that it has not re-read yet. A backfill only ever lowers it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

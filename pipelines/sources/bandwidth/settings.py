@@ -1,4 +1,5 @@
 """Bandwidth (Catapult v1) list calls: endpoint, limits and the warehouse tables it fills."""
+
 from pipelines.fetch.records import TableSpec
 from pipelines.sources.vendor import ChildTable
 
@@ -23,17 +24,29 @@ CALLS = TableSpec(
     name="calls",
     fields={
         # ids
-        "id": "text", "bridgeId": "text", "conferenceId": "text",
+        "id": "text",
+        "bridgeId": "text",
+        "conferenceId": "text",
         # parties: E.164 numbers or SIP URIs, always text
-        "direction": "text", "from": "text", "to": "text",
+        "direction": "text",
+        "from": "text",
+        "to": "text",
         # state and timestamps (ISO-8601 with or without milliseconds; endTime absent while open)
-        "state": "text", "startTime": "timestamp", "activeTime": "timestamp", "endTime": "timestamp",
+        "state": "text",
+        "startTime": "timestamp",
+        "activeTime": "timestamp",
+        "endTime": "timestamp",
         # measures
         "chargeableDuration": "bigint",
         # call set-up
-        "callbackUrl": "text", "callbackHttpMethod": "text", "callbackTimeout": "bigint",
-        "fallbackUrl": "text", "events": "text", "recordingEnabled": "bool",
-        "recordingFileFormat": "text", "transcriptionEnabled": "bool",
+        "callbackUrl": "text",
+        "callbackHttpMethod": "text",
+        "callbackTimeout": "bigint",
+        "fallbackUrl": "text",
+        "events": "text",
+        "recordingEnabled": "bool",
+        "recordingFileFormat": "text",
+        "transcriptionEnabled": "bool",
     },
     primary_key=("id",),
     # A map of header name -> value: as columns it would make one column per header name.

@@ -1,7 +1,9 @@
 """CINNOX call-detail as a dlt source: `cinnox.call_detail` and its recording child tables."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import dlt
 
@@ -15,7 +17,13 @@ from pipelines.sources.vendor import Vendor
 
 from .helpers import CallDetailFlattener, call_detail_pages, error_text, is_throttled
 from .settings import (
-    CALL_DETAIL, CHILD_TABLES, DEFAULT_LOOKBACK, DEFAULT_WINDOW, MAX_PAGE_LIMIT, NAME, RECORDING_EVENTS,
+    CALL_DETAIL,
+    CHILD_TABLES,
+    DEFAULT_LOOKBACK,
+    DEFAULT_WINDOW,
+    MAX_PAGE_LIMIT,
+    NAME,
+    RECORDING_EVENTS,
     RECORDING_FILES,
 )
 
@@ -39,8 +47,14 @@ def cinnox(
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
-    settings = WalkSettings.parse(NAME, window=window, lookback=lookback, start_date=start_date,
-                                  checkpoint_rows=checkpoint_rows, checkpoint_seconds=checkpoint_seconds)
+    settings = WalkSettings.parse(
+        NAME,
+        window=window,
+        lookback=lookback,
+        start_date=start_date,
+        checkpoint_rows=checkpoint_rows,
+        checkpoint_seconds=checkpoint_seconds,
+    )
     client = VendorClient(
         vendor=NAME,
         max_connections=max(1, int(concurrency)),

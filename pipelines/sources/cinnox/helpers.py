@@ -1,7 +1,9 @@
 """CINNOX paging (offset/limit inside a startAt/endAt window) and record flattening."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pyarrow as pa
@@ -9,8 +11,8 @@ import pyarrow.compute as pc
 
 from pipelines.errors import VendorError
 from pipelines.fetch.http import VendorClient
-from pipelines.fetch.redaction import unsigned_url
 from pipelines.fetch.records import QUARANTINE, Batch, TableRows, quarantine_row, typed_columns
+from pipelines.fetch.redaction import unsigned_url
 from pipelines.fetch.windows import Window, iso
 
 from .settings import CALL_DETAIL, CALL_DETAIL_PATH, NAME, RECORDING_EVENTS, RECORDING_FILES, TOO_MANY_REQUESTS
@@ -108,7 +110,9 @@ class CallDetailFlattener:
         file_columns["event_index"] = pa.array([event_index[e] for e in file_parent], pa.int64())
         file_columns["file_index"] = pa.array(file_index, pa.int64())
         if not self.keep_url_signatures:
-            file_columns["download_url"] = pa.array([unsigned_url(u) for u in file_columns["download_url"].to_pylist()], pa.string())
+            file_columns["download_url"] = pa.array(
+                [unsigned_url(u) for u in file_columns["download_url"].to_pylist()], pa.string()
+            )
         return {
             CALL_DETAIL.name: pa.table(call_columns).filter(pa.array(keep, pa.bool_())),
             RECORDING_EVENTS.name: pa.table(event_columns).filter(pa.array([keep[c] for c in event_call], pa.bool_())),

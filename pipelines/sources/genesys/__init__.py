@@ -1,8 +1,10 @@
 """Genesys Cloud SIP traces as a dlt source: `genesys.siptraces`, optionally
 `genesys.conversation_sip_headers`."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import dlt
 
@@ -21,8 +23,16 @@ from .headers import ConversationMemory, fetch_headers
 from .helpers import SiptraceFlattener, SplitReport, error_text, new_batch, siptrace_results
 from .notices import note_retention, note_truncated
 from .settings import (
-    BATCH_ROWS, CONVERSATION_SIP_HEADERS, DEFAULT_BASE_URL, DEFAULT_LOOKBACK, DEFAULT_MIN_WINDOW_MS,
-    DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_RESULT_CAP, DEFAULT_WINDOW, NAME, SIPTRACES,
+    BATCH_ROWS,
+    CONVERSATION_SIP_HEADERS,
+    DEFAULT_BASE_URL,
+    DEFAULT_LOOKBACK,
+    DEFAULT_MIN_WINDOW_MS,
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_RESULT_CAP,
+    DEFAULT_WINDOW,
+    NAME,
+    SIPTRACES,
 )
 
 TABLES = (SIPTRACES, CONVERSATION_SIP_HEADERS, QUARANTINE)
@@ -46,8 +56,14 @@ def genesys(
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
-    settings = WalkSettings.parse(NAME, window=window, lookback=lookback, start_date=start_date,
-                                  checkpoint_rows=checkpoint_rows, checkpoint_seconds=checkpoint_seconds)
+    settings = WalkSettings.parse(
+        NAME,
+        window=window,
+        lookback=lookback,
+        start_date=start_date,
+        checkpoint_rows=checkpoint_rows,
+        checkpoint_seconds=checkpoint_seconds,
+    )
     cap, min_ms = _positive_int(result_cap, "result_cap"), _positive_int(min_window_ms, "min_window_ms")
     retry = RetryPolicy(max_retries=int(max_retries))
     credentials_hint = f"{VENDOR.setting('client_id')} and {VENDOR.setting('client_secret')}"
@@ -82,8 +98,9 @@ def genesys(
         if include_headers and flattener.conversation_ids:
             if not memory:
                 memory.append(ConversationMemory(dlt.current.source_state()))
-            fetch_headers(client, flattener.conversation_ids, memory[0], w,
-                          batch[CONVERSATION_SIP_HEADERS.name], batch[QUARANTINE.name])
+            fetch_headers(
+                client, flattener.conversation_ids, memory[0], w, batch[CONVERSATION_SIP_HEADERS.name], batch[QUARANTINE.name]
+            )
             count_requests()
         yield _counted(batch, stats)
 

@@ -3,12 +3,13 @@
 The token endpoint lives on the login host (`login.` where the API host has `api.`), not behind
 the API's rate limit, so it gets its own small client; its tries follow the same retry policy.
 """
+
 from __future__ import annotations
 
 import base64
 import threading
 import time
-from typing import Generator
+from collections.abc import Generator
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -27,7 +28,7 @@ def default_login_url(base_url: str) -> str:
     parts = urlsplit(base_url.rstrip("/"))
     host = parts.netloc
     if host.startswith("api."):
-        host = "login." + host[len("api."):]
+        host = "login." + host[len("api.") :]
     return urlunsplit(parts._replace(netloc=host))
 
 
@@ -38,8 +39,15 @@ class ClientCredentials(httpx.Auth):
     our clock check and the vendor's. Threads share the token; one renews while the others wait.
     """
 
-    def __init__(self, login_url: str, client_id: str, client_secret: str, retry: RetryPolicy,
-                 credentials_hint: str, timeout_s: float = 30.0):
+    def __init__(
+        self,
+        login_url: str,
+        client_id: str,
+        client_secret: str,
+        retry: RetryPolicy,
+        credentials_hint: str,
+        timeout_s: float = 30.0,
+    ):
         self.retry = retry
         self.credentials_hint = credentials_hint
         self.token_url = login_url.rstrip("/") + TOKEN_PATH
@@ -100,7 +108,9 @@ class ClientCredentials(httpx.Auth):
             else:
                 # OAuth reports a wrong client id or secret as 400 or 401 `invalid_client` (RFC 6749
                 # §5.2); any other refusal here is also about the OAuth client's set-up.
-                raise VendorAuthError(NAME, f"OAuth client rejected (HTTP {status}: {self._error_text(response)}); check {self.credentials_hint}")
+                raise VendorAuthError(
+                    NAME, f"OAuth client rejected (HTTP {status}: {self._error_text(response)}); check {self.credentials_hint}"
+                )
 
     def _accept(self, response: httpx.Response) -> tuple[str, float] | None:
         """(token, when to renew it), or None when the body is not a token."""

@@ -1,4 +1,5 @@
 """Per-conversation SIP headers (optional): one request per conversation, one row per value."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -39,8 +40,14 @@ class ConversationMemory:
             del self.ids[:excess]
 
 
-def fetch_headers(client: VendorClient, conversation_ids: list[str], memory: ConversationMemory, window: Window,
-                  headers: TableRows, quarantine: TableRows) -> None:
+def fetch_headers(
+    client: VendorClient,
+    conversation_ids: list[str],
+    memory: ConversationMemory,
+    window: Window,
+    headers: TableRows,
+    quarantine: TableRows,
+) -> None:
     """Rows for the conversations not fetched before, into `headers` (or `quarantine`)."""
     todo = [c for c in conversation_ids if c not in memory]
     with ThreadPoolExecutor(THREADS, thread_name_prefix="genesys-headers") as pool:
@@ -81,10 +88,12 @@ def header_rows(conversation_id: str, body: Any) -> list[dict[str, Any]]:
         if not isinstance(values, list):
             values = [values]  # a single value sent bare
         for index, value in enumerate(values):
-            rows.append({
-                "conversation_id": conversation_id,
-                "name": name,
-                "value_index": index,
-                "value": as_text(value, f"headers[{name!r}][{index}]"),
-            })
+            rows.append(
+                {
+                    "conversation_id": conversation_id,
+                    "name": name,
+                    "value_index": index,
+                    "value": as_text(value, f"headers[{name!r}][{index}]"),
+                }
+            )
     return rows

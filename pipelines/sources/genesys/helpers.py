@@ -1,8 +1,10 @@
 """Genesys siptraces: capped (unpaged) queries split until complete, and record flattening."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import httpx
 

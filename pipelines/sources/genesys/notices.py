@@ -1,4 +1,5 @@
 """What a run tells the user about Genesys's quirks: truncated windows and expired ranges."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +8,6 @@ import pendulum
 
 from pipelines.extract.run_stats import RunStats
 from pipelines.fetch.windows import Window, iso, parse_instant
-
 from pipelines.settings import setting_name
 
 from .settings import NAME, RETENTION
@@ -41,10 +41,13 @@ class RetentionNotice(str):
     """The run's one notice about ranges past retention; it grows as more such windows come."""
 
     def __new__(cls, start: pendulum.DateTime, end: pendulum.DateTime, windows: int) -> RetentionNotice:
-        notice = super().__new__(cls, (
-            f"[{iso(start)}, {iso(end)}) is older than Genesys's {RETENTION.days}-day SIP trace retention "
-            f"(traces kept since {retention_horizon().to_date_string()}): {windows} windows returned no rows"
-        ))
+        notice = super().__new__(
+            cls,
+            (
+                f"[{iso(start)}, {iso(end)}) is older than Genesys's {RETENTION.days}-day SIP trace retention "
+                f"(traces kept since {retention_horizon().to_date_string()}): {windows} windows returned no rows"
+            ),
+        )
         notice.start, notice.end, notice.windows = start, end, windows
         return notice
 
