@@ -1,0 +1,43 @@
+"""Reading the warehouse back: a source's committed progress (its ledger in dlt state), schemas, tables."""
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from dlt.common.versioned_state import decompress_state
+
+from pipelines.extract.ledger import STATE_KEY
+from pipelines.sources.registry import vendor
+
+
+def committed_ledger(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
+    """The newest committed ledger state of a source (read-only is enough); {} before any load."""
+    try:
+        row = con.execute(
+            f'select state from "{name}"._dlt_pipeline_state where pipeline_name = ? order by version desc limit 1',
+            [vendor(name).pipeline_name],
+        ).fetchone()
+    except duckdb.Error:
+        return {}
+    if not row:
+        return {}
+    state = decompress_state(row[0])
+    return state.get("sources", {}).get(name, {}).get(STATE_KEY, {})
+
+
+def schema_exists(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.schemata where schema_name = ?", [schema]).fetchone()[0])
+
+
+def table_names(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE' order by table_name",
+        [schema],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """(schema, name) of every table and view, lower case."""
+    rows = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+    return {(s.lower(), n.lower()) for s, n in rows}

@@ -1,0 +1,37 @@
+"""`callhouse.runs`: one row per source per command, what `callhouse status` reads back."""
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import orjson
+
+from pipelines.warehouse.layout import OPS_SCHEMA
+
+RUNS_DDL = f"""
+create schema if not exists {OPS_SCHEMA};
+create table if not exists {OPS_SCHEMA}.runs (
+    run_id text, source text, command text, started_at timestamptz, finished_at timestamptz,
+    outcome text, rows bigint, requests bigint, throttled bigint, retries bigint,
+    quarantined bigint, truncated_windows bigint, message text, details json
+);
+"""
+COLUMNS = ("run_id", "source", "command", "started_at", "finished_at", "outcome", "rows", "requests",
+           "throttled", "retries", "quarantined", "truncated_windows", "message", "details")
+
+
+def record_run(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
+    con.execute(RUNS_DDL)
+    values = [row.get(c) for c in COLUMNS]
+    values[-1] = orjson.dumps(row.get("details") or {}).decode()
+    con.execute(f"insert into {OPS_SCHEMA}.runs ({', '.join(COLUMNS)}) values ({', '.join('?' * len(COLUMNS))})", values)
+
+
+def last_run(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Any] | None:
+    """The newest run of a source: command, started_at, finished_at, outcome, rows, message."""
+    columns = ("command", "started_at", "finished_at", "outcome", "rows", "message")
+    row = con.execute(
+        f"select {', '.join(columns)} from {OPS_SCHEMA}.runs where source = ? order by finished_at desc limit 1",
+        [source],
+    ).fetchone()
+    return dict(zip(columns, row)) if row else None
