@@ -1,4 +1,5 @@
 """Reading the warehouse back: a source's committed progress (its ledger in dlt state), schemas, tables."""
+
 from __future__ import annotations
 
 from typing import Any

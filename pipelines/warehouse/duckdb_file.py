@@ -1,4 +1,5 @@
 """The DuckDB warehouse file: where it is, how callhouse and dlt open it, who may write it."""
+
 from __future__ import annotations
 
 import os
@@ -53,7 +54,9 @@ class Warehouse:
         try:
             return duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise WarehouseBusy(f"warehouse {self.path} is open in another process ({_lock_holder(exc)}): close that session and retry") from None
+            raise WarehouseBusy(
+                f"warehouse {self.path} is open in another process ({_lock_holder(exc)}): close that session and retry"
+            ) from None
 
     def writer_lock(self, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         """One callhouse writer per warehouse; a second one is told which command holds it."""

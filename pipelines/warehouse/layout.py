@@ -1,4 +1,5 @@
 """The schemas a warehouse holds: one per vendor (dlt datasets), the view layers, our run log."""
+
 from __future__ import annotations
 
 from pipelines.sources.registry import NAMES

@@ -1,4 +1,5 @@
 """`callhouse.runs`: one row per source per command, what `callhouse status` reads back."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,22 @@ create table if not exists {OPS_SCHEMA}.runs (
     quarantined bigint, truncated_windows bigint, message text, details json
 );
 """
-COLUMNS = ("run_id", "source", "command", "started_at", "finished_at", "outcome", "rows", "requests",
-           "throttled", "retries", "quarantined", "truncated_windows", "message", "details")
+COLUMNS = (
+    "run_id",
+    "source",
+    "command",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "rows",
+    "requests",
+    "throttled",
+    "retries",
+    "quarantined",
+    "truncated_windows",
+    "message",
+    "details",
+)
 
 
 def record_run(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:

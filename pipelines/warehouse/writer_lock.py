@@ -1,12 +1,13 @@
 """One callhouse writer per warehouse: a lock file beside it that names the command holding it."""
+
 from __future__ import annotations
 
 import fcntl
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from pipelines.errors import WarehouseBusy
 
