@@ -23,7 +23,7 @@ from pipelines.commands import loading
 from pipelines.commands.views import check
 from pipelines.errors import CallhouseError
 from pipelines.sandbox import Sandbox, SandboxConfig
-from pipelines.sources.registry import VENDORS
+from pipelines.sources.registry import BANDWIDTH, GENESYS, VENDORS
 from pipelines.warehouse.duckdb_file import Warehouse
 
 BACKFILL_DAYS = 7
@@ -56,9 +56,9 @@ def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None 
     env = dict(sandbox.env())
     env.update(
         {
-            "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": str(DEMO_BANDWIDTH_RPS),
-            "SOURCES__GENESYS__REQUESTS_PER_MINUTE": str(DEMO_GENESYS_RPM),
-            "SOURCES__GENESYS__INCLUDE_HEADERS": "true",
+            BANDWIDTH.setting("requests_per_second"): str(DEMO_BANDWIDTH_RPS),
+            GENESYS.setting("requests_per_minute"): str(DEMO_GENESYS_RPM),
+            GENESYS.setting("include_headers"): "true",
             # The first nightly run starts where the backfill ended (default: 30 days back).
             **{vendor.setting("start_date"): today.isoformat() for vendor in VENDORS},
         }

@@ -43,6 +43,7 @@ def load_reference_warehouse(workdir: Path) -> Path:
     import pendulum
 
     from pipelines.sandbox import Sandbox, SandboxConfig
+    from pipelines.sources.registry import BANDWIDTH, GENESYS
 
     now = pendulum.datetime(2026, 11, 20, 6, tz="UTC")
     sandbox = Sandbox(
@@ -63,9 +64,9 @@ def load_reference_warehouse(workdir: Path) -> Path:
         **sandbox.env(),
         "CALLHOUSE_WAREHOUSE": str(warehouse),
         "CALLHOUSE_NOW": now.isoformat(),
-        "SOURCES__GENESYS__INCLUDE_HEADERS": "true",
-        "SOURCES__GENESYS__REQUESTS_PER_MINUTE": "0",
-        "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": "0",
+        GENESYS.setting("include_headers"): "true",
+        GENESYS.setting("requests_per_minute"): "0",
+        BANDWIDTH.setting("requests_per_second"): "0",
     }
     try:
         day = now.start_of("day").subtract(days=1)

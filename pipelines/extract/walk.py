@@ -45,8 +45,10 @@ class WalkSettings:
 
     @classmethod
     def parse(
-        cls, source: str, *, window: str, lookback: str, start_date: str | None, checkpoint_rows: int, checkpoint_seconds: float
+        cls, source: str, window: str, lookback: str, start_date: str | None, checkpoint_rows: int, checkpoint_seconds: float
     ) -> WalkSettings:
+        """From the source's own arguments of the same names (each source passes them in this order)."""
+
         def name(field: str) -> str:
             return setting_name("sources", source, field)
 

@@ -52,14 +52,7 @@ def bandwidth(
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
-    settings = WalkSettings.parse(
-        NAME,
-        window=window,
-        lookback=lookback,
-        start_date=start_date,
-        checkpoint_rows=checkpoint_rows,
-        checkpoint_seconds=checkpoint_seconds,
-    )
+    settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
     basic_credential = base64.b64encode(f"{api_token}:{api_secret}".encode()).decode()
     client = VendorClient(
         vendor=NAME,

@@ -47,14 +47,7 @@ def cinnox(
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
-    settings = WalkSettings.parse(
-        NAME,
-        window=window,
-        lookback=lookback,
-        start_date=start_date,
-        checkpoint_rows=checkpoint_rows,
-        checkpoint_seconds=checkpoint_seconds,
-    )
+    settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
     client = VendorClient(
         vendor=NAME,
         max_connections=max(1, int(concurrency)),

@@ -56,14 +56,7 @@ def genesys(
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
-    settings = WalkSettings.parse(
-        NAME,
-        window=window,
-        lookback=lookback,
-        start_date=start_date,
-        checkpoint_rows=checkpoint_rows,
-        checkpoint_seconds=checkpoint_seconds,
-    )
+    settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
     cap, min_ms = _positive_int(result_cap, "result_cap"), _positive_int(min_window_ms, "min_window_ms")
     retry = RetryPolicy(max_retries=int(max_retries))
     credentials_hint = f"{VENDOR.setting('client_id')} and {VENDOR.setting('client_secret')}"
