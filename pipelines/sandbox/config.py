@@ -25,6 +25,8 @@ class SandboxConfig:
     cinnox_rps: float | None = None
     bandwidth_rps: float | None = 1.0
     genesys_rpm: float | None = 300
+    bandwidth_bare_links: bool = False
+    bandwidth_ignores_sort_order: bool = False
     latency_ms: float = 0
     error_5xx_rate: float = 0.0
     rate_429_rate: float = 0.0
@@ -60,6 +62,11 @@ class Limits:
     cinnox_rps: float | None = None
     bandwidth_rps: float | None = 1.0
     genesys_rpm: float | None = 300
+    # Link headers as Bandwidth's SDK test mocks show them: `page` and `size` only (the real
+    # API's default order for a request without sortOrder is descending).
+    bandwidth_bare_links: bool = False
+    # A server that answers every list request in descending order, whatever sortOrder says.
+    bandwidth_ignores_sort_order: bool = False
     genesys_result_cap: int = 100
     genesys_token_ttl_s: float = 3600
     genesys_retention_days: int = 21

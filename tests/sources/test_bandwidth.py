@@ -352,3 +352,26 @@ def test_calls_inserted_into_the_past_shift_the_pages_and_nothing_is_missed(sand
     assert second.returncode == 0, second.output
     assert loaded_calls(run) == truth_calls(sandbox, start, sandbox.now())
     assert sandbox.stats()["bandwidth"]["requests"] <= _pages_from(sandbox, first_window_start(second.stderr)) + 1
+
+
+def test_next_links_without_sort_order_still_load_every_call_of_the_range(make_sandbox, cli):
+    # Bandwidth's SDK test mocks show `next` links with only page and size; a request without
+    # sortOrder is answered in the documented default, descending. Following such a link read
+    # the wrong pages and lost calls while exiting 0; pages are now asked for by number.
+    sandbox = make_sandbox(bandwidth_calls_per_day=1000, bandwidth_bare_links=True)
+    run = cli(sandbox, **UNPACED)
+    result = run(*BACKFILL)
+    assert result.returncode == 0, result.output
+    assert loaded_calls(run) == truth_calls(sandbox, RANGE_START, RANGE_END)
+
+
+def test_a_vendor_ignoring_the_ascending_order_stops_the_run_with_one_line(make_sandbox, cli):
+    sandbox = make_sandbox(bandwidth_calls_per_day=1000, bandwidth_ignores_sort_order=True)
+    run = cli(sandbox, **UNPACED)
+    result = run(*BACKFILL)
+    assert result.returncode == 1, result.output
+    failed = [line for line in result.stderr.splitlines() if "FAILED" in line]
+    assert len(failed) == 1, result.stderr
+    assert failed[0].startswith("bandwidth: FAILED: page ")
+    assert "not in ascending startTime order" in failed[0] and "sortOrder=asc" in failed[0]
+    assert "Traceback" not in result.output

@@ -129,7 +129,7 @@ class BandwidthApi:
         order = req.arg("sortOrder") or "desc"
         if order not in ("asc", "desc"):
             return _validation("sortOrder", order, "sortOrder must be asc or desc")
-        desc = order == "desc"
+        desc = order == "desc" or self._rt.limits.bandwidth_ignores_sort_order
         frm, to = req.arg("from") or None, req.arg("to") or None
         bridge, conference = req.arg("bridgeId") or None, req.arg("conferenceId") or None
 
@@ -149,12 +149,12 @@ class BandwidthApi:
                 rows.reverse()
         else:
             rows, total = self.store.page(now_ms, page, size, desc, bad_rate)
-        links = self._links(req, page, size, total)
+        links = self._links(req, page, size, total, bare=self._rt.limits.bandwidth_bare_links)
         return Reply(200, b"[" + b",".join(rows) + b"]", [("Link", links)], records=len(rows))
 
     @staticmethod
-    def _links(req: Request, page: int, size: int, total: int) -> str:
-        others = [(k, v) for k, v in req.query if k not in ("page", "size")]
+    def _links(req: Request, page: int, size: int, total: int, bare: bool = False) -> str:
+        others = [] if bare else [(k, v) for k, v in req.query if k not in ("page", "size")]
 
         def url(p: int) -> str:
             return f"{req.base_url}{req.path}?{urlencode([('page', p), ('size', size), *others])}"

@@ -61,7 +61,7 @@ def listed_call(record: Any) -> ListedCall:
 class Page:
     number: int
     calls: list[ListedCall]
-    next_url: str | None
+    has_next: bool  # the `next` link says whether there is a next page, not which URL to trust
     last_number: int | None  # from the `last` link: the page count is last_number + 1
 
     def reaches(self, instant: datetime) -> bool:
@@ -111,7 +111,7 @@ class CallPager:
 
     There is no date filter, so the first page of a range is found by binary search on the page
     number (page 0's `last` link gives the page count): 1 + ceil(log2(pages)) requests. From
-    there `next` links are followed, and the position (page + unserved calls of a page that
+    there pages are read by number while the `Link` header has a `next`, and the position (page + unserved calls of a page that
     straddles a window end) carries over to the next window, so consecutive windows cost no
     extra requests. Ascending order keeps pages stable while the list grows: new calls land at
     the end.
@@ -124,7 +124,8 @@ class CallPager:
         self.position: datetime | None = None  # where the next window must start to go on reading
         self.floor: datetime | None = None  # start of the range being read: earlier calls are not ours
         self.buffer: deque[ListedCall] = deque()
-        self.next_url: str | None = None
+        self.next_page: int | None = None  # the page to read after the buffer, None at the end
+        self.last_read: Page | None = None  # the page read before the next one (order check)
         self.probed: dict[int, Page] = {}  # pages past the seek's target, read while searching
         self.pages_read = 0  # pages whose calls were served (the seek's probes are not counted)
         self.seeks: list[str] = []  # one line per seek, for the run summary
@@ -154,19 +155,30 @@ class CallPager:
             if chunk:
                 yield chunk
                 chunk = []
-            if self.next_url is None:
+            if self.next_page is None:
                 return
-            page = self._follow(self.next_url)
+            page = self._follow(self.next_page)
             self.pages_read += 1
             self.buffer.extend(page.calls)
-            self.next_url = page.next_url
+            self.next_page = page.number + 1 if page.has_next else None
 
-    def _follow(self, next_url: str) -> Page:
-        """The `next` page; one the seek already read (the search probes inside the range) is
-        not asked for again: pages of an ascending list only grow at its end."""
-        same_size = httpx.URL(next_url).params.get("size") == str(self.page_size)
-        probed = self.probed.pop(_page_number(next_url), None) if same_size else None
-        return probed if probed is not None else self._page_at(next_url, None)
+    def _follow(self, number: int) -> Page:
+        """The next page, asked for by number with our own size and order (real `next` links may
+        carry only `page` and `size`, and the API's default order is descending); one the seek
+        already read (the search probes inside the range) is not asked for again: pages of an
+        ascending list only grow at its end."""
+        page = self.probed.pop(number, None) or self._page(number)
+        self._check_order(page)
+        return page
+
+    def _check_order(self, page: Page) -> None:
+        """Stop when a page starts before the page read ahead of it ends: walking a list in an
+        order it is not in would skip calls of the range and still end without an error."""
+        previous, self.last_read = self.last_read, page
+        starts = [c.start for c in page.calls if c.start is not None]
+        before = [c.start for c in previous.calls if c.start is not None] if previous else []
+        if starts and before and starts[-1] < before[-1]:
+            raise _not_ascending(page.number, f" after page {previous.number}")
 
     def _seek(self, start: datetime) -> None:
         requests_before = self.client.stats.requests
@@ -176,7 +188,8 @@ class CallPager:
         self.probed = {n: p for n, p in probed.items() if n > target.number}
         self.floor = start
         self.buffer = deque(c for c in target.calls if c.start is None or c.start >= start)
-        self.next_url = target.next_url
+        self.next_page = target.number + 1 if target.has_next else None
+        self.last_read = target
         self.pages_read += 1
         spent = self.client.stats.requests - requests_before
         self.seeks.append(f"found {iso(start)} on page {target.number} in {spent} requests ({how})")
@@ -190,8 +203,8 @@ class CallPager:
         if not starts or starts[0] >= start:
             return None  # the list changed under the index: search
         # Nothing before this page reaches `start`; go on until a page does (or the list ends).
-        while not page.reaches(start) and page.next_url is not None:
-            page = self._page_at(page.next_url, None)
+        while not page.reaches(start) and page.has_next:
+            page = self._page(page.number + 1)
         return page
 
     def _search(self, start: datetime) -> tuple[Page, dict[int, Page]]:
@@ -199,7 +212,7 @@ class CallPager:
         it read on the way."""
         first = self._page(0)
         probed = {0: first}
-        if first.reaches(start) or first.next_url is None:
+        if first.reaches(start) or not first.has_next:
             target = first
         else:
             lo, hi = self._bounds(first, start, probed)
@@ -226,34 +239,33 @@ class CallPager:
             probed[number] = page = self._page(number)
             if page.reaches(start):
                 return lo, number
-            if page.next_url is None:
+            if not page.has_next:
                 return number + 1, number + 1
             lo, number = number + 1, number * 2
 
     def _page(self, number: int) -> Page:
+        """Page `number`, always with our size and ascending order (never a URL from a link)."""
         params = {"page": number, "size": self.page_size, "sortOrder": "asc"}
-        return self._page_at(self.path, params, number)
-
-    def _page_at(self, url: str, params: dict[str, Any] | None, number: int | None = None) -> Page:
-        if params is None:
-            self._check_origin(url)
-        body, response = self.client.get_json(url, params=params)
+        body, response = self.client.get_json(self.path, params=params)
         if not isinstance(body, list):
             raise VendorError("bandwidth", f"calls answered {type(body).__name__}, expected a list")
         links = response.links
-        next_url = links.get("next", {}).get("url") if body else None  # an empty page ends the list
-        if number is None:
-            number = _page_number(str(response.request.url))
-        page = Page(number, [listed_call(r) for r in body], next_url, _page_number(links.get("last", {}).get("url")))
-        if self.index is not None and number is not None and response.request.url.params.get("size") == str(self.page_size):
+        has_next = bool(body) and "next" in links  # an empty page ends the list
+        page = Page(number, [listed_call(r) for r in body], has_next, _page_number(links.get("last", {}).get("url")))
+        starts = [c.start for c in page.calls if c.start is not None]
+        if any(later < earlier for earlier, later in zip(starts, starts[1:])):
+            raise _not_ascending(number, "")
+        if self.index is not None:
             self.index.note(page)
         return page
 
-    def _check_origin(self, url: str) -> None:
-        # A `next` link on another host would get our basic-auth header: refuse rather than leak.
-        link, base = httpx.URL(url), httpx.URL(str(self.client.base_url))
-        if link.is_absolute_url and (link.scheme, link.host, link.port) != (base.scheme, base.host, base.port):
-            raise VendorError("bandwidth", f"next link points to another host ({link.host}); refusing to send credentials there")
+
+def _not_ascending(number: int, where: str) -> VendorError:
+    return VendorError(
+        "bandwidth",
+        f"page {number} of the call list is not in ascending startTime order{where}: the API did not honour "
+        "sortOrder=asc; stopping so that no call of the range is skipped",
+    )
 
 
 def _page_number(url: str | None) -> int | None:
