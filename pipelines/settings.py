@@ -62,13 +62,17 @@ _KINDS = {int: "positive whole number", int | None: "positive whole number", flo
 TSettings = TypeVar("TSettings", bound=BaseConfiguration)
 
 
+def wrong_type(name: str, exc: ConfigValueCannotBeCoercedException) -> UsageError:
+    """A setting dlt could not coerce to its declared type, as one line naming it."""
+    return UsageError(f"{name}: {exc.field_value!r} is not a {_KINDS.get(exc.hint, getattr(exc.hint, '__name__', exc.hint))}")
+
+
 def resolve(settings: TSettings, *sections: str) -> TSettings:
     """The settings as dlt resolves them; a value of the wrong type is one line naming the setting."""
     try:
         return resolve_configuration(settings, sections=sections)
     except ConfigValueCannotBeCoercedException as exc:
-        kind = _KINDS.get(exc.hint, str(exc.hint))
-        raise UsageError(f"{setting_name(*sections, exc.field_name)}: {exc.field_value!r} is not a {kind}") from None
+        raise wrong_type(setting_name(*sections, exc.field_name), exc) from None
     except ConfigurationValueError as exc:
         raise UsageError(f"{'.'.join(sections)}: {exc}") from None
 

@@ -75,10 +75,6 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
-class BadBody(Exception):
-    pass
-
-
 @dataclass
 class VendorClient:
     """An httpx client bound to one vendor.

@@ -19,13 +19,14 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException, Con
 from dlt.common.configuration.inject import get_fun_spec
 from dlt.common.configuration.resolve import resolve_configuration
 
-from pipelines.errors import CallhouseError, ConfigMissing, UsageError, root_error
+from pipelines.errors import CallhouseError, ConfigMissing, root_error
 from pipelines.extract.context import RunContext
 from pipelines.extract.ledger import STATE_KEY, LoadRequest, plan_finished
 from pipelines.extract.lookahead import Lookahead
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
 from pipelines.load.repairs import repair, repair_latest_load
+from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.duckdb_file import Warehouse
 from pipelines.warehouse.run_log import record_run
@@ -81,9 +82,7 @@ def build_source(vendor: Vendor, run: RunContext) -> Any:
     except ConfigFieldMissingException as exc:
         raise ConfigMissing(vendor.name, [vendor.setting(f) for f in exc.fields]) from None
     except ConfigValueCannotBeCoercedException as exc:
-        raise UsageError(
-            f"{vendor.setting(exc.field_name)}: {exc.field_value!r} is not a valid {getattr(exc.hint, '__name__', exc.hint)}"
-        ) from None
+        raise wrong_type(vendor.setting(exc.field_name), exc) from None
 
 
 @dataclass
