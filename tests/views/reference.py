@@ -145,28 +145,61 @@ class Dialog:
     conversation_id: str | None
 
 
+def is_request(m: dict) -> bool:
+    """From `type` when present, else from `method` (a reply's method is its numeric status)."""
+    if m.get("type") in ("1", "2"):
+        return m["type"] == "1"
+    return not m["method"].isdigit()
+
+
+def cseq_methods(messages: Iterable[dict]) -> dict[str, str]:
+    """Message id -> the method its CSeq names; for a record without CSeq: a request's own
+    method, a reply right after a CANCEL the CANCEL, any other reply the dialog's latest request
+    before it other than ACK and CANCEL."""
+    by_callid: dict[str, list[dict]] = defaultdict(list)
+    for m in messages:
+        by_callid[m["callid"]].append(m)
+    methods = {}
+    for rows in by_callid.values():
+        rows.sort(key=lambda m: (int(m["microTs"]), m["id"]))
+        previous, open_request = None, None
+        for m in rows:
+            request = is_request(m)
+            if m.get("cseq"):
+                methods[m["id"]] = m["cseq"].split()[1].upper()
+            elif request:
+                methods[m["id"]] = m["method"].upper()
+            else:
+                methods[m["id"]] = "CANCEL" if previous == "CANCEL" else open_request
+            previous = m["method"].upper() if request else None
+            if request and m["method"].upper() not in ("ACK", "CANCEL"):
+                open_request = m["method"].upper()
+    return methods
+
+
 def genesys_dialogs(messages: Iterable[dict]) -> dict[str, Dialog]:
     """SIP dialogs by Call-ID: started at the first INVITE, answered at the first 2xx reply to an
     INVITE, ended at the BYE (or its reply; an unanswered call at its final reply)."""
     by_callid: dict[str, list[dict]] = defaultdict(list)
     for m in messages:
         by_callid[m["callid"]].append(m)
+    methods = cseq_methods(m for rows in by_callid.values() for m in rows)
     dialogs = {}
     for callid, rows in by_callid.items():
         rows.sort(key=lambda m: (int(m["microTs"]), m["date"]))
-        invites = [m for m in rows if m["type"] == "1" and m["method"].upper() == "INVITE"]
+        invites = [m for m in rows if is_request(m) and m["method"].upper() == "INVITE"]
         if not invites:
             continue  # its INVITE lies before the loaded range
-        replies = [m for m in rows if m["type"] == "2"]
+        replies = [m for m in rows if not is_request(m)]
 
-        def cseq_method(m: dict) -> str:
-            return m["cseq"].split()[1].upper()
+        def cseq_method(m: dict) -> str | None:
+            return methods[m["id"]]
 
         invite_replies = [m for m in replies if cseq_method(m) == "INVITE"]
         answers = [m for m in invite_replies if 200 <= int(m["method"]) < 300]
         finals = [m for m in invite_replies if int(m["method"]) >= 200]
         provisional = [m for m in invite_replies if int(m["method"]) < 200]
-        byes = [m for m in rows if m["type"] == "1" and m["method"].upper() == "BYE"]
+        byes = [m for m in rows if is_request(m) and m["method"].upper() == "BYE"]
         bye_replies = [m for m in replies if cseq_method(m) == "BYE"]
         answered = min(ts(m["date"]) for m in answers) if answers else None
         ended = (
@@ -357,16 +390,17 @@ def sip_messages(messages: list[dict]) -> set[tuple]:
     for m in messages:
         if m.get("conversationId"):
             conversations[m["callid"]] = min(conversations.get(m["callid"], m["conversationId"]), m["conversationId"])
+    methods = cseq_methods(messages)
     out = set()
     for m in messages:
-        request = m["type"] == "1"
+        request = is_request(m)
         out.add(
             (
                 m["callid"],
                 m.get("conversationId") or conversations.get(m["callid"]),
                 m["id"],
                 ts(m["date"]),
-                m["method"].upper() if request else m["cseq"].split()[1].upper(),
+                m["method"].upper() if request else methods[m["id"]],
                 None if request else int(m["method"]),
                 request,
                 m["fromUser"],

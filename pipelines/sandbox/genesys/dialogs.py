@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import uuid
+import zlib
 from array import array
 from dataclasses import dataclass, field
 
@@ -51,6 +52,8 @@ TALK_CAP_MS = 3 * HOUR_MS
 # 4000 + 200 30000 + ACK 80 + re-INVITE 100 + BYE's 200 50 ms), rounded up to a minute.
 # generate_day checks every dialog against it: a longer one would lose its tail after midnight.
 MAX_DIALOG_MS = TALK_CAP_MS + 60_000
+# One dialog in this many is served without `type` and `cseq` (see _dialog_rows).
+MINIMAL_EVERY = 20
 assert MAX_DIALOG_MS < DAY_MS  # only the day before can spill into a day
 
 
@@ -195,6 +198,10 @@ def _dialog_rows(d: _Dialog, t0: int) -> tuple[list[dict], str, dict[str, list[s
     cseq = 0
     invite_headers: dict[str, list[str]] = {}
     invite_text = ""
+    # Every HomerRecord field is optional: Homer's own documented OPTIONS record has neither
+    # `type` nor `cseq`. One dialog in MINIMAL_EVERY is served that way (chosen from its Call-ID,
+    # so the random stream, and every other record, stays as it was).
+    minimal = zlib.crc32(d.callid.encode()) % MINIMAL_EVERY == 0
     for what, direction, gap in _script(r):
         t += gap
         is_request = not what.isdigit()
@@ -316,6 +323,8 @@ def _dialog_rows(d: _Dialog, t0: int) -> tuple[list[dict], str, dict[str, list[s
                 del row["conversationId"]
             elif conv_roll < 0.20:
                 row["conversationId"] = ""
+        if minimal:
+            del row["type"], row["cseq"]
         rows.append(row)
     return rows, invite_text, invite_headers
 
