@@ -64,7 +64,14 @@ class Cli:
     def warehouse(self) -> Path:
         return self.workdir / "warehouse" / "calls.duckdb"
 
-    def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> Result:
+    def __call__(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 600,
+        entry: tuple[str, ...] = ("-m", "pipelines.cli"),
+    ) -> Result:
+        """`entry` is what the interpreter runs (a test may run a `-c` script that calls the CLI)."""
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CALLHOUSE_"))}
         if self.sandbox is not None:
             full_env.update(self.sandbox.env())
@@ -73,7 +80,7 @@ class Cli:
         full_env.update(self.env)
         full_env.update(env or {})
         proc = subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", *args],
+            [sys.executable, *entry, *args],
             cwd=self.workdir,
             env=full_env,
             capture_output=True,

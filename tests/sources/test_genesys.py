@@ -47,8 +47,23 @@ def expected_row(message: dict) -> tuple:
     return tuple(values)
 
 
-def loaded_rows(run) -> dict[str, tuple]:
-    return {row[0]: row for row in run.query(f"select {', '.join(COLUMNS)} from genesys.siptraces")}
+DATE = COLUMNS.index("date")
+
+
+def key(message: dict) -> tuple:
+    """A message is its id and its time: Homer ids are counters per day and repeat across days."""
+    return message["id"], datetime.fromisoformat(message["date"])
+
+
+def loaded_rows(run) -> dict[tuple, tuple]:
+    rows = run.query(f"select {', '.join(COLUMNS)} from genesys.siptraces")
+    by_key = {(row[0], row[DATE]): row for row in rows}
+    assert len(by_key) == len(rows), "two rows share an (id, date)"
+    return by_key
+
+
+def loaded_ids(run) -> set[str]:
+    return {id_ for id_, _ in loaded_rows(run)}
 
 
 def genesys_state(cli) -> dict:
@@ -84,7 +99,7 @@ def test_backfill_splits_capped_windows_and_loads_exactly_the_truths_messages(ma
     result = run(*BACKFILL)
     assert result.returncode == 0, result.output
 
-    assert loaded_rows(run) == {m["id"]: expected_row(m) for m in expected}
+    assert loaded_rows(run) == {key(m): expected_row(m) for m in expected}
     types = dict(
         run.query(
             "select column_name, data_type from information_schema.columns "
@@ -113,7 +128,7 @@ def test_rerunning_a_backfill_leaves_identical_rows(make_sandbox, cli):
     assert second.returncode == 0, second.output
     assert summary_rows(second, "siptraces") == len(before)  # read again, not skipped
     assert loaded_rows(run) == before
-    assert run.query("select count(*), count(distinct id) from genesys.siptraces")[0] == (len(before), len(before))
+    assert run.query("select count(*), count(distinct (id, date)) from genesys.siptraces")[0] == (len(before), len(before))
 
 
 def test_nightly_run_after_a_backfill_resumes_from_its_cursor(make_sandbox, cli):
@@ -137,7 +152,7 @@ def test_nightly_run_after_a_backfill_resumes_from_its_cursor(make_sandbox, cli)
     # The second run re-read the lookback: a day before the old cursor, earlier than START_DATE.
     expected = {m["id"] for m in served_messages(sandbox, TEST_NOW.subtract(days=1), sandbox.now())}
     expected |= {m["id"] for m in served_messages(sandbox, RANGE_START, RANGE_END)}
-    assert set(loaded_rows(run)) == expected
+    assert loaded_ids(run) == expected
 
 
 def test_backfill_completes_while_tokens_expire_every_few_seconds(make_sandbox, cli):
@@ -156,7 +171,7 @@ def test_backfill_completes_while_tokens_expire_every_few_seconds(make_sandbox, 
     assert stats["2xx"] + stats["401"] == stats["requests"], stats  # every other answer a success
     assert summary_count(result, "retried") == 0
     expected = served_messages(sandbox, start, end)
-    assert set(loaded_rows(run)) == {m["id"] for m in expected}
+    assert loaded_ids(run) == {m["id"] for m in expected}
     conversations = {m["conversationId"] for m in expected if m.get("conversationId")}
     assert {r[0] for r in run.query("select distinct conversation_id from genesys.conversation_sip_headers")} == conversations
 
@@ -170,7 +185,7 @@ def test_backfill_rides_out_throttling_and_gateway_errors(make_sandbox, cli):
     stats = sandbox.stats()["genesys"]
     assert stats["5xx"] > 0 and stats["429"] > 0, stats
     assert summary_count(result, "throttled") > 0 and summary_count(result, "retried") > 0
-    assert loaded_rows(run) == {m["id"]: expected_row(m) for m in served_messages(sandbox, start, end)}
+    assert loaded_rows(run) == {key(m): expected_row(m) for m in served_messages(sandbox, start, end)}
 
 
 def test_full_window_that_cannot_be_split_is_loaded_and_reported_truncated(make_sandbox, cli):
@@ -200,7 +215,7 @@ def test_full_window_that_cannot_be_split_is_loaded_and_reported_truncated(make_
             if len(served) >= cap:
                 truncated.append(half)
     assert truncated, "the range must have half hours with more messages than the cap"
-    assert set(loaded_rows(run)) == expected
+    assert loaded_ids(run) == expected
 
     assert f"{len(truncated)} windows TRUNCATED" in summary_line(result)
     assert "TRUNCATED [" in result.output
@@ -246,7 +261,7 @@ def test_bad_records_are_quarantined_not_fatal(make_sandbox, cli):
     unloadable = [b for b in bad if b["defect"] != "extra_field"]
     assert unloadable and len(unloadable) < len(bad)
     good = {m["id"] for m in served_messages(sandbox, start, end)}
-    assert set(loaded_rows(run)) == good | {b["id"] for b in bad if b["defect"] == "extra_field"}
+    assert loaded_ids(run) == good | {b["id"] for b in bad if b["defect"] == "extra_field"}
     quarantined = run.query("select resource, reason from genesys.quarantine")
     assert len(quarantined) == len(unloadable)
     assert {r for r, _ in quarantined} == {"siptraces"}
@@ -354,3 +369,58 @@ def test_header_values_keep_their_position():
         ("supported", 1, "timer"),
         ("to", 0, "<sip:1@x>"),
     ]
+
+
+# --- ids that repeat across days ---------------------------------------------------------------
+
+# The release before the (id, date) key: the same code with siptraces keyed on `id` alone.
+AS_KEYED_ON_ID_ALONE = """
+import dataclasses, sys
+import pipelines.sources.genesys as genesys
+genesys.SIPTRACES = dataclasses.replace(genesys.SIPTRACES, primary_key=("id",))
+genesys.TABLES = (genesys.SIPTRACES, *genesys.TABLES[1:])
+from pipelines.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_messages_sharing_an_id_on_different_days_are_all_kept(make_sandbox, cli):
+    # Homer's id is a counter per daily table; the sandbox repeats ids across days.
+    sandbox = make_sandbox()
+    run = cli(sandbox, **UNPACED)
+    result = run(*BACKFILL)
+    assert result.returncode == 0, result.output
+    expected = served_messages(sandbox, RANGE_START, RANGE_END)
+    assert len({m["id"] for m in expected}) < len(expected), "the range should hold repeated ids"
+    assert loaded_rows(run) == {key(m): expected_row(m) for m in expected}
+
+
+def test_a_warehouse_keyed_on_id_alone_keeps_every_row_when_the_key_gains_the_date(make_sandbox, cli):
+    sandbox = make_sandbox()
+    run = cli(sandbox, **UNPACED)
+    day_one, day_two = RANGE_START, RANGE_START.add(days=1)
+    old = run(
+        "backfill",
+        "--source",
+        "genesys",
+        "--start",
+        day_one.isoformat(),
+        "--end",
+        day_two.isoformat(),
+        entry=("-c", AS_KEYED_ON_ID_ALONE),
+    )
+    assert old.returncode == 0, old.output
+    first_day = loaded_rows(run)
+    assert first_day == {key(m): expected_row(m) for m in served_messages(sandbox, day_one, day_two)}
+
+    # The next day repeats ids of the first; loaded by this release, nothing of the first is lost.
+    new = run("backfill", "--source", "genesys", "--start", day_two.isoformat(), "--end", RANGE_END.isoformat())
+    assert new.returncode == 0, new.output
+    expected = served_messages(sandbox, day_one, RANGE_END)
+    assert {m["id"] for m in served_messages(sandbox, day_one, day_two)} & {
+        m["id"] for m in served_messages(sandbox, day_two, RANGE_END)
+    }
+    assert loaded_rows(run) == {key(m): expected_row(m) for m in expected}
+    assert run("views").returncode == 0
+    check = run("check")
+    assert check.returncode == 0 and "FAIL" not in check.stdout, check.stdout

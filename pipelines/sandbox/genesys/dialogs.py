@@ -54,6 +54,11 @@ TALK_CAP_MS = 3 * HOUR_MS
 MAX_DIALOG_MS = TALK_CAP_MS + 60_000
 # One dialog in this many is served without `type` and `cseq` (see _dialog_rows).
 MINIMAL_EVERY = 20
+# Homer's `id` is a counter per daily capture table: if Genesys passes it through, messages of
+# different days share ids. The INVITE of every COUNTER_ID_EVERY-th dialog of a day gets the
+# counter id `index // COUNTER_ID_EVERY` (zero-padded), so the same ids recur every day and
+# stay unique within it.
+COUNTER_ID_EVERY = 25
 assert MAX_DIALOG_MS < DAY_MS  # only the day before can spill into a day
 
 
@@ -348,10 +353,12 @@ def generate_day(seed: int, day: int, per_day: float, previous_day: bool = True)
         rows = []
         conversations = {}
 
-        def add(t0: int, s: int) -> tuple[_Dialog, str, dict[str, list[str]]]:
+        def add(t0: int, s: int, counter_id: int | None = None) -> tuple[_Dialog, str, dict[str, list[str]]]:
             """Generates a dialog and keeps its messages dated in the day."""
             d = _new_dialog(random.Random(s))
             msgs, invite, headers = _dialog_rows(d, t0)
+            if counter_id is not None and day_lo <= int(msgs[0]["milliTs"]) < day_hi:
+                msgs[0]["id"] = f"{counter_id:024d}"
             if int(msgs[-1]["milliTs"]) - t0 > MAX_DIALOG_MS:
                 raise RuntimeError(f"a Genesys dialog outlasts MAX_DIALOG_MS: {d.callid} from {t0}")
             for m in msgs:
@@ -365,8 +372,9 @@ def generate_day(seed: int, day: int, per_day: float, previous_day: bool = True)
             for t0, s in zip(prev_starts, prev_seeds):
                 if t0 >= day_lo - MAX_DIALOG_MS:
                     add(t0, s)
-        for t0, s in zip(starts, dialog_seeds):
-            d, invite, headers = add(t0, s)
+        for index, (t0, s) in enumerate(zip(starts, dialog_seeds)):
+            counter_id = index // COUNTER_ID_EVERY if index % COUNTER_ID_EVERY == 0 else None
+            d, invite, headers = add(t0, s, counter_id)
             conversations[d.conversation] = (t0, invite, headers)
         rows.sort(key=lambda x: (x[0], x[1]))
         br = random.Random(badness_seed)

@@ -99,7 +99,7 @@ def genesys(
 
     walk = run.walk(settings, fetch_window, TABLES)
 
-    @dlt.resource(name=SIPTRACES.name, write_disposition="merge", primary_key="id")
+    @dlt.resource(name=SIPTRACES.name, write_disposition="merge", primary_key=list(SIPTRACES.primary_key))
     def siptraces() -> Iterator[Any]:
         try:
             yield from walk

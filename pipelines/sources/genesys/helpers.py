@@ -93,13 +93,13 @@ class SiptraceFlattener:
     """HomerRecords -> `siptraces` rows of one walk window (and quarantine rows).
 
     Rows outside the query window are dropped (whether dateEnd is inclusive is not documented,
-    and the boundary record belongs to the next window), as are repeats of an id already seen in
-    this walk window.
+    and the boundary record belongs to the next window), as are repeats of a message (id and time)
+    already seen in this walk window.
     """
 
     def __init__(self, walk_window: Window):
         self.walk_window = walk_window
-        self.seen: set[str] = set()
+        self.seen: set[tuple[str, Any]] = set()
         self.conversation_ids: list[str] = []  # in first-seen order
         self._conversations: set[str] = set()
 
@@ -110,9 +110,10 @@ class SiptraceFlattener:
             except BadRecord as exc:
                 quarantine.add(quarantine_row(SIPTRACES.name, record, str(exc), self.walk_window))
                 continue
-            if not window.contains(row["date"]) or row["id"] in self.seen:
+            key = (row["id"], row["date"])
+            if not window.contains(row["date"]) or key in self.seen:
                 continue
-            self.seen.add(row["id"])
+            self.seen.add(key)
             traces.add(row)
             conversation = row.get("conversation_id")
             if conversation and conversation not in self._conversations:

@@ -88,7 +88,9 @@ SIPTRACES = TableSpec(
         "sourceAlias": "text",
         "destinationAlias": "text",
     },
-    primary_key=("id",),
+    # Homer's id is a counter per daily capture table: two messages of different days may share
+    # it, so a message is its id plus its time.
+    primary_key=("id", "date"),
 )
 
 # One row per header value; a header repeated with equal values keeps every row by position.
