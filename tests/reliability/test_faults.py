@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import TEST_NOW
 from tests.sources.test_bandwidth import loaded_calls, loaded_headers, truth_calls, truth_headers
 from tests.sources.test_cinnox import cinnox_state, counts, truth_tables, warehouse_tables
-from tests.sources.test_genesys import expected_row, loaded_rows, served_messages
+from tests.sources.test_genesys import expected_row, key, loaded_rows, served_messages
 
 START = TEST_NOW.start_of("day").subtract(days=5)
 END = START.add(days=3)
@@ -28,7 +28,7 @@ def assert_every_source_matches_the_truth(sandbox, run) -> None:
     assert warehouse_tables(run) == truth_tables(sandbox, START, END)
     assert loaded_calls(run) == truth_calls(sandbox, START, END)
     assert loaded_headers(run) == truth_headers(sandbox, START, END)
-    expected = {m["id"]: expected_row(m) for m in served_messages(sandbox, START, END)}
+    expected = {key(m): expected_row(m) for m in served_messages(sandbox, START, END)}
     assert loaded_rows(run) == expected
 
 

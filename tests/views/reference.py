@@ -152,8 +152,8 @@ def is_request(m: dict) -> bool:
     return not m["method"].isdigit()
 
 
-def cseq_methods(messages: Iterable[dict]) -> dict[str, str]:
-    """Message id -> the method its CSeq names; for a record without CSeq: a request's own
+def cseq_methods(messages: Iterable[dict]) -> dict[tuple[str, str], str]:
+    """(message id, date) -> the method its CSeq names; for a record without CSeq: a request's own
     method, a reply right after a CANCEL the CANCEL, any other reply the dialog's latest request
     before it other than ACK and CANCEL."""
     by_callid: dict[str, list[dict]] = defaultdict(list)
@@ -166,11 +166,11 @@ def cseq_methods(messages: Iterable[dict]) -> dict[str, str]:
         for m in rows:
             request = is_request(m)
             if m.get("cseq"):
-                methods[m["id"]] = m["cseq"].split()[1].upper()
+                methods[m["id"], m["date"]] = m["cseq"].split()[1].upper()
             elif request:
-                methods[m["id"]] = m["method"].upper()
+                methods[m["id"], m["date"]] = m["method"].upper()
             else:
-                methods[m["id"]] = "CANCEL" if previous == "CANCEL" else open_request
+                methods[m["id"], m["date"]] = "CANCEL" if previous == "CANCEL" else open_request
             previous = m["method"].upper() if request else None
             if request and m["method"].upper() not in ("ACK", "CANCEL"):
                 open_request = m["method"].upper()
@@ -193,7 +193,7 @@ def genesys_dialogs(messages: Iterable[dict]) -> dict[str, Dialog]:
         replies = [m for m in rows if not is_request(m)]
 
         def cseq_method(m: dict) -> str | None:
-            return methods[m["id"]]
+            return methods[m["id"], m["date"]]
 
         invite_replies = [m for m in replies if cseq_method(m) == "INVITE"]
         answers = [m for m in invite_replies if 200 <= int(m["method"]) < 300]
@@ -400,7 +400,7 @@ def sip_messages(messages: list[dict]) -> set[tuple]:
                 m.get("conversationId") or conversations.get(m["callid"]),
                 m["id"],
                 ts(m["date"]),
-                m["method"].upper() if request else methods[m["id"]],
+                m["method"].upper() if request else methods[m["id"], m["date"]],
                 None if request else int(m["method"]),
                 request,
                 m["fromUser"],

@@ -160,7 +160,7 @@ def test_the_reply_inference_names_the_method_cseq_names_on_every_sandbox_dialog
     with_cseq = [m for m in truth["genesys"] if m.get("cseq")]
     stripped = [{k: v for k, v in m.items() if k not in ("cseq", "type")} for m in with_cseq]
     inferred = ref.cseq_methods(stripped)
-    actual = {m["id"]: m["cseq"].split()[1].upper() for m in with_cseq}
+    actual = {(m["id"], m["date"]): m["cseq"].split()[1].upper() for m in with_cseq}
     assert len(actual) > 1000
     wrong = {i: (actual[i], inferred[i]) for i in actual if actual[i] != inferred[i]}
     assert not wrong, f"{len(wrong)} of {len(actual)} differ, e.g. {next(iter(wrong.items()))}"
