@@ -6,6 +6,7 @@ from typing import Any, TextIO
 
 from pipelines.errors import EXIT_OK
 from pipelines.extract.ledger import coverage_gaps
+from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
 from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import committed_ledger, schema_exists, table_names
 from pipelines.warehouse.duckdb_file import Warehouse
@@ -21,6 +22,7 @@ def source_status(con: Any, name: str) -> dict[str, Any]:
         "coverage": state.get("coverage", []),
         "gaps": coverage_gaps(state.get("coverage", [])),
         "truncated": state.get("truncated", []),
+        "stale_open_calls": state.get(STALE_OPEN_CALLS) or {},
         "unfinished_backfills": [
             key.split(":", 1)[1]
             for key, plan in state.get("plans", {}).items()
@@ -69,6 +71,10 @@ def _print_one(s: dict[str, Any], out: TextIO) -> None:
         out.write(f"  TRUNCATED: {len(s['truncated'])} windows hit the vendor's result cap and could not be split:\n")
         for start, end, rows in s["truncated"]:
             out.write(f"    [{start}, {end}) {rows} rows\n")
+    if s["stale_open_calls"]:
+        out.write(f"  open calls past the horizon: {len(s['stale_open_calls'])} no longer re-checked:\n")
+        for call_id, start in sorted(s["stale_open_calls"].items(), key=lambda kv: kv[1]):
+            out.write(f"    {call_id} open since {start}\n")
     if s["tables"].get("quarantine"):
         out.write(f"  quarantined: {s['tables']['quarantine']:,} records could not be loaded (see {s['source']}.quarantine)\n")
     for table, count in s["tables"].items():

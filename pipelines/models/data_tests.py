@@ -30,7 +30,9 @@ from pipelines.errors import EXIT_FAILED, EXIT_OK, UsageError, one_line
 from pipelines.fetch.windows import parse_duration
 from pipelines.models.project import SQL_DIR, ViewBuildError, load_models, read_yaml
 from pipelines.settings import freshness_settings, setting_name
-from pipelines.warehouse.catalog import existing_tables
+from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
+from pipelines.sources.registry import NAMES
+from pipelines.warehouse.catalog import committed_ledger, existing_tables
 from pipelines.warehouse.duckdb_file import Warehouse
 
 SOURCES_YAML = "sources.yml"
@@ -221,6 +223,19 @@ def _run_test(con: Any, test: DataTest) -> Outcome:
     return Outcome(status, line)
 
 
+def _stale_open_calls(con: Any, source: str) -> Outcome:
+    """Calls open past the source's open-call horizon are no longer re-checked: a warning."""
+    stale = committed_ledger(con, source).get(STALE_OPEN_CALLS) or {}
+    if not stale:
+        return Outcome("pass")
+    examples = "; ".join(f"id={_lit(i)} since {s}" for i, s in sorted(stale.items(), key=lambda kv: kv[1])[:EXAMPLES])
+    return Outcome(
+        "warn",
+        f"WARN {source}: open calls past the horizon: {len(stale):,} calls still open are no longer re-checked, "
+        f"e.g. {examples} (`callhouse status` lists them)",
+    )
+
+
 def _freshness(con: Any, rule: Freshness, tables: set[tuple[str, str]], now: pendulum.DateTime) -> Outcome:
     label = f"{rule.source}: freshness"
     if (rule.source, "_dlt_loads") not in tables:
@@ -265,6 +280,7 @@ def run_checks(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -
         outcomes.extend(_run_test(con, test) for test in view_tests)
         now = pendulum.now("UTC")
         outcomes.extend(_freshness(con, rule, tables, now) for rule in rules)
+        outcomes.extend(_stale_open_calls(con, name) for name in NAMES)
     finally:
         con.close()
     for outcome in outcomes:

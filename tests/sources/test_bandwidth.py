@@ -375,3 +375,74 @@ def test_a_vendor_ignoring_the_ascending_order_stops_the_run_with_one_line(make_
     assert failed[0].startswith("bandwidth: FAILED: page ")
     assert "not in ascending startTime order" in failed[0] and "sortOrder=asc" in failed[0]
     assert "Traceback" not in result.output
+
+
+def summary_pages(stderr: str) -> int:
+    return int(re.search(r"bandwidth: ok, .* (\d+) pages", stderr).group(1))
+
+
+def stuck_call(sandbox, call_id: str, start) -> None:
+    sandbox.add_bandwidth_call(
+        {
+            "id": call_id,
+            "direction": "in",
+            "from": "+14155550123",
+            "to": "+19195550100",
+            "state": "active",
+            "startTime": start.format("YYYY-MM-DDTHH:mm:ss") + "Z",
+            "activeTime": start.add(seconds=9).format("YYYY-MM-DDTHH:mm:ss") + "Z",
+        }
+    )
+
+
+def test_an_open_call_from_before_the_lookback_is_rechecked_by_id_when_that_is_cheaper(sandbox, cli):
+    now = sandbox.now()
+    stuck_call(sandbox, "c-openforthreedays00000001", now.subtract(days=3))
+    run = cli(sandbox, SOURCES__BANDWIDTH__START_DATE=now.subtract(days=4).isoformat(), **UNPACED)
+    first = run("run", "--source", "bandwidth")
+    assert first.returncode == 0, first.output
+    assert "c-openforthreedays00000001" in bandwidth_state(run)["open_calls"]
+
+    sandbox.advance(hours=5)
+    second = run("run", "--source", "bandwidth")
+    assert second.returncode == 0, second.output
+    # Re-reading three days of pages would cost ~3 requests more; one request by id is cheaper.
+    assert first_window_start(second.stderr) == pendulum.parse(bandwidth_state(run)["cursor"]).subtract(hours=5 + 6)
+    assert "re-checked 1 open calls from before the lookback by id" in second.stderr
+    assert summary_requests(second.stderr) == summary_pages(second.stderr) + 1
+    assert loaded_calls(run) == truth_calls(sandbox, now.subtract(days=4), sandbox.now())
+
+
+def test_a_call_stuck_open_for_a_year_is_not_re_read_every_night_and_is_reported(make_sandbox, cli):
+    sandbox = make_sandbox(bandwidth_calls_per_day=100, history_days=370)
+    now = sandbox.now()
+    stuck_start = now.subtract(days=365)
+    stuck_call(sandbox, "c-stuckopenforayear0000001", stuck_start)
+    run = cli(sandbox, SOURCES__BANDWIDTH__START_DATE=now.subtract(days=1).isoformat(), **UNPACED)
+    backfill = run("backfill", "--source", "bandwidth", "--start", stuck_start.to_date_string(), "--end", now.to_date_string())
+    assert backfill.returncode == 0, backfill.output
+    assert bandwidth_state(run)["stale_open_calls"] == {
+        "c-stuckopenforayear0000001": stuck_start.format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z"
+    }
+
+    first = run("run", "--source", "bandwidth")
+    assert first.returncode == 0, first.output
+    sandbox.advance(hours=6)
+    second = run("run", "--source", "bandwidth")
+    assert second.returncode == 0, second.output
+    # The nightly reads its lookback and nothing of the year behind it: every request is a page
+    # it loads (the cheaper plan; re-reading from the stuck call would be the whole list).
+    assert summary_count_windows(second.stderr) <= 2
+    assert summary_requests(second.stderr) == summary_pages(second.stderr)
+    assert loaded_calls(run) == truth_calls(sandbox, stuck_start.start_of("day"), sandbox.now())
+
+    status = run("status")
+    assert "open calls past the horizon: 1 no longer re-checked" in status.stdout
+    assert "c-stuckopenforayear0000001 open since" in status.stdout
+    check = run("check")
+    assert check.returncode == 0, check.output
+    assert "WARN bandwidth: open calls past the horizon: 1 calls still open are no longer re-checked" in check.stdout
+
+
+def summary_count_windows(stderr: str) -> int:
+    return int(re.search(r"bandwidth: ok, .*; (\d+) windows", stderr).group(1))

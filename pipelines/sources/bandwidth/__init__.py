@@ -16,16 +16,17 @@ from pipelines.extract.walk import Checkpoint, WalkSettings
 from pipelines.fetch.http import VendorClient
 from pipelines.fetch.records import QUARANTINE, Batch
 from pipelines.fetch.retry import RetryPolicy
-from pipelines.fetch.windows import Window
+from pipelines.fetch.windows import Window, parse_duration
 from pipelines.sources.vendor import Vendor
 
-from .helpers import CallFlattener, CallPager, error_text, rate_limit_wait
+from .helpers import CallFlattener, CallPager, error_text, listed_call, rate_limit_wait
 from .open_calls import OpenCallWatch
 from .settings import (
     CALLS,
     CHILD_TABLES,
     DEFAULT_BASE_URL,
     DEFAULT_LOOKBACK,
+    DEFAULT_OPEN_CALL_HORIZON,
     DEFAULT_REQUESTS_PER_SECOND,
     DEFAULT_WINDOW,
     MAX_PAGE_SIZE,
@@ -49,10 +50,12 @@ def bandwidth(
     page_size: int = MAX_PAGE_SIZE,
     requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND,
     max_retries: int = 8,
+    open_call_horizon: str = DEFAULT_OPEN_CALL_HORIZON,
     checkpoint_rows: int = Checkpoint.rows,
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
     settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
+    horizon = parse_duration(open_call_horizon, VENDOR.setting("open_call_horizon"))
     basic_credential = base64.b64encode(f"{api_token}:{api_secret}".encode()).decode()
     client = VendorClient(
         vendor=NAME,
@@ -68,7 +71,7 @@ def bandwidth(
     )
     pager = CallPager(client, user_id, max(1, min(int(page_size), MAX_PAGE_SIZE)))
     flattener = CallFlattener(redact=client.redact)
-    open_calls = OpenCallWatch(run.request)
+    open_calls = OpenCallWatch(run.request, horizon)
     stats = run.stats
     sync_stats = stats.request_counter(client)
 
@@ -77,27 +80,44 @@ def bandwidth(
     seen: set[str] = set()
 
     def fetch_window(w: Window) -> Iterator[Batch]:
+        if open_calls.to_recheck:
+            yield recheck(w)
         pages_before = pager.pages_read
         for listed in pager.calls_in(w):
             stats.pages += pager.pages_read - pages_before
             pages_before = pager.pages_read
             sync_stats()
-            batch = flattener.flatten(listed, w, seen)
-            open_calls.note(batch[CALLS.name])
-            stats.quarantined += len(batch[QUARANTINE.name])
-            yield batch
+            yield flattened(listed, w)
         stats.pages += pager.pages_read - pages_before
         sync_stats()
-        open_calls.window_read(w)
+
+    def recheck(w: Window) -> Batch:
+        """Open calls from before the lookback, one request each (see open_calls.py)."""
+        listed = []
+        for call_id in open_calls.to_recheck:
+            record = pager.call(call_id)
+            if record is None:
+                open_calls.forget(call_id)
+                stats.notices.append(f"open call {call_id} is no longer known to the vendor (404); forgotten")
+            else:
+                listed.append(listed_call(record))
+        open_calls.rechecked()
+        sync_stats()
+        stats.notices.append(f"re-checked {len(listed)} open calls from before the lookback by id")
+        return flattened(listed, w)
+
+    def flattened(listed: list, w: Window) -> Batch:
+        batch = flattener.flatten(listed, w, seen)
+        open_calls.note(batch[CALLS.name])
+        stats.quarantined += len(batch[QUARANTINE.name])
+        return batch
 
     lookback_start = run.nightly_start(settings)
 
     def nightly_start(ledger: SourceLedger) -> pendulum.DateTime:
-        # Cursor minus lookback, and no later than the oldest call still open.
-        start = lookback_start(ledger)
+        # Cursor minus lookback, or earlier to re-read calls still open (open_calls.py).
         pager.attach(ledger.state)
-        oldest_open = open_calls.attach(ledger)
-        return min(start, oldest_open) if oldest_open else start
+        return open_calls.plan(ledger, lookback_start(ledger), pager.index.pages_between)
 
     walk = run.walk(settings, fetch_window, TABLES, nightly_start=nightly_start)
 

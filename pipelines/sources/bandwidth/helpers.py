@@ -100,6 +100,15 @@ class PageIndex:
             for number in sorted(self.pages, key=int)[: len(self.pages) - self.LIMIT]:
                 del self.pages[number]
 
+    def pages_between(self, earlier: datetime, later: datetime) -> int | None:
+        """Pages a read from `earlier` adds to one from `later`: an estimate from the index (an
+        instant before every indexed page counts from page 0, an upper bound); None without one."""
+        later_page = self.page_before(later)
+        if later_page is None:
+            return None
+        earlier_page = self.page_before(earlier)
+        return later_page - (earlier_page if earlier_page is not None else 0)
+
     def page_before(self, start: datetime) -> int | None:
         """The highest indexed page whose first call starts before `start`."""
         before = [int(n) for n, (first, _) in self.pages.items() if parse_instant(first) < start]
@@ -134,6 +143,17 @@ class CallPager:
     def attach(self, state: dict[str, Any]) -> None:
         """Use and keep up the page index in this source state (committed with each window)."""
         self.index = PageIndex(state, self.page_size)
+
+    def call(self, call_id: str) -> Any | None:
+        """One call by id (`GET /calls/{id}`, Catapult v1's call information); None when the
+        vendor no longer knows it (404)."""
+        try:
+            body, _ = self.client.get_json(f"{self.path}{call_id}")
+        except VendorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return body
 
     def calls_in(self, window: Window) -> Iterator[list[ListedCall]]:
         """The listed calls of `window`, one list per vendor page (or part of one)."""

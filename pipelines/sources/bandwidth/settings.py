@@ -11,6 +11,8 @@ MAX_PAGE_SIZE = 1000
 # Bandwidth allows 1 request per 1000 ms on GET /calls, per credential (vendor-apis.md §2).
 DEFAULT_REQUESTS_PER_SECOND = 1.0
 DEFAULT_LOOKBACK = "6h"
+# Calls open longer than this are no longer re-checked by nightly runs (open_calls.py).
+DEFAULT_OPEN_CALL_HORIZON = "7d"
 # The API has no date filter: windows only mark how far a run got (checkpoints, state), they do
 # not cost requests of their own.
 DEFAULT_WINDOW = "1d"
