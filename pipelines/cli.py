@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from pipelines.errors import EXIT_FAILED, CallhouseError, UsageError, one_line, root_error
+from pipelines.errors import EXIT_FAILED, EXIT_OK, CallhouseError, UsageError, one_line, root_error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    except BrokenPipeError:
+        # The reader went away (`callhouse status | head`): nothing more to say to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         if debug:
             raise

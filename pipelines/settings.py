@@ -8,9 +8,12 @@ setting. The sources' own settings are the arguments of their dlt source functio
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from typing import TypeVar
+import unicodedata
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec
 from dlt.common.configuration.exceptions import ConfigurationValueError, ConfigValueCannotBeCoercedException
@@ -97,3 +100,58 @@ def reporting_settings() -> ReportingSettings:
     settings = resolve(ReportingSettings(), "reporting")
     settings.timezone = str(settings.timezone or "").strip() or "UTC"
     return settings
+
+
+# --- single values, checked before any request: one line naming the setting, never a loop, a
+# silent clamp or a request the vendor refuses nine times ---------------------------------------
+
+
+def whole_number(value: Any, name: str, low: int = 1, high: int | None = None) -> int:
+    """An integer in [low, high]."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if (
+        number is None
+        or isinstance(value, float)
+        and not value.is_integer()
+        or number < low
+        or (high is not None and number > high)
+    ):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise UsageError(f"{name}: {value!r} is not a whole number {bounds}")
+    return number
+
+
+def rate(value: Any, name: str) -> float | None:
+    """Requests per second or minute: a positive number, or 0 / empty for no client-side pacing."""
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise UsageError(f"{name}: {value!r} is not a rate (a positive number, or 0 for no pacing)")
+    return number or None
+
+
+def base_url(value: Any, name: str) -> str:
+    """An absolute http(s) URL: a host alone would fail every request only after all retries."""
+    text = str(value or "").strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"{name}: {text!r} is not an http(s) URL (write e.g. https://api.example.com)")
+    return text
+
+
+def credential(value: Any, name: str) -> str:
+    """A secret as configured: not empty, and free of control characters (a `.env` saved on
+    Windows leaves a `\\r`, which httpx would print back in its error). Never shown."""
+    text = "" if value is None else str(value)
+    if not text.strip():
+        raise UsageError(f"{name}: is empty")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise UsageError(f"{name}: contains a control character (a stray \\r or \\n?): fix the value where it is set")
+    return text

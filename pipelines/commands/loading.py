@@ -14,6 +14,7 @@ from pipelines.extract.ledger import LoadRequest
 from pipelines.extract.progress import Progress
 from pipelines.fetch.windows import parse_instant
 from pipelines.load.runner import SourceRun, missing_settings, new_run_id, run_source
+from pipelines.models.views import check_timezone
 from pipelines.sources.registry import NAMES, VENDORS, vendor
 from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.duckdb_file import Warehouse
@@ -29,11 +30,13 @@ class LoadOptions:
 
 def run(options: LoadOptions) -> int:
     """The nightly load up to now (or CALLHOUSE_NOW), then the views."""
+    check_timezone()  # the views built after the load need it: say so before loading anything
     request = LoadRequest("nightly", end=now(), run_id=new_run_id())
-    code = _load(options, request, "run")
-    if code == EXIT_OK:
+    loaded, failed = _load(options, request, "run")
+    if loaded:
+        # The sources that loaded get their views even when another one failed (exit 1 still).
         rebuild_views(options.warehouse)
-    return code
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def backfill(options: LoadOptions, start: str, end: str) -> int:
@@ -41,7 +44,8 @@ def backfill(options: LoadOptions, start: str, end: str) -> int:
     if last <= first:
         raise UsageError(f"--end ({end}) must be after --start ({start})")
     request = LoadRequest("backfill", start=first, end=last, run_id=new_run_id())
-    return _load(options, request, f"backfill --start {start} --end {end}")
+    _, failed = _load(options, request, f"backfill --start {start} --end {end}")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def now() -> datetime:
@@ -50,7 +54,8 @@ def now() -> datetime:
     return parse_instant(pinned, "CALLHOUSE_NOW") if pinned else pendulum.now("UTC")
 
 
-def _load(options: LoadOptions, request: LoadRequest, command: str) -> int:
+def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int, int]:
+    """(sources loaded, sources failed); a usage error raises (exit 2)."""
     warehouse = Warehouse.resolve(options.warehouse)
     progress = Progress()
     vendors = _chosen(options, progress)
@@ -60,18 +65,19 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> int:
         for chosen in vendors:
             try:
                 result = run_source(chosen, request, warehouse, progress, command)
-            except UsageError:
-                raise
             except Exception as exc:
                 if options.debug:
                     raise
+                error = root_error(exc)
+                if isinstance(error, UsageError):
+                    raise error from None  # a setting to fix: exit 2, whichever step found it
                 failed += 1
-                message = one_line(root_error(exc))
+                message = one_line(error)
                 message = message[len(chosen.name) + 2 :] if message.startswith(f"{chosen.name}: ") else message
                 progress.line(f"{chosen.name}: FAILED: {message}")
                 continue
             progress.line(summary(result))
-    return EXIT_FAILED if failed else EXIT_OK
+    return len(vendors) - failed, failed
 
 
 def _chosen(options: LoadOptions, progress: Progress) -> list[Vendor]:

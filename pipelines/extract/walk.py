@@ -8,6 +8,7 @@ so the runner can commit (load) before going on. Data and state of a window comm
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -17,13 +18,17 @@ import dlt
 import pendulum
 import pyarrow as pa
 
+from pipelines.errors import UsageError
 from pipelines.extract.ledger import STATE_KEY, LoadRequest, SourceLedger
 from pipelines.extract.lookahead import FetchWindow, Lookahead, fetch_in_order
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
 from pipelines.fetch.records import Batch, TableSpec
 from pipelines.fetch.windows import Window, parse_duration, parse_instant
-from pipelines.settings import setting_name
+from pipelines.settings import setting_name, whole_number
+
+# The most windows one plan may hold (planning holds them in memory): 100,000 is 11 years of hours.
+MAX_WINDOWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class WalkSettings:
     lookback: pendulum.Duration
     start_date: pendulum.DateTime | None
     checkpoint: Checkpoint
+    source: str = ""
 
     @classmethod
     def parse(
@@ -52,11 +58,20 @@ class WalkSettings:
         def name(field: str) -> str:
             return setting_name("sources", source, field)
 
+        size, behind = parse_duration(window, name("window")), parse_duration(lookback, name("lookback"))
+        if size.total_seconds() <= 0:
+            raise UsageError(f"{name('window')}: {window!r} is not a positive duration")
+        if behind.total_seconds() < 0:
+            raise UsageError(f"{name('lookback')}: {lookback!r} is negative")
+        rows = whole_number(checkpoint_rows, name("checkpoint_rows"))
+        if not float(checkpoint_seconds) > 0:
+            raise UsageError(f"{name('checkpoint_seconds')}: {checkpoint_seconds!r} is not a positive number of seconds")
         return cls(
-            window=parse_duration(window, name("window")),
-            lookback=parse_duration(lookback, name("lookback")),
+            window=size,
+            lookback=behind,
             start_date=parse_instant(start_date, name("start_date")) if start_date else None,
-            checkpoint=Checkpoint(rows=int(checkpoint_rows), seconds=float(checkpoint_seconds)),
+            checkpoint=Checkpoint(rows=rows, seconds=float(checkpoint_seconds)),
+            source=source,
         )
 
 
@@ -88,6 +103,7 @@ class WindowWalk:
     def _walk(self) -> Iterator[Any]:
         ledger = SourceLedger(dlt.current.source_state().setdefault(STATE_KEY, {}))
         plan = ledger.open_plan(self.request, self.nightly_start(ledger))
+        self._refuse_huge(plan)
         windows = ledger.pending_windows(plan, self.window_size)
         self.stats.windows_total = self.stats.windows_done + len(windows)
         hinted: set[str] = set()
@@ -119,6 +135,18 @@ class WindowWalk:
             ledger.finish(plan, self.request)
         for table, gathered in pages.drain():
             yield self._mark(table, gathered, hinted)
+
+    def _refuse_huge(self, plan: dict[str, Any]) -> None:
+        """A plan of more than MAX_WINDOWS windows is refused before any is made (a 10-year
+        backfill in 1-minute windows would take minutes to plan and gigabytes to hold)."""
+        span = parse_instant(plan["end"]) - parse_instant(plan["done_until"])
+        count = math.ceil(span.total_seconds() / self.window_size.total_seconds())
+        if count > MAX_WINDOWS:
+            source = self.stats.source
+            raise UsageError(
+                f"{source}: [{plan['done_until']}, {plan['end']}) is {count:,} windows of {self.window_size.in_words()}, "
+                f"more than {MAX_WINDOWS:,}: set a larger {setting_name('sources', source, 'window')} or a shorter range"
+            )
 
     def _fetched(self, windows: list[Window]) -> Iterator[tuple[Window, Iterable[Batch]]]:
         """Each window with its batches, in order."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -122,9 +123,12 @@ class VendorClient:
         self.close()
 
     def redact(self, text: str) -> str:
+        """`text` without any form of a secret a library may print: as is, escaped (`\\r`, as
+        in `repr` of bytes or str) or URL-quoted."""
         for secret in self.secrets:
             if secret:
-                text = text.replace(secret, "***")
+                for form in _printed_forms(secret):
+                    text = text.replace(form, "***")
         return text
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> tuple[Any, httpx.Response]:
@@ -195,6 +199,12 @@ class VendorClient:
         except Exception:
             text = response.text[:200]
         return self.redact(" ".join(str(text).split()))
+
+
+def _printed_forms(secret: str) -> list[str]:
+    forms = {secret, secret.encode("unicode_escape").decode("ascii"), repr(secret)[1:-1], quote(secret, safe="")}
+    forms.add(repr(secret.encode("utf-8"))[2:-1])
+    return sorted((f for f in forms if f), key=len, reverse=True)
 
 
 def _path(url: str) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
+import duckdb
+
 from pipelines.errors import UsageError, one_line
 from pipelines.models.project import LAYERS, SETTINGS_VIEW, Model, ViewBuildError, load_models
 from pipelines.settings import reporting_settings, setting_name
@@ -23,6 +25,17 @@ from pipelines.warehouse.duckdb_file import Warehouse
 
 def reporting_timezone() -> str:
     return reporting_settings().timezone
+
+
+def check_timezone(zone: str | None = None) -> str:
+    """The reporting zone, checked on an in-memory DuckDB (no warehouse needed)."""
+    zone = zone or reporting_timezone()
+    con = duckdb.connect()
+    try:
+        _check_timezone(con, zone)
+    finally:
+        con.close()
+    return zone
 
 
 def _check_timezone(con: Any, zone: str) -> None:

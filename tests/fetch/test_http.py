@@ -399,3 +399,23 @@ def test_throttling_costs_a_quarter_try_and_gives_up_only_after_max_retries_time
         assert tries.throttled("GET /calls", 0.0) == 0.0
     with pytest.raises(VendorError, match="still rate limited"):
         tries.throttled("GET /calls", 0.0)
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "Illegal header value b'Bearer T\\xc3\\xb6k\\r42'",  # httpx: the header as bytes repr
+        "token 'Tök\\r42' rejected",  # repr of the str
+        "token T\\xf6k\\r42",  # unicode_escape
+        "url ?token=T%C3%B6k%0D42",  # URL-quoted
+        "plain Tök\r42 here",
+    ],
+)
+def test_a_secret_is_redacted_in_every_form_a_library_prints_it(printed):
+    client = VendorClient(vendor="acme", base_url="http://127.0.0.1:9", secrets=("Tök\r42",))
+    try:
+        redacted = client.redact(printed)
+    finally:
+        client.close()
+    assert "***" in redacted
+    assert "42" not in redacted.replace("***", "")

@@ -17,6 +17,8 @@ from pipelines.fetch.http import VendorClient
 from pipelines.fetch.records import QUARANTINE, Batch
 from pipelines.fetch.retry import RetryPolicy
 from pipelines.fetch.windows import Window, parse_duration
+from pipelines.settings import base_url as checked_url
+from pipelines.settings import credential, rate, whole_number
 from pipelines.sources.vendor import Vendor
 
 from .helpers import CallFlattener, CallPager, error_text, listed_call, rate_limit_wait
@@ -55,21 +57,24 @@ def bandwidth(
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
     settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
-    horizon = parse_duration(open_call_horizon, VENDOR.setting("open_call_horizon"))
+    name = VENDOR.setting
+    horizon = parse_duration(open_call_horizon, name("open_call_horizon"))
+    user_id = credential(user_id, name("user_id"))
+    api_token, api_secret = credential(api_token, name("api_token")), credential(api_secret, name("api_secret"))
     basic_credential = base64.b64encode(f"{api_token}:{api_secret}".encode()).decode()
     client = VendorClient(
         vendor=NAME,
-        base_url=base_url,
+        base_url=checked_url(base_url, name("base_url")),
         auth=httpx.BasicAuth(api_token, api_secret),
         # 0 or none turns client-side pacing off (429s are still honoured).
-        requests_per_second=float(requests_per_second) if requests_per_second else None,
+        requests_per_second=rate(requests_per_second, name("requests_per_second")),
         wait_hint=rate_limit_wait,
-        retry=RetryPolicy(max_retries=int(max_retries)),
+        retry=RetryPolicy(max_retries=whole_number(max_retries, name("max_retries"), low=0)),
         error_text=error_text,
         auth_hint=f"{VENDOR.setting('api_token')}, {VENDOR.setting('api_secret')} and {VENDOR.setting('user_id')}",
         secrets=(api_secret, api_token, basic_credential),
     )
-    pager = CallPager(client, user_id, max(1, min(int(page_size), MAX_PAGE_SIZE)))
+    pager = CallPager(client, user_id, whole_number(page_size, name("page_size"), high=MAX_PAGE_SIZE))
     flattener = CallFlattener(redact=client.redact)
     open_calls = OpenCallWatch(run.request, horizon)
     stats = run.stats

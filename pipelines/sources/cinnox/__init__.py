@@ -13,6 +13,8 @@ from pipelines.fetch.http import VendorClient
 from pipelines.fetch.records import QUARANTINE, Batch
 from pipelines.fetch.retry import RetryPolicy
 from pipelines.fetch.windows import Window
+from pipelines.settings import base_url as checked_url
+from pipelines.settings import credential, rate, whole_number
 from pipelines.sources.vendor import Vendor
 
 from .helpers import CallDetailFlattener, call_detail_pages, error_text, is_throttled
@@ -48,19 +50,22 @@ def cinnox(
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
     settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
+    name = VENDOR.setting
+    app_id, app_token = credential(app_id, name("app_id")), credential(app_token, name("app_token"))
+    concurrency = whole_number(concurrency, name("concurrency"))
     client = VendorClient(
         vendor=NAME,
-        max_connections=max(1, int(concurrency)),
-        base_url=base_url,
+        max_connections=concurrency,
+        base_url=checked_url(base_url, name("base_url")),
         headers={"Authorization": f"Bearer {app_token}"},
-        requests_per_second=requests_per_second,
-        retry=RetryPolicy(max_retries=int(max_retries)),
+        requests_per_second=rate(requests_per_second, name("requests_per_second")),
+        retry=RetryPolicy(max_retries=whole_number(max_retries, name("max_retries"), low=0)),
         error_text=error_text,
         throttled_body=is_throttled,
         auth_hint=f"{VENDOR.setting('app_token')} and {VENDOR.setting('app_id')}",
         secrets=(app_token,),
     )
-    limit = min(int(page_limit), MAX_PAGE_LIMIT)
+    limit = whole_number(page_limit, name("page_limit"), high=MAX_PAGE_LIMIT)
     flattener = CallDetailFlattener(keep_url_signatures=keep_url_signatures)
     count_requests = run.stats.request_counter(client)
 
@@ -73,7 +78,7 @@ def cinnox(
             run.stats.quarantined += len(batch[QUARANTINE.name])
             yield batch
 
-    walk = run.walk(settings, fetch_window, TABLES, concurrency=max(1, int(concurrency)), release=client.close)
+    walk = run.walk(settings, fetch_window, TABLES, concurrency=concurrency, release=client.close)
 
     @dlt.resource(name=CALL_DETAIL.name, write_disposition="merge", primary_key="id")
     def call_detail() -> Iterator[Any]:

@@ -8,7 +8,6 @@ from typing import Any
 
 import dlt
 
-from pipelines.errors import UsageError
 from pipelines.extract.context import RunContext
 from pipelines.extract.run_stats import RunStats
 from pipelines.extract.walk import Checkpoint, WalkSettings
@@ -16,6 +15,8 @@ from pipelines.fetch.http import VendorClient
 from pipelines.fetch.records import QUARANTINE, Batch
 from pipelines.fetch.retry import RetryPolicy
 from pipelines.fetch.windows import Window
+from pipelines.settings import base_url as checked_url
+from pipelines.settings import credential, rate, whole_number
 from pipelines.sources.vendor import Vendor
 
 from .auth import ClientCredentials, default_login_url
@@ -57,15 +58,20 @@ def genesys(
     checkpoint_seconds: float = Checkpoint.seconds,
 ) -> Any:
     settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
-    cap, min_ms = _positive_int(result_cap, "result_cap"), _positive_int(min_window_ms, "min_window_ms")
-    retry = RetryPolicy(max_retries=int(max_retries))
-    credentials_hint = f"{VENDOR.setting('client_id')} and {VENDOR.setting('client_secret')}"
-    credentials = ClientCredentials(login_url or default_login_url(base_url), client_id, client_secret, retry, credentials_hint)
+    name = VENDOR.setting
+    cap, min_ms = whole_number(result_cap, name("result_cap")), whole_number(min_window_ms, name("min_window_ms"))
+    retry = RetryPolicy(max_retries=whole_number(max_retries, name("max_retries"), low=0))
+    credentials_hint = f"{name('client_id')} and {name('client_secret')}"
+    base_url = checked_url(base_url, name("base_url"))
+    login_url = checked_url(login_url, name("login_url")) if login_url else default_login_url(base_url)
+    client_id, client_secret = credential(client_id, name("client_id")), credential(client_secret, name("client_secret"))
+    credentials = ClientCredentials(login_url, client_id, client_secret, retry, credentials_hint)
+    per_minute = rate(requests_per_minute, name("requests_per_minute"))
     client = VendorClient(
         vendor=NAME,
         base_url=base_url,
         auth=credentials,
-        requests_per_second=float(requests_per_minute) / 60 if requests_per_minute else None,
+        requests_per_second=per_minute / 60 if per_minute else None,
         retry=retry,
         error_text=error_text,
         # A 403 is about the OAuth client's role rather than its secret: name both.
@@ -113,16 +119,6 @@ def genesys(
 def _counted(batch: Batch, stats: RunStats) -> Batch:
     stats.quarantined += len(batch[QUARANTINE.name])
     return batch
-
-
-def _positive_int(value: Any, setting: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1:
-        raise UsageError(f"{VENDOR.setting(setting)}: {value!r} is not a positive whole number")
-    return number
 
 
 # No child tables for the repairs: header rows hang off a conversation, not off a siptraces row,
