@@ -48,11 +48,12 @@ def one_line(error: BaseException | str, limit: int = 300) -> str:
 def root_error(exc: BaseException) -> BaseException:
     """The error that explains a failure: dlt wraps ours in PipelineStepFailed and friends."""
     import duckdb
+    from dlt.common.exceptions import SignalReceivedException
 
     seen = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, CallhouseError):
+        if isinstance(current, CallhouseError | KeyboardInterrupt | SignalReceivedException):
             return current
         if isinstance(current, duckdb.IOException) and "lock" in str(current).lower():
             return WarehouseBusy(

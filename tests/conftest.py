@@ -72,6 +72,28 @@ class Cli:
         entry: tuple[str, ...] = ("-m", "pipelines.cli"),
     ) -> Result:
         """`entry` is what the interpreter runs (a test may run a `-c` script that calls the CLI)."""
+        proc = subprocess.run(
+            [sys.executable, *entry, *args],
+            cwd=self.workdir,
+            env=self.full_env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """The command running in the background (its stderr a text pipe), for signal tests."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", *args],
+            cwd=self.workdir,
+            env=self.full_env(env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def full_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "CALLHOUSE_"))}
         if self.sandbox is not None:
             full_env.update(self.sandbox.env())
@@ -79,15 +101,7 @@ class Cli:
         full_env["CALLHOUSE_WAREHOUSE"] = str(self.warehouse)
         full_env.update(self.env)
         full_env.update(env or {})
-        proc = subprocess.run(
-            [sys.executable, *entry, *args],
-            cwd=self.workdir,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+        return full_env
 
     def source_state(self, source: str) -> dict[str, Any]:
         """The source's callhouse state as committed in the warehouse (what a rerun resumes from)."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pendulum
+from dlt.common.exceptions import SignalReceivedException
+from dlt.common.runtime import signals
 
 from pipelines.commands.views import rebuild_views
 from pipelines.errors import EXIT_FAILED, EXIT_OK, UsageError, one_line, root_error
@@ -60,7 +62,9 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
     progress = Progress()
     vendors = _chosen(options, progress)
     failed = 0
-    with warehouse.writer_lock(command, wait_s=options.wait_s):
+    # dlt's own handling of Ctrl-C and SIGTERM, for the whole command: the first one sets a flag
+    # that dlt and the window walk raise at their next safe point; a second one stops at once.
+    with signals.intercepted_signals(), warehouse.writer_lock(command, wait_s=options.wait_s):
         warehouse.connect().close()  # held open by another process (an analyst): say so before any work
         for chosen in vendors:
             try:
@@ -69,6 +73,8 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
                 if options.debug:
                     raise
                 error = root_error(exc)
+                if isinstance(error, SignalReceivedException):
+                    raise KeyboardInterrupt from None  # the whole command stops, not just this source
                 if isinstance(error, UsageError):
                     raise error from None  # a setting to fix: exit 2, whichever step found it
                 failed += 1
@@ -77,6 +83,7 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
                 progress.line(f"{chosen.name}: FAILED: {message}")
                 continue
             progress.line(summary(result))
+            signals.raise_if_signalled()  # between sources too
     return len(vendors) - failed, failed
 
 

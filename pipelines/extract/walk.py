@@ -17,6 +17,7 @@ from typing import Any
 import dlt
 import pendulum
 import pyarrow as pa
+from dlt.common.runtime import signals
 
 from pipelines.errors import UsageError
 from pipelines.extract.ledger import STATE_KEY, LoadRequest, SourceLedger
@@ -121,6 +122,9 @@ class WindowWalk:
                     for full_table, gathered in pages.add(table, arrow):
                         yield self._mark(full_table, gathered, hinted)
                 self.progress.update(self.stats, window)
+                # Ctrl-C or SIGTERM (dlt intercepts both while the command loads): stop at the
+                # next page; what was committed stays, this window is fetched again next time.
+                signals.raise_if_signalled()
             for truncated_window, count in self.stats.truncated:
                 if window.start <= truncated_window.start < window.end:
                     ledger.record_truncated(truncated_window, count)

@@ -18,6 +18,7 @@ import pendulum
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
 from dlt.common.configuration.inject import get_fun_spec
 from dlt.common.configuration.resolve import resolve_configuration
+from dlt.common.exceptions import SignalReceivedException
 
 from pipelines.errors import CallhouseError, ConfigMissing, root_error
 from pipelines.extract.context import RunContext
@@ -105,9 +106,10 @@ def run_source(vendor: Vendor, request: LoadRequest, warehouse: Warehouse, progr
         pipeline = open_pipeline(vendor, warehouse)
         finish_pending(pipeline, vendor, result)
         _load_until_done(pipeline, vendor, run, result, source)
-    except Exception as exc:
-        result.outcome = "failed"
-        result.message = str(root_error(exc))
+    except BaseException as exc:
+        interrupted = isinstance(root_error(exc), KeyboardInterrupt | SignalReceivedException)
+        result.outcome = "interrupted" if interrupted else "failed"
+        result.message = "interrupted (Ctrl-C or SIGTERM)" if interrupted else str(root_error(exc))
         raise
     finally:
         if run.lookahead is not None:
