@@ -157,3 +157,25 @@ def test_run_builds_the_views_of_the_sources_that_loaded_when_another_fails(make
     assert "views: built" in result.stderr
     calls = dict(run.query("select vendor, count(*) from reporting.calls group by vendor"))
     assert calls["cinnox"] == len(sandbox.truth.cinnox_calls(start, TEST_NOW)) and "bandwidth" not in calls
+
+
+@pytest.mark.parametrize(
+    "make, cause",
+    [
+        (lambda p: p.mkdir(parents=True), "Is a directory"),
+        (lambda p: (p.parent.mkdir(parents=True), p.write_bytes(b""))[-1], "is not a valid DuckDB database file"),
+        (
+            lambda p: (p.parent.mkdir(parents=True), p.write_bytes(b"\x00garbage" * 900))[-1],
+            "is not a valid DuckDB database file",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["status", "views", "check"])
+def test_a_warehouse_that_is_not_a_database_is_one_line_naming_it_and_the_cause(cli, make, cause, command):
+    run = cli(None)
+    make(run.warehouse)
+    result = run(command)
+    assert result.returncode == 1, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"callhouse: warehouse {run.warehouse} cannot be opened: ")
+    assert cause in result.stderr and "another process" not in result.stderr

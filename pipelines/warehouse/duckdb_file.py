@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from pipelines.errors import UsageError, WarehouseBusy
+from pipelines.errors import CallhouseError, UsageError, WarehouseBusy
 from pipelines.settings import warehouse_settings
 from pipelines.warehouse.layout import RESERVED_NAMES
 from pipelines.warehouse.writer_lock import writer_lock
@@ -54,9 +54,13 @@ class Warehouse:
         try:
             return duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise WarehouseBusy(
-                f"warehouse {self.path} is open in another process ({_lock_holder(exc)}): close that session and retry"
-            ) from None
+            if "lock" in str(exc).lower():
+                raise WarehouseBusy(
+                    f"warehouse {self.path} is open in another process ({_lock_holder(exc)}): close that session and retry"
+                ) from None
+            # Not a lock: an empty or corrupt file, a folder, a disk that refuses to be read.
+            reason = str(exc).splitlines()[0].removeprefix("IO Error: ")
+            raise CallhouseError(f"warehouse {self.path} cannot be opened: {reason}") from None
 
     def writer_lock(self, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         """One callhouse writer per warehouse; a second one is told which command holds it."""
