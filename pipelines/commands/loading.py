@@ -64,11 +64,14 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
     failed = 0
     # dlt's own handling of Ctrl-C and SIGTERM, for the whole command: the first one sets a flag
     # that dlt and the window walk raise at their next safe point; a second one stops at once.
-    with signals.intercepted_signals(), warehouse.writer_lock(command, wait_s=options.wait_s):
-        warehouse.connect().close()  # held open by another process (an analyst): say so before any work
+    with (
+        signals.intercepted_signals(),
+        warehouse.writer_lock(command, wait_s=options.wait_s),
+        warehouse.loading_connection(options.wait_s) as connection,
+    ):
         for chosen in vendors:
             try:
-                result = run_source(chosen, request, warehouse, progress, command)
+                result = run_source(chosen, request, warehouse, connection, progress, command)
             except Exception as exc:
                 if options.debug:
                     raise

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+import duckdb
 import pendulum
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigValueCannotBeCoercedException
 from dlt.common.configuration.inject import get_fun_spec
@@ -53,11 +54,12 @@ def apply_dlt_defaults() -> None:
         os.environ.setdefault(key, value)
 
 
-def open_pipeline(vendor: Vendor, warehouse: Warehouse) -> dlt.Pipeline:
+def open_pipeline(vendor: Vendor, warehouse: Warehouse, connection: duckdb.DuckDBPyConnection) -> dlt.Pipeline:
+    """The source's pipeline, loading through the command's one warehouse connection."""
     apply_dlt_defaults()
     return dlt.pipeline(
         pipeline_name=vendor.pipeline_name,
-        destination=dlt.destinations.duckdb(warehouse.loader_credentials()),
+        destination=dlt.destinations.duckdb(connection),
         dataset_name=vendor.name,
         pipelines_dir=str(warehouse.pipelines_dir),
         progress=None,
@@ -95,7 +97,14 @@ class SourceRun:
     load_ids: list[str] = field(default_factory=list)
 
 
-def run_source(vendor: Vendor, request: LoadRequest, warehouse: Warehouse, progress: Progress, command: str) -> SourceRun:
+def run_source(
+    vendor: Vendor,
+    request: LoadRequest,
+    warehouse: Warehouse,
+    connection: duckdb.DuckDBPyConnection,
+    progress: Progress,
+    command: str,
+) -> SourceRun:
     stats = RunStats(vendor.name)
     result = SourceRun(vendor.name, stats)
     started = pendulum.now("UTC")
@@ -103,7 +112,7 @@ def run_source(vendor: Vendor, request: LoadRequest, warehouse: Warehouse, progr
     run = RunContext(request, stats, progress, Lookahead() if vendor.fetches_ahead else None)
     try:
         source = build_source(vendor, run)  # configuration errors before any work
-        pipeline = open_pipeline(vendor, warehouse)
+        pipeline = open_pipeline(vendor, warehouse, connection)
         finish_pending(pipeline, vendor, result)
         _load_until_done(pipeline, vendor, run, result, source)
     except BaseException as exc:
@@ -115,7 +124,7 @@ def run_source(vendor: Vendor, request: LoadRequest, warehouse: Warehouse, progr
         if run.lookahead is not None:
             run.lookahead.close()
         progress.finish_live()
-        _log_run(warehouse, result, command, started, request.run_id)
+        _log_run(connection, result, command, started, request.run_id)
     return result
 
 
@@ -169,40 +178,34 @@ def _drop_half_committed_extracts(pipeline: dlt.Pipeline) -> None:
             extracted.delete_package(load_id)
 
 
-def _log_run(warehouse: Warehouse, result: SourceRun, command: str, started: pendulum.DateTime, run_id: str) -> None:
+def _log_run(con: duckdb.DuckDBPyConnection, result: SourceRun, command: str, started: pendulum.DateTime, run_id: str) -> None:
+    """Every run goes in the log, failed or interrupted too: the command's connection is open."""
     stats = result.stats
-    try:
-        con = warehouse.connect()
-    except CallhouseError:
-        return  # the run's own error says why; the log is best effort
-    try:
-        record_run(
-            con,
-            {
-                "run_id": run_id,
-                "source": result.name,
-                "command": command,
-                "started_at": started,
-                "finished_at": pendulum.now("UTC"),
-                "outcome": result.outcome,
-                "rows": stats.total_rows,
-                "requests": stats.requests,
-                "throttled": stats.throttled,
-                "retries": stats.retries,
-                "quarantined": stats.quarantined,
-                "truncated_windows": len(stats.truncated),
-                "message": result.message,
-                "details": {
-                    "rows_by_table": dict(stats.rows),
-                    "windows": stats.windows_done,
-                    "pages": stats.pages,
-                    "notices": stats.notices,
-                    "load_ids": result.load_ids,
-                },
+    record_run(
+        con,
+        {
+            "run_id": run_id,
+            "source": result.name,
+            "command": command,
+            "started_at": started,
+            "finished_at": pendulum.now("UTC"),
+            "outcome": result.outcome,
+            "rows": stats.total_rows,
+            "requests": stats.requests,
+            "throttled": stats.throttled,
+            "retries": stats.retries,
+            "quarantined": stats.quarantined,
+            "truncated_windows": len(stats.truncated),
+            "message": result.message,
+            "details": {
+                "rows_by_table": dict(stats.rows),
+                "windows": stats.windows_done,
+                "pages": stats.pages,
+                "notices": stats.notices,
+                "load_ids": result.load_ids,
             },
-        )
-    finally:
-        con.close()
+        },
+    )
 
 
 def new_run_id() -> str:

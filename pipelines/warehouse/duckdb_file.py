@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from pipelines.errors import CallhouseError, UsageError, WarehouseBusy
 from pipelines.settings import warehouse_settings
 from pipelines.warehouse.layout import RESERVED_NAMES
-from pipelines.warehouse.writer_lock import writer_lock
+from pipelines.warehouse.writer_lock import current_writer, writer_lock
 
 DEFAULT_PATH = "warehouse/calls.duckdb"
+# How long a load waits for a reader that had the warehouse open before it started.
+READER_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,42 @@ class Warehouse:
         """dlt's working folders for this warehouse (pending packages, local state)."""
         return self.path.parent / ".dlt_pipelines" / self.path.stem
 
-    def loader_credentials(self) -> DuckDbCredentials:
-        """How dlt opens the warehouse to load it (memory and threads: settings.WarehouseSettings)."""
+    @contextmanager
+    def loading_connection(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The one connection a load command writes through, held from its start to its end.
+
+        DuckDB lets one process write a file. Held for the whole command, no reader that opens
+        the file meanwhile (`callhouse status`, an analyst's read-only session) can make a step of
+        the load fail; such a reader is told that a load is running instead. A reader that had
+        the file open before is waited for, `wait_s` (--wait) or READER_WAIT_S, with one line.
+        Memory and threads: settings.WarehouseSettings.
+        """
         settings = warehouse_settings()
-        credentials = DuckDbCredentials(str(self.path))
-        credentials.global_config = {"memory_limit": settings.load_memory_limit, "threads": settings.threads()}
-        return credentials
+        bound = wait_s or READER_WAIT_S
+        deadline = time.monotonic() + bound
+        said = False
+        while True:
+            try:
+                con = self.connect()
+                break
+            except WarehouseBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                if not said:
+                    print(
+                        f"callhouse: warehouse {self.path} is open in another process: waiting up to "
+                        f"{bound:g} s for it to close",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    said = True
+                time.sleep(0.5)
+        try:
+            con.execute(f"SET memory_limit = '{settings.load_memory_limit}'")
+            con.execute(f"SET threads = {settings.threads()}")
+            yield con
+        finally:
+            con.close()
 
     @property
     def exists(self) -> bool:
@@ -55,6 +89,9 @@ class Warehouse:
             return duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
+                writer = current_writer(self.path) if read_only else None  # a writer knows it holds the lock
+                if writer:
+                    raise WarehouseBusy(f"warehouse {self.path} is being loaded by {writer}; retry when it ends") from None
                 raise WarehouseBusy(
                     f"warehouse {self.path} is open in another process ({_lock_holder(exc)}): close that session and retry"
                 ) from None

@@ -41,3 +41,18 @@ def writer_lock(warehouse: Path, command: str, wait_s: float = 0.0) -> Iterator[
         handle.truncate()
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+def current_writer(warehouse: Path) -> str | None:
+    """The callhouse command holding the writer lock now (e.g. "`callhouse run` (pid 7)"), if any."""
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    if not lock_path.exists():
+        return None
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            return handle.read().strip() or "another callhouse command"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None

@@ -112,29 +112,89 @@ def test_a_second_load_while_one_runs_names_the_running_one_and_leaves_the_wareh
     assert warehouse_tables(run) >= truth_tables(sandbox, START, END)
 
 
-def test_a_warehouse_held_open_by_another_process_is_one_clear_line(make_sandbox, cli, tmp_path):
-    sandbox = make_sandbox(cinnox_calls_per_day=100)
-    run = cli(sandbox)
-    assert run(*CINNOX).returncode == 0
+def hold_open(warehouse, seconds: float) -> subprocess.Popen:
+    """Another process with the warehouse open (an analyst's session) for `seconds`."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            f"import duckdb,sys,time; c=duckdb.connect({str(run.warehouse)!r}); print('open', flush=True); time.sleep(60)",
+            f"import duckdb,sys,time; c=duckdb.connect({str(warehouse)!r}, read_only=True); print('open', flush=True); "
+            f"time.sleep({seconds})",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def test_a_warehouse_held_open_by_another_process_is_waited_for_then_one_clear_line(make_sandbox, cli, tmp_path):
+    sandbox = make_sandbox(cinnox_calls_per_day=100)
+    run = cli(sandbox)
+    assert run(*CINNOX).returncode == 0
+    holder = hold_open(run.warehouse, 60)
     try:
-        assert holder.stdout.readline().strip() == "open"
         before = os.path.getmtime(run.warehouse)
-        result = run(*CINNOX)
+        result = run(*CINNOX, "--wait", "2")
         assert result.returncode == 1
-        assert result.stderr.count("\n") == 1 and "open in another process" in result.stderr, result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == 2, lines
+        assert lines[0].endswith("is open in another process: waiting up to 2 s for it to close")
+        assert "open in another process" in lines[1] and "close that session and retry" in lines[1]
         assert os.path.getmtime(run.warehouse) == before
     finally:
         holder.kill()
         holder.wait()
+    runs = run.query("select count(*) from callhouse.runs")[0][0]
+    assert runs == 1  # the first load only: the second never opened the warehouse
+
+
+def test_a_load_waits_for_a_reader_that_closes_and_then_loads(make_sandbox, cli):
+    sandbox = make_sandbox(cinnox_calls_per_day=100)
+    run = cli(sandbox)
+    assert run(*CINNOX).returncode == 0
+    holder = hold_open(run.warehouse, 3)
+    try:
+        result = run(*CINNOX)
+    finally:
+        holder.wait()
+    assert result.returncode == 0, result.output
+    assert "waiting up to 30 s for it to close" in result.stderr
+
+
+def test_readers_during_a_load_never_make_it_fail(make_sandbox, cli):
+    # `callhouse status` and read-only sessions, polled while a backfill runs: the load ends ok,
+    # each reader either reads or is told a load is running; the run is in the run log.
+    sandbox = make_sandbox(cinnox_calls_per_day=2000, latency_ms=10)
+    run = cli(sandbox, SOURCES__CINNOX__PAGE_LIMIT="100", SOURCES__CINNOX__CHECKPOINT_ROWS="3000")
+    proc = run.start(*CINNOX)
+    while not run.warehouse.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    # An analyst's session that keeps trying to open the file and, once in, holds it for 4 s.
+    analyst = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, time\n"
+            "end = time.monotonic() + 60\n"
+            "while time.monotonic() < end:\n"
+            f"    try: c = duckdb.connect({str(run.warehouse)!r}, read_only=True)\n"
+            "    except duckdb.IOException: time.sleep(0.02); continue\n"
+            "    time.sleep(4); c.close(); break\n",
+        ]
+    )
+    answers = []
+    while proc.poll() is None:
+        status = run("status")
+        answers.append((status.returncode, status.stderr.strip()))
+    _, err = proc.communicate()
+    analyst.kill()
+    analyst.wait()
+    assert proc.returncode == 0, err
+    assert answers, "status never ran during the load"
+    for code, line in answers:
+        assert code == 0 or ("is being loaded by `callhouse backfill" in line and "retry when it ends" in line), line
+    assert run.query("select outcome from callhouse.runs") == [("ok",)]
 
 
 def test_secrets_and_url_signatures_never_reach_output_or_the_warehouse(make_sandbox, cli):
