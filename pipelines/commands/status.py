@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TextIO
 
+from pipelines.commands import loading
 from pipelines.errors import EXIT_OK
 from pipelines.extract.ledger import coverage_gaps
+from pipelines.fetch.windows import iso, parse_instant
 from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
-from pipelines.sources.registry import NAMES
-from pipelines.warehouse.catalog import committed_ledger, schema_exists, table_names
+from pipelines.sources.registry import NAMES, vendor
+from pipelines.warehouse.catalog import committed_ledger, committed_rows, schema_exists, table_names
 from pipelines.warehouse.duckdb_file import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
 from pipelines.warehouse.run_log import last_run
 
 
-def source_status(con: Any, name: str) -> dict[str, Any]:
+def source_status(con: Any, name: str, now: datetime) -> dict[str, Any]:
+    """What is committed: rows of unfinished loads and coverage beyond `now` are not shown."""
     state = committed_ledger(con, name)
+    coverage = _until(state.get("coverage", []), now)
     status: dict[str, Any] = {
         "source": name,
         "cursor": state.get("cursor"),
-        "coverage": state.get("coverage", []),
-        "gaps": coverage_gaps(state.get("coverage", [])),
+        "coverage": coverage,
+        "gaps": coverage_gaps(coverage),
         "truncated": state.get("truncated", []),
         "stale_open_calls": state.get(STALE_OPEN_CALLS) or {},
         "unfinished_backfills": [
@@ -29,22 +34,42 @@ def source_status(con: Any, name: str) -> dict[str, Any]:
             if key.startswith("backfill:") and not plan["finished"]
         ],
         "tables": {},
+        "quarantine_since_loaded": 0,
         "last_run": None,
     }
     if schema_exists(con, name):
-        for table in table_names(con, name):
+        tables = table_names(con, name)
+        for table in tables:
             if not table.startswith("_dlt"):
-                status["tables"][table] = con.execute(f'select count(*) from "{name}"."{table}"').fetchone()[0]
+                status["tables"][table] = committed_rows(con, name, table)
+        main = vendor(name).tables[0].name
+        if "quarantine" in tables and main in tables:
+            # A quarantined record whose id has since loaded (a later delivery was fine).
+            status["quarantine_since_loaded"] = con.execute(
+                f"select count(*) from \"{name}\".quarantine q where json_extract_string(q.raw_json, '$.id') in "
+                f'(select id from "{name}"."{main}")'
+            ).fetchone()[0]
     if schema_exists(con, OPS_SCHEMA):
         status["last_run"] = last_run(con, name)
     return status
 
 
+def _until(coverage: list[list[str]], now: datetime) -> list[list[str]]:
+    """Coverage up to `now`: a backfill of a future range loaded nothing yet."""
+    clipped = []
+    for start, end in coverage:
+        if parse_instant(start) >= now:
+            continue
+        clipped.append([start, end if parse_instant(end) <= now else iso(now)])
+    return clipped
+
+
 def print_status(warehouse: Warehouse, out: TextIO) -> int:
     con = warehouse.connect(read_only=True)
+    now = loading.now()
     try:
         for name in NAMES:
-            _print_one(source_status(con, name), out)
+            _print_one(source_status(con, name, now), out)
     finally:
         con.close()
     return EXIT_OK
@@ -53,7 +78,12 @@ def print_status(warehouse: Warehouse, out: TextIO) -> int:
 def _print_one(s: dict[str, Any], out: TextIO) -> None:
     out.write(f"{s['source']}\n")
     run = s["last_run"]
-    if run:
+    if run and run["finished_at"] is None:
+        out.write(
+            f"  last run:  started {run['started_at']:%Y-%m-%d %H:%M:%S} UTC  `callhouse {run['command']}`  "
+            "no end recorded: still running, or killed (its committed windows are kept; rerun to continue)\n"
+        )
+    elif run:
         line = f"  last run:  {run['finished_at']:%Y-%m-%d %H:%M:%S} UTC  `callhouse {run['command']}`  {run['outcome']}, {run['rows']:,} rows"
         if run["message"]:
             line += f"  ({run['message']})"
@@ -76,6 +106,10 @@ def _print_one(s: dict[str, Any], out: TextIO) -> None:
         for call_id, start in sorted(s["stale_open_calls"].items(), key=lambda kv: kv[1]):
             out.write(f"    {call_id} open since {start}\n")
     if s["tables"].get("quarantine"):
-        out.write(f"  quarantined: {s['tables']['quarantine']:,} records could not be loaded (see {s['source']}.quarantine)\n")
+        since = s["quarantine_since_loaded"]
+        resolved = f"; {since:,} of them have loaded since (a later delivery was fine)" if since else ""
+        out.write(
+            f"  quarantined: {s['tables']['quarantine']:,} records could not be loaded (see {s['source']}.quarantine){resolved}\n"
+        )
     for table, count in s["tables"].items():
         out.write(f"  {table:<48} {count:>12,}\n")

@@ -110,6 +110,9 @@ def run_source(
     started = pendulum.now("UTC")
     # Sources whose fetching keeps no dlt state fetch the next checkpoint while this one loads.
     run = RunContext(request, stats, progress, Lookahead() if vendor.fetches_ahead else None)
+    result.outcome = "running"  # what the log says if this process is killed before the end
+    _log_run(connection, result, command, started, request.run_id, finished=False)
+    result.outcome = "ok"
     try:
         source = build_source(vendor, run)  # configuration errors before any work
         pipeline = open_pipeline(vendor, warehouse, connection)
@@ -124,6 +127,7 @@ def run_source(
         if run.lookahead is not None:
             run.lookahead.close()
         progress.finish_live()
+        stats.quarantined = _quarantined(connection, vendor, result.load_ids)
         _log_run(connection, result, command, started, request.run_id)
     return result
 
@@ -178,7 +182,28 @@ def _drop_half_committed_extracts(pipeline: dlt.Pipeline) -> None:
             extracted.delete_package(load_id)
 
 
-def _log_run(con: duckdb.DuckDBPyConnection, result: SourceRun, command: str, started: pendulum.DateTime, run_id: str) -> None:
+def _quarantined(con: duckdb.DuckDBPyConnection, vendor: Vendor, load_ids: list[str]) -> int:
+    """Records this run quarantined, as committed (the count of extracted ones includes records
+    quarantined again on a re-read, which the table keeps once)."""
+    if not load_ids:
+        return 0
+    try:
+        placeholders = ", ".join("?" * len(load_ids))
+        return con.execute(
+            f'select count(*) from "{vendor.name}".quarantine where _dlt_load_id in ({placeholders})', load_ids
+        ).fetchone()[0]
+    except duckdb.CatalogException:
+        return 0  # no quarantine table: nothing was ever quarantined
+
+
+def _log_run(
+    con: duckdb.DuckDBPyConnection,
+    result: SourceRun,
+    command: str,
+    started: pendulum.DateTime,
+    run_id: str,
+    finished: bool = True,
+) -> None:
     """Every run goes in the log, failed or interrupted too: the command's connection is open."""
     stats = result.stats
     record_run(
@@ -188,7 +213,7 @@ def _log_run(con: duckdb.DuckDBPyConnection, result: SourceRun, command: str, st
             "source": result.name,
             "command": command,
             "started_at": started,
-            "finished_at": pendulum.now("UTC"),
+            "finished_at": pendulum.now("UTC") if finished else None,
             "outcome": result.outcome,
             "rows": stats.total_rows,
             "requests": stats.requests,

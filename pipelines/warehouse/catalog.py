@@ -15,7 +15,9 @@ def committed_ledger(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any
     """The newest committed ledger state of a source (read-only is enough); {} before any load."""
     try:
         row = con.execute(
-            f'select state from "{name}"._dlt_pipeline_state where pipeline_name = ? order by version desc limit 1',
+            f'select state from "{name}"._dlt_pipeline_state where pipeline_name = ? '
+            f'and _dlt_load_id in (select load_id from "{name}"._dlt_loads where status = 0) '
+            "order by version desc limit 1",
             [vendor(name).pipeline_name],
         ).fetchone()
     except duckdb.Error:
@@ -24,6 +26,17 @@ def committed_ledger(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any
         return {}
     state = decompress_state(row[0])
     return state.get("sources", {}).get(name, {}).get(STATE_KEY, {})
+
+
+def committed_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
+    """Rows of committed loads only: a load killed half-way can leave rows behind."""
+    try:
+        return con.execute(
+            f'select count(*) from "{schema}"."{table}" '
+            f'where _dlt_load_id in (select load_id from "{schema}"._dlt_loads where status = 0)'
+        ).fetchone()[0]
+    except duckdb.BinderException:  # a table without _dlt_load_id
+        return con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
 
 
 def schema_exists(con: duckdb.DuckDBPyConnection, schema: str) -> bool:

@@ -63,8 +63,7 @@ class Warehouse:
                     raise
                 if not said:
                     print(
-                        f"callhouse: warehouse {self.path} is open in another process: waiting up to "
-                        f"{bound:g} s for it to close",
+                        f"callhouse: warehouse {self.path} is open in another process: waiting up to {bound:g} s for it to close",
                         file=sys.stderr,
                         flush=True,
                     )

@@ -36,17 +36,21 @@ COLUMNS = (
 
 
 def record_run(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
+    """Insert the run's row, replacing the row the same run wrote when it started."""
     con.execute(RUNS_DDL)
+    con.execute(f"delete from {OPS_SCHEMA}.runs where run_id = ? and source = ?", [row.get("run_id"), row.get("source")])
     values = [row.get(c) for c in COLUMNS]
     values[-1] = orjson.dumps(row.get("details") or {}).decode()
     con.execute(f"insert into {OPS_SCHEMA}.runs ({', '.join(COLUMNS)}) values ({', '.join('?' * len(COLUMNS))})", values)
 
 
 def last_run(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Any] | None:
-    """The newest run of a source: command, started_at, finished_at, outcome, rows, message."""
+    """The newest run of a source: command, started_at, finished_at, outcome, rows, message.
+    A run that was killed keeps the row it wrote when it started: outcome `running`, no end."""
     columns = ("command", "started_at", "finished_at", "outcome", "rows", "message")
     row = con.execute(
-        f"select {', '.join(columns)} from {OPS_SCHEMA}.runs where source = ? order by finished_at desc limit 1",
+        f"select {', '.join(columns)} from {OPS_SCHEMA}.runs where source = ? "
+        "order by coalesce(finished_at, started_at) desc limit 1",
         [source],
     ).fetchone()
     return dict(zip(columns, row)) if row else None
