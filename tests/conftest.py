@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -91,6 +92,9 @@ class Cli:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            # As a terminal starts it: the test worker may be ignoring SIGINT for a moment (C's
+            # system() does that while another thread's command runs), and a child inherits it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
     def full_env(self, env: dict[str, str] | None = None) -> dict[str, str]:

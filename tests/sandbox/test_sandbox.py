@@ -142,6 +142,10 @@ def test_stop_cuts_kept_alive_connections(make_sandbox):
             cinnox_get(c, sb, limit=1)
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_serve_prints_the_exports_and_stops_cleanly_on_ctrl_c():
     code = "from pipelines.sandbox import serve; serve(port=0, seed=3, history_days=2)"
     proc = subprocess.Popen(
@@ -151,6 +155,9 @@ def test_serve_prints_the_exports_and_stops_cleanly_on_ctrl_c():
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # As a terminal starts it: a test worker may be ignoring SIGINT for a moment (C's
+        # system() does that while another thread's command runs), and a child inherits it.
+        preexec_fn=default_sigint,
     )
     try:
         first = proc.stdout.readline()
