@@ -141,17 +141,7 @@ def test_calls_open_at_a_nightly_run_are_final_after_the_next_one(sandbox, cli):
     # A call still up after more than the 6h lookback: only "re-read from the oldest open call"
     # brings it back.
     long_call_start = now.subtract(hours=8)
-    sandbox.add_bandwidth_call(
-        {
-            "id": "c-longrunningcall0000000001",
-            "direction": "in",
-            "from": "+14155550123",
-            "to": "+19195550100",
-            "state": "active",
-            "startTime": long_call_start.format("YYYY-MM-DDTHH:mm:ss") + "Z",
-            "activeTime": long_call_start.add(seconds=9).format("YYYY-MM-DDTHH:mm:ss") + "Z",
-        }
-    )
+    stuck_call(sandbox, "c-longrunningcall0000000001", long_call_start)
     run = cli(sandbox, SOURCES__BANDWIDTH__START_DATE=start.isoformat(), **UNPACED)
     first = run("run", "--source", "bandwidth")
     assert first.returncode == 0, first.output
