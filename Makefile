@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint unit schemas bench bench-quick soak lock clean
+.PHONY: demo test system-packages lint unit schemas bench bench-quick soak lock clean
 
 $(INSTALLED): requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,14 @@ $(INSTALLED): requirements.lock pyproject.toml
 demo: $(INSTALLED)
 	$(VENV)/bin/callhouse demo
 
-# Lint first (seconds), then the whole suite: unit tests, the layering test and the end-to-end tests.
-test: lint
+# The Debian packages the tests use first (silent when present; installs them as root, else fails
+# naming them), lint (seconds), then the whole suite: unit tests, the layering test and the
+# end-to-end tests.
+test: system-packages lint
 	$(VENV)/bin/python -m pytest -q -n 2
+
+system-packages:
+	tools/system-packages.sh
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
