@@ -1,12 +1,15 @@
-"""Shared fixtures: a sandbox on a free loopback port, and the real `callhouse` command against it."""
+"""Shared fixtures: a sandbox on a free loopback port, the real `callhouse` command against it, and a
+throwaway PostgreSQL server."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +20,12 @@ import pytest
 
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.warehouse.catalog import committed_ledger
+from tests.support.postgres import PostgresServer
 
 # A fixed sandbox clock: tests compare against ground truth at known instants.
 TEST_NOW = pendulum.datetime(2026, 11, 20, 6, 0, 0, tz="UTC")
 REPO = Path(__file__).resolve().parents[1]
+_DATABASES = itertools.count(1)
 
 
 @pytest.fixture
@@ -129,3 +134,23 @@ def cli(tmp_path: Path) -> Callable[..., Cli]:
         return Cli(sandbox, tmp_path, dict(env))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server per test process (each xdist worker starts its own), started when a
+    test first asks for it: a second or so, so only the tests that use it pay."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_db(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database for this test alone, as a URL with user and password; dropped after
+    (sessions the test left open are terminated)."""
+    slug = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")
+    name = f"t{next(_DATABASES)}_{slug}"[:63]
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
