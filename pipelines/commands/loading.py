@@ -28,8 +28,17 @@ class LoadOptions:
     debug: bool = False  # --debug: raise instead of one line per failed source
 
 
+def _dlt_settings(options: LoadOptions) -> None:
+    """callhouse's dlt defaults, before anything resolves a dlt setting: the first resolution
+    fixes dlt's log level for the process."""
+    if options.debug:
+        os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    apply_dlt_defaults()
+
+
 def run(options: LoadOptions) -> int:
     """The nightly load up to now (or CALLHOUSE_NOW), then the views."""
+    _dlt_settings(options)
     check_timezone()  # the views built after the load need it: say so before loading anything
     request = LoadRequest("nightly", end=now(), run_id=new_run_id())
     loaded, failed = _load(options, request, "run")
@@ -40,6 +49,7 @@ def run(options: LoadOptions) -> int:
 
 
 def backfill(options: LoadOptions, start: str, end: str) -> int:
+    _dlt_settings(options)
     first, last = parse_instant(start, "--start"), parse_instant(end, "--end")
     if last <= first:
         raise UsageError(f"--end ({end}) must be after --start ({start})")
@@ -50,9 +60,6 @@ def backfill(options: LoadOptions, start: str, end: str) -> int:
 
 def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int, int]:
     """(sources loaded, sources failed); a usage error raises (exit 2)."""
-    if options.debug:
-        os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
-    apply_dlt_defaults()  # before anything resolves dlt's configuration (its log level among them)
     warehouse = Warehouse.resolve(options.warehouse)
     progress = Progress()
     vendors = _chosen(options, progress)
