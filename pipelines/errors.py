@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import re
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -40,6 +43,50 @@ class WarehouseBusy(CallhouseError):
     pass
 
 
+class MachineFailure(CallhouseError):
+    """The machine refused a write: disk full, read-only folder, no permission. Nothing to retry;
+    the user frees space or points --warehouse elsewhere. `path` is None when the library did not
+    say which file (the caller then names the warehouse folder)."""
+
+    def __init__(self, reason: str, path: str | None):
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{reason}: {path}" if path else reason)
+
+    def at(self, folder: object) -> MachineFailure:
+        return self if self.path else MachineFailure(self.reason, f"writing in {folder}")
+
+
+# What each refusal means for the user, by errno and by the words DuckDB uses for it.
+_MACHINE_REASONS = {
+    errno.ENOSPC: "disk full (no space left on device)",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+_DUCKDB_REASONS = {
+    "no space left on device": errno.ENOSPC,
+    "disk quota exceeded": errno.EDQUOT,
+    "read-only file system": errno.EROFS,
+    "permission denied": errno.EACCES,
+}
+_QUOTED_PATH = re.compile(r'"(/[^"]+)"')
+
+
+def machine_failure(error: BaseException) -> MachineFailure | None:
+    """A refused write as one MachineFailure, from an OSError or DuckDB's IO error text."""
+    if isinstance(error, OSError) and error.errno in _MACHINE_REASONS:
+        return MachineFailure(_MACHINE_REASONS[error.errno], error.filename)
+    text = str(error)
+    lowered = text.lower()
+    for words, code in _DUCKDB_REASONS.items():
+        if words in lowered and type(error).__module__.startswith(("duckdb", "_duckdb")):
+            path = _QUOTED_PATH.search(text)
+            return MachineFailure(_MACHINE_REASONS[code], path.group(1) if path else None)
+    return None
+
+
 def one_line(error: BaseException | str, limit: int = 300) -> str:
     """An error as one line of at most `limit` characters, for output and the run log."""
     return " ".join(str(error).split())[:limit]
@@ -59,6 +106,9 @@ def root_error(exc: BaseException) -> BaseException:
             return WarehouseBusy(
                 f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})"
             )
+        refused = machine_failure(current)
+        if refused is not None:
+            return refused
         seen.add(id(current))
         current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
     return exc

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
 
-import pendulum
 from dlt.common.exceptions import SignalReceivedException
 from dlt.common.runtime import signals
 
 from pipelines.commands.views import rebuild_views
-from pipelines.errors import EXIT_FAILED, EXIT_OK, UsageError, one_line, root_error
+from pipelines.errors import EXIT_FAILED, EXIT_OK, MachineFailure, UsageError, one_line, root_error
 from pipelines.extract.ledger import LoadRequest
 from pipelines.extract.progress import Progress
-from pipelines.fetch.windows import parse_instant
-from pipelines.load.runner import SourceRun, missing_settings, new_run_id, run_source
+from pipelines.fetch.windows import now, parse_instant
+from pipelines.load.runner import SourceRun, apply_dlt_defaults, missing_settings, new_run_id, run_source
 from pipelines.models.views import check_timezone
 from pipelines.sources.registry import NAMES, VENDORS, vendor
 from pipelines.sources.vendor import Vendor
@@ -30,8 +28,17 @@ class LoadOptions:
     debug: bool = False  # --debug: raise instead of one line per failed source
 
 
+def _dlt_settings(options: LoadOptions) -> None:
+    """callhouse's dlt defaults, before anything resolves a dlt setting: the first resolution
+    fixes dlt's log level for the process."""
+    if options.debug:
+        os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    apply_dlt_defaults()
+
+
 def run(options: LoadOptions) -> int:
     """The nightly load up to now (or CALLHOUSE_NOW), then the views."""
+    _dlt_settings(options)
     check_timezone()  # the views built after the load need it: say so before loading anything
     request = LoadRequest("nightly", end=now(), run_id=new_run_id())
     loaded, failed = _load(options, request, "run")
@@ -42,18 +49,13 @@ def run(options: LoadOptions) -> int:
 
 
 def backfill(options: LoadOptions, start: str, end: str) -> int:
+    _dlt_settings(options)
     first, last = parse_instant(start, "--start"), parse_instant(end, "--end")
     if last <= first:
         raise UsageError(f"--end ({end}) must be after --start ({start})")
     request = LoadRequest("backfill", start=first, end=last, run_id=new_run_id())
     _, failed = _load(options, request, f"backfill --start {start} --end {end}")
     return EXIT_FAILED if failed else EXIT_OK
-
-
-def now() -> datetime:
-    """The moment a nightly run loads up to: now, or CALLHOUSE_NOW (replays and tests)."""
-    pinned = os.environ.get("CALLHOUSE_NOW")
-    return parse_instant(pinned, "CALLHOUSE_NOW") if pinned else pendulum.now("UTC")
 
 
 def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int, int]:
@@ -80,6 +82,8 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
                     raise KeyboardInterrupt from None  # the whole command stops, not just this source
                 if isinstance(error, UsageError):
                     raise error from None  # a setting to fix: exit 2, whichever step found it
+                if isinstance(error, MachineFailure):
+                    error = error.at(warehouse.path.parent)  # dlt's and Arrow's writes do not always say where
                 failed += 1
                 message = one_line(error)
                 message = message[len(chosen.name) + 2 :] if message.startswith(f"{chosen.name}: ") else message

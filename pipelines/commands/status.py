@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TextIO
 
-from pipelines.commands import loading
 from pipelines.errors import EXIT_OK
-from pipelines.extract.ledger import coverage_gaps
-from pipelines.fetch.windows import iso, parse_instant
+from pipelines.extract.ledger import coverage_gaps, coverage_until
+from pipelines.fetch.windows import now as current_time
 from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
 from pipelines.sources.registry import NAMES, vendor
 from pipelines.warehouse.catalog import committed_ledger, committed_rows, schema_exists, table_names
@@ -20,7 +19,7 @@ from pipelines.warehouse.run_log import last_run
 def source_status(con: Any, name: str, now: datetime) -> dict[str, Any]:
     """What is committed: rows of unfinished loads and coverage beyond `now` are not shown."""
     state = committed_ledger(con, name)
-    coverage = _until(state.get("coverage", []), now)
+    coverage = coverage_until(state.get("coverage", []), now)
     status: dict[str, Any] = {
         "source": name,
         "cursor": state.get("cursor"),
@@ -54,19 +53,9 @@ def source_status(con: Any, name: str, now: datetime) -> dict[str, Any]:
     return status
 
 
-def _until(coverage: list[list[str]], now: datetime) -> list[list[str]]:
-    """Coverage up to `now`: a backfill of a future range loaded nothing yet."""
-    clipped = []
-    for start, end in coverage:
-        if parse_instant(start) >= now:
-            continue
-        clipped.append([start, end if parse_instant(end) <= now else iso(now)])
-    return clipped
-
-
 def print_status(warehouse: Warehouse, out: TextIO) -> int:
     con = warehouse.connect(read_only=True)
-    now = loading.now()
+    now = current_time()
     try:
         for name in NAMES:
             _print_one(source_status(con, name, now), out)

@@ -15,6 +15,7 @@ plan never touches the cursor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pendulum
@@ -109,6 +110,16 @@ class SourceLedger:
 def plan_finished(state: dict[str, Any], request: LoadRequest) -> bool:
     plan = state.get("plans", {}).get(request.plan_key)
     return bool(plan and plan["finished"] and plan.get("run_id") == request.run_id)
+
+
+def coverage_until(coverage: list[list[str]], now: datetime) -> list[list[str]]:
+    """Coverage up to `now`: a backfill of a future range has loaded nothing past now."""
+    clipped = []
+    for start, end in coverage:
+        if parse_instant(start) >= now:
+            continue
+        clipped.append([start, end if parse_instant(end) <= now else iso(now)])
+    return clipped
 
 
 def coverage_gaps(coverage: list[list[str]]) -> list[list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,13 @@ def parse_instant(text: str | datetime, setting: str = "time") -> pendulum.DateT
     if not isinstance(parsed, pendulum.DateTime):
         raise UsageError(f"{setting}: {text!r} is not a date or ISO-8601 datetime")
     return parsed.in_timezone("UTC")
+
+
+def now() -> pendulum.DateTime:
+    """Now in UTC, or CALLHOUSE_NOW when a replay or a test pins the clock (the vendors' clock
+    is then the pinned one: loads end there and nothing after it counts as loaded)."""
+    pinned = os.environ.get("CALLHOUSE_NOW")
+    return parse_instant(pinned, "CALLHOUSE_NOW") if pinned else pendulum.now("UTC")
 
 
 def to_utc(value: datetime) -> pendulum.DateTime:

@@ -27,17 +27,21 @@ from pipelines.extract.ledger import STATE_KEY, LoadRequest, plan_finished
 from pipelines.extract.lookahead import Lookahead
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
+from pipelines.fetch.windows import now
 from pipelines.load.repairs import repair, repair_latest_load
 from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.loaded_ranges import record_loaded_ranges
 from pipelines.warehouse.run_log import record_run
 
 # dlt settings callhouse depends on, applied before a pipeline is made. Set as defaults in the
 # environment (dlt's first provider), so a user's own value of the same key still wins.
 DLT_DEFAULTS = {
-    # dlt logs schema-merge chatter at WARNING on every Arrow load; users see our lines instead.
-    "RUNTIME__LOG_LEVEL": "ERROR",
+    # dlt logs schema-merge chatter at WARNING on every Arrow load, and a failed job as an ERROR
+    # with its traceback (a full disk: ten of them); users see our one line per source instead,
+    # and `--debug` shows dlt's log from WARNING up.
+    "RUNTIME__LOG_LEVEL": "CRITICAL",
     # Arrow pages skip dlt's normalizer, so ask it to stamp `_dlt_load_id` on them: orphan removal
     # and "only committed loads" views rely on it.
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
@@ -117,7 +121,7 @@ def run_source(
         source = build_source(vendor, run)  # configuration errors before any work
         pipeline = open_pipeline(vendor, warehouse, connection)
         finish_pending(pipeline, vendor, result)
-        _load_until_done(pipeline, vendor, run, result, source)
+        _load_until_done(pipeline, vendor, run, result, source, connection)
     except BaseException as exc:
         interrupted = isinstance(root_error(exc), KeyboardInterrupt | SignalReceivedException)
         result.outcome = "interrupted" if interrupted else "failed"
@@ -129,16 +133,21 @@ def run_source(
         progress.finish_live()
         stats.quarantined = _quarantined(connection, vendor, result.load_ids)
         _log_run(connection, result, command, started, request.run_id)
+        record_loaded_ranges(connection, vendor.name, now())
     return result
 
 
-def _load_until_done(pipeline: dlt.Pipeline, vendor: Vendor, run: RunContext, result: SourceRun, source: Any) -> None:
+def _load_until_done(
+    pipeline: dlt.Pipeline, vendor: Vendor, run: RunContext, result: SourceRun, source: Any, connection: duckdb.DuckDBPyConnection
+) -> None:
     """One `pipeline.run` per checkpoint (a fresh source each: a dlt source is iterated once)."""
     while True:
         before = run.stats.windows_done
         info = pipeline.run(source, loader_file_format="parquet")
         result.load_ids.extend(info.loads_ids)
         repair(pipeline, vendor, info.loads_ids)
+        # The views see each committed checkpoint's range, also if this process is killed later.
+        record_loaded_ranges(connection, vendor.name, now())
         state = pipeline.state.get("sources", {}).get(vendor.name, {}).get(STATE_KEY, {})
         if plan_finished(state, run.request):
             return

@@ -14,6 +14,9 @@ Freshness: the newest committed dlt load of each source (`<source>._dlt_loads`, 
 `warn_after` / `error_after` from sql/sources.yml, overridden by the dlt settings
 `checks.freshness.<source>.warn_after|error_after` or `checks.freshness.warn_after|error_after`
 (environment: CHECKS__FRESHNESS__CINNOX__ERROR_AFTER=3d).
+
+Coverage: a hole between a source's loaded ranges fails (its hours would read as quiet ones);
+open Bandwidth calls past their horizon warn.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from typing import Any, TextIO
 import pendulum
 
 from pipelines.errors import EXIT_FAILED, EXIT_OK, UsageError, one_line
+from pipelines.extract.ledger import coverage_gaps, coverage_until
+from pipelines.fetch.windows import now as current_time
 from pipelines.fetch.windows import parse_duration
 from pipelines.models.project import SQL_DIR, ViewBuildError, load_models, read_yaml
 from pipelines.settings import freshness_settings, setting_name
@@ -236,6 +241,19 @@ def _stale_open_calls(con: Any, source: str) -> Outcome:
     )
 
 
+def _coverage_gaps(con: Any, source: str, now: pendulum.DateTime) -> Outcome:
+    """A hole inside a source's loaded ranges: its days read as quiet ones in any sum over time."""
+    gaps = coverage_gaps(coverage_until(committed_ledger(con, source).get("coverage", []), now))
+    if not gaps:
+        return Outcome("pass")
+    start, end = gaps[0]
+    return Outcome(
+        "fail",
+        f"FAIL {source}: coverage: {len(gaps):,} gap(s) in the loaded ranges, e.g. [{start}, {end}) was never loaded; "
+        f"load it with `callhouse backfill --source {source} --start {start} --end {end}` (`callhouse status` lists them all)",
+    )
+
+
 def _freshness(con: Any, rule: Freshness, tables: set[tuple[str, str]], now: pendulum.DateTime) -> Outcome:
     label = f"{rule.source}: freshness"
     if (rule.source, "_dlt_loads") not in tables:
@@ -281,6 +299,7 @@ def run_checks(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -
         now = pendulum.now("UTC")
         outcomes.extend(_freshness(con, rule, tables, now) for rule in rules)
         outcomes.extend(_stale_open_calls(con, name) for name in NAMES)
+        outcomes.extend(_coverage_gaps(con, name, current_time()) for name in NAMES)
     finally:
         con.close()
     for outcome in outcomes:

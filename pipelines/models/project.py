@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from pipelines.errors import CallhouseError
-from pipelines.warehouse.layout import RAW_SCHEMAS, VIEW_LAYERS
+from pipelines.warehouse.layout import OPS_SCHEMA, RAW_SCHEMAS, VIEW_LAYERS
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 LAYERS = VIEW_LAYERS
@@ -25,7 +25,9 @@ SETTINGS_VIEW = ("staging", "reporting_settings")
 
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _STRING = re.compile(r"'(?:[^']|'')*'")
-_REF = re.compile(r"\b(" + "|".join(LAYERS + RAW_SCHEMAS) + r")\s*\.\s*([a-z_][a-z0-9_]*)\b", re.I)
+# Tables staging views read: the vendors' raw tables and callhouse's own (callhouse.loaded_ranges).
+SOURCE_SCHEMAS = RAW_SCHEMAS + (OPS_SCHEMA,)
+_REF = re.compile(r"\b(" + "|".join(LAYERS + SOURCE_SCHEMAS) + r")\s*\.\s*([a-z_][a-z0-9_]*)\b", re.I)
 
 
 class ViewBuildError(CallhouseError):
@@ -65,7 +67,7 @@ class Model:
 
     @property
     def raw_refs(self) -> set[tuple[str, str]]:
-        return {r for r in self.refs if r[0] in RAW_SCHEMAS}
+        return {r for r in self.refs if r[0] in SOURCE_SCHEMAS}
 
     @property
     def columns(self) -> list[dict[str, Any]]:

@@ -3,6 +3,8 @@
 Two things are not plain files:
 - `staging.reporting_settings` (one row: `timezone`) is written from the dlt setting
   `reporting.timezone` (`REPORTING__TIMEZONE`, default UTC); day and hour buckets join to it.
+- `callhouse.loaded_ranges`, which `staging.loaded_ranges` reads, is rewritten from each source's
+  committed ledger in the same transaction (loads also write it after every checkpoint).
 - A staging view whose raw table is not loaded yet is built over no rows, typed from the
   `data_type` of the columns its YAML declares, so every later view builds for any set of sources.
 """
@@ -15,10 +17,13 @@ from typing import Any, TextIO
 import duckdb
 
 from pipelines.errors import UsageError, one_line
+from pipelines.fetch.windows import now as current_time
 from pipelines.models.project import LAYERS, SETTINGS_VIEW, Model, ViewBuildError, load_models
 from pipelines.settings import reporting_settings, setting_name
+from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import existing_tables
 from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.loaded_ranges import record_loaded_ranges
 
 # --- settings ---------------------------------------------------------------------------------
 
@@ -81,8 +86,11 @@ def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) 
         con = warehouse.connect()
         try:
             _check_timezone(con, zone)
-            tables = existing_tables(con)
             con.execute("begin")
+            now = current_time()
+            for name in NAMES:  # the loaded ranges as committed now (a warehouse loaded before they were kept too)
+                record_loaded_ranges(con, name, now)
+            tables = existing_tables(con)
             try:
                 for layer in LAYERS:
                     con.execute(f"create schema if not exists {layer}")

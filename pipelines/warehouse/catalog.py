@@ -12,16 +12,17 @@ from pipelines.sources.registry import vendor
 
 
 def committed_ledger(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
-    """The newest committed ledger state of a source (read-only is enough); {} before any load."""
-    try:
-        row = con.execute(
-            f'select state from "{name}"._dlt_pipeline_state where pipeline_name = ? '
-            f'and _dlt_load_id in (select load_id from "{name}"._dlt_loads where status = 0) '
-            "order by version desc limit 1",
-            [vendor(name).pipeline_name],
-        ).fetchone()
-    except duckdb.Error:
+    """The newest committed ledger state of a source (read-only is enough); {} before any load.
+    Looked up rather than tried: a failed query would abort the caller's transaction."""
+    tables = set(table_names(con, name))
+    if not {"_dlt_pipeline_state", "_dlt_loads"} <= tables:
         return {}
+    row = con.execute(
+        f'select state from "{name}"._dlt_pipeline_state where pipeline_name = ? '
+        f'and _dlt_load_id in (select load_id from "{name}"._dlt_loads where status = 0) '
+        "order by version desc limit 1",
+        [vendor(name).pipeline_name],
+    ).fetchone()
     if not row:
         return {}
     state = decompress_state(row[0])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.errors import CallhouseError, UsageError, WarehouseBusy
+from pipelines.errors import CallhouseError, UsageError, WarehouseBusy, machine_failure
 from pipelines.settings import warehouse_settings
 from pipelines.warehouse.layout import RESERVED_NAMES
 from pipelines.warehouse.writer_lock import current_writer, writer_lock
@@ -83,9 +83,14 @@ class Warehouse:
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         if read_only and not self.exists:
             raise UsageError(f"no warehouse at {self.path}: run `callhouse run` or `callhouse backfill` first")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             return duckdb.connect(str(self.path), read_only=read_only)
+        except OSError as exc:
+            refused = machine_failure(exc)
+            if refused is None:
+                raise
+            raise refused.at(self.path.parent) from None
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 writer = current_writer(self.path) if read_only else None  # a writer knows it holds the lock
@@ -94,6 +99,9 @@ class Warehouse:
                 raise WarehouseBusy(
                     f"warehouse {self.path} is open in another process ({_lock_holder(exc)}): close that session and retry"
                 ) from None
+            refused = machine_failure(exc)
+            if refused is not None:
+                raise refused.at(self.path) from None
             # Not a lock: an empty or corrupt file, a folder, a disk that refuses to be read.
             reason = str(exc).splitlines()[0].removeprefix("IO Error: ")
             raise CallhouseError(f"warehouse {self.path} cannot be opened: {reason}") from None

@@ -1,7 +1,8 @@
 -- Peak number of calls in progress at once, per local hour (REPORTING__TIMEZONE) and vendor.
 -- A call is in progress over [started_at, ended_at): one ending as another starts does not
 -- overlap it. A call without ended_at (still active) counts until the vendor's last event.
--- Every hour from a vendor's first to its last event has a row, 0 when nothing was going on.
+-- Only hours inside the vendor's loaded ranges have a row: a 0 is a measured idle hour, and an
+-- hour nobody loaded has no row (reporting.loaded_ranges says which were loaded).
 with calls as (
 
     select * from reporting.calls
@@ -12,6 +13,12 @@ with calls as (
 settings as (
 
     select * from staging.reporting_settings
+
+),
+
+ranges as (
+
+    select * from staging.loaded_ranges
 
 ),
 
@@ -35,18 +42,47 @@ changes as (
 
 ),
 
-hour_starts as (
+span as (
 
-    -- the instants where a local hour begins (zone offsets are whole quarter hours), so hours
-    -- with no starts or ends still get the level that carries into them
+    -- a vendor's first and last start or end
+    select
+        vendor,
+        min(instant) as first_instant,
+        max(instant) as last_instant
+    from changes
+    group by vendor
+
+),
+
+quarter_hours as (
+
+    -- every quarter hour of the loaded ranges (zone offsets are whole quarter hours)
     select
         vendor,
         unnest(generate_series(
-            to_timestamp(900 * floor(epoch(min(instant)) / 900)), max(instant), interval '15 minutes'
-        )) as instant,
-        0 as delta
-    from changes
-    group by vendor
+            to_timestamp(900 * ceil(epoch(loaded_from) / 900)), loaded_until, interval '15 minutes'
+        )) as instant
+    from ranges
+
+),
+
+markers as (
+
+    -- no change: the instants where a local hour or a loaded range begins, so hours with no
+    -- starts or ends still get the level that carries into them
+    select
+        quarter_hours.vendor,
+        quarter_hours.instant
+    from quarter_hours
+    cross join settings
+    where minute(timezone(settings.timezone, quarter_hours.instant)) = 0
+
+    union all
+
+    select
+        vendor,
+        loaded_from as instant
+    from ranges
 
 ),
 
@@ -61,20 +97,40 @@ levels as (
         ) as in_progress
     from (
         select * from changes
+
         union all
-        select hour_starts.* from hour_starts cross join settings
-        where minute(timezone(settings.timezone, hour_starts.instant)) = 0
-    ) as changes_and_hour_starts
+
+        select
+            markers.vendor,
+            markers.instant,
+            0 as delta
+        from markers
+        inner join span
+            on markers.vendor = span.vendor
+            and markers.instant between span.first_instant and span.last_instant
+    ) as changes_and_markers
+
+),
+
+loaded_levels as (
+
+    -- the ranges are disjoint: each instant matches one range or none
+    select levels.*
+    from levels
+    inner join ranges
+        on levels.vendor = ranges.vendor
+        and levels.instant >= ranges.loaded_from
+        and levels.instant < ranges.loaded_until
 
 ),
 
 hourly as (
 
     select
-        date_trunc('hour', timezone(settings.timezone, levels.instant)) as hour,
-        levels.vendor,
-        cast(max(levels.in_progress) as bigint) as peak_concurrent_calls
-    from levels
+        date_trunc('hour', timezone(settings.timezone, loaded_levels.instant)) as hour,
+        loaded_levels.vendor,
+        cast(max(loaded_levels.in_progress) as bigint) as peak_concurrent_calls
+    from loaded_levels
     cross join settings
     group by all
 

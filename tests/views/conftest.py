@@ -17,9 +17,12 @@ from typing import Any
 import duckdb
 import pendulum
 import pytest
+from dlt.common.versioned_state import compress_state
 
 from pipelines import cli as cli_module
+from pipelines.extract.ledger import STATE_KEY
 from pipelines.sandbox import Sandbox, SandboxConfig
+from pipelines.sources.registry import vendor
 from tests.conftest import TEST_NOW, Cli, Result
 
 RANGE_START = TEST_NOW.start_of("day").subtract(days=3)
@@ -116,3 +119,17 @@ def check(cli: Cli, env: dict[str, str] | None = None) -> Result:
                 os.environ[key] = old
         os.environ.update(stripped)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def write_coverage(con: duckdb.DuckDBPyConnection, source: str, load_id: str, coverage: list[list[str]]) -> None:
+    """A committed ledger with this coverage, as dlt writes one (`<source>._dlt_pipeline_state`,
+    compressed), for warehouses a test builds by hand: the views report only loaded time."""
+    state = {"sources": {source: {STATE_KEY: {"coverage": coverage}}}}
+    con.execute(
+        f'create table if not exists "{source}"._dlt_pipeline_state (version bigint, engine_version bigint, '
+        "pipeline_name varchar, state varchar, created_at timestamptz, version_hash varchar, _dlt_load_id varchar)"
+    )
+    con.execute(
+        f'insert into "{source}"._dlt_pipeline_state values (1, 4, ?, ?, now(), ?, ?)',
+        [vendor(source).pipeline_name, compress_state(state), f"hash-{load_id}", load_id],
+    )

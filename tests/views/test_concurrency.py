@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from tests.conftest import Cli
+from tests.views.conftest import write_coverage
 
 UTC = dt.UTC
 COMMITTED, UNFINISHED = "1700000000.1", "1700000000.2"
@@ -31,6 +32,7 @@ CALLS = [
     ("c-x", "10:00:00", "11:00:00", UNFINISHED),  # a load that never committed: not counted
 ]
 EXPECTED_UTC = {10: 3, 11: 1, 12: 1, 13: 1, 14: 2}
+LOADED = [["2026-11-18T00:00:00.000Z", "2026-11-19T00:00:00.000Z"]]  # the day of the calls
 
 
 def scratch_warehouse(path) -> None:
@@ -47,6 +49,7 @@ def scratch_warehouse(path) -> None:
         "inserted_at timestamptz, schema_version_hash varchar)"
     )
     con.execute("insert into bandwidth._dlt_loads values (?, 'bandwidth', 0, now(), 'x')", [COMMITTED])
+    write_coverage(con, "bandwidth", COMMITTED, LOADED)
     for call_id, start, end, load in CALLS:
         answered = at(start) + dt.timedelta(seconds=0)
         con.execute(

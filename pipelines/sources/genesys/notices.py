@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pendulum
 
 from pipelines.extract.run_stats import RunStats
-from pipelines.fetch.windows import Window, iso, parse_instant
+from pipelines.fetch.windows import Window, iso, now
 from pipelines.settings import setting_name
 
 from .settings import NAME, RETENTION
@@ -32,9 +30,7 @@ def note_truncated(stats: RunStats, truncated: list[tuple[Window, int]], cap: in
 def retention_horizon() -> pendulum.DateTime:
     """Where Genesys's retention starts now. "Now" is CALLHOUSE_NOW when a replay or a test pins
     the run's clock (the vendor's clock then is the pinned one), else the wall clock."""
-    pinned = os.environ.get("CALLHOUSE_NOW")
-    now = parse_instant(pinned, "CALLHOUSE_NOW") if pinned else pendulum.now("UTC")
-    return now - RETENTION
+    return now() - RETENTION
 
 
 class RetentionNotice(str):

@@ -1,0 +1,36 @@
+"""`callhouse.loaded_ranges`: what each source has loaded, as a table the SQL can join to.
+
+A source's coverage lives in its ledger (dlt state, committed with the data). Views cannot read
+dlt's compressed state, so the time-bucketed views would report zeros for hours nobody loaded;
+this table gives them the loaded ranges instead. It is rewritten from the committed ledger after
+every checkpoint of a load and by every view build, so it never claims more than is committed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pipelines.extract.ledger import coverage_until
+from pipelines.fetch.windows import parse_instant
+from pipelines.warehouse.catalog import committed_ledger
+from pipelines.warehouse.layout import OPS_SCHEMA
+
+TABLE = f"{OPS_SCHEMA}.loaded_ranges"
+DDL = f"""
+create schema if not exists {OPS_SCHEMA};
+create table if not exists {TABLE} (source text, loaded_from timestamptz, loaded_until timestamptz);
+"""
+
+
+def record_loaded_ranges(con: Any, source: str, now: datetime) -> list[list[str]]:
+    """Replace the source's rows with its committed coverage up to `now`; returns that coverage."""
+    coverage = coverage_until(committed_ledger(con, source).get("coverage", []), now)
+    con.execute(DDL)
+    con.execute(f"delete from {TABLE} where source = ?", [source])
+    if coverage:
+        con.executemany(
+            f"insert into {TABLE} values (?, ?, ?)",
+            [[source, parse_instant(start), parse_instant(end)] for start, end in coverage],
+        )
+    return coverage
