@@ -59,6 +59,8 @@ def report(
     if target.is_dir():
         raise UsageError(f"--out: {target} is a folder: name the file to write (e.g. {target / REPORT_FILE})")
     configured_zone = check_timezone()
+    if start is not None and end is not None:
+        ReportRange.parse(start, end, configured_zone)  # a bad range is told before the warehouse is opened
     declared = declared_checks()
     now = loading.now()
     con = warehouse.connect(read_only=True)

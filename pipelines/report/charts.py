@@ -185,7 +185,10 @@ def peak_concurrency(data: ReportData) -> go.Figure | None:
             col=1,
         )
         figure.update_yaxes(title_text="calls", tickformat=",", rangemode="tozero", row=row, col=1)
-    figure.update_xaxes(tickformat="%a %d %b", dtick=86400000, ticklabelmode="period")
+    # the whole range, also the hours not loaded (yet)
+    figure.update_xaxes(
+        tickformat="%a %d %b", dtick=86400000, ticklabelmode="period", range=[data.period.local_start, data.period.local_end]
+    )
     figure.update_xaxes(title_text=f"hour ({data.period.zone})", row=len(vendors), col=1)
     return _layout(figure, 70 + 130 * len(vendors), showlegend=False, margin=dict(l=60, r=20, t=30, b=50))
 

@@ -125,7 +125,10 @@ def answer_rate_panel(data: ReportData) -> str:
     caption = f"Answered share of the calls that ended, per day ({data.period.zone}); the dotted line is all vendors together."
     figure = charts.answer_rate_trend(data)
     return panel(
-        "answer-rate", "Answer-rate trend", caption, chart_or_no_data("answer-rate", figure, "no call in the range has ended yet")
+        "answer-rate",
+        "Answer-rate trend",
+        caption,
+        chart_or_no_data("answer-rate", figure, "no call in the range has ended yet" if data.figures else _range_reason(data)),
     )
 
 
@@ -289,6 +292,8 @@ def health(inputs: PageInputs) -> Health:
     period, chosen = inputs.data.period, inputs.data.vendors
     until = min(period.end, pendulum.instance(inputs.made_at))
     rows, problems = [], []
+    if period.start >= until:
+        problems.append("the range has not begun: nothing in it can be loaded yet")
     for status in inputs.sources:
         name = status["source"]
         selected = name in chosen
