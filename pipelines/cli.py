@@ -35,6 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", parents=[common], help="run the data tests; exit 1 listing failures")
     sub.add_parser("status", parents=[common], help="per source: last run, cursor, coverage, gaps, rows")
     sub.add_parser("demo", parents=[common], help="sandbox + 7-day backfill + nightly + views + report")
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="write one self-contained HTML page of charts from the reporting views",
+        description="One HTML file (no network needed to open it) from the reporting views: headline figures, "
+        "calls per day, answer rate, hour-by-weekday heatmap, peak concurrency, staff, Genesys SIP replies, data health.",
+    )
+    report.add_argument("--out", metavar="PATH", help="the HTML file to write (default: report.html beside the warehouse)")
+    report.add_argument(
+        "--start", help="first day: a date (a day in REPORTING__TIMEZONE) or ISO-8601 datetime (UTC if no offset)"
+    )
+    report.add_argument("--end", help="end, exclusive, as --start (default for both: the last 7 full days)")
+    report.add_argument(
+        "--vendor", action="append", dest="vendors", metavar="V", help="cinnox, bandwidth or genesys (repeatable; default all)"
+    )
     sandbox = sub.add_parser("sandbox", parents=[common], help="serve the vendor-API sandbox in the foreground")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--seed", type=int, default=1)
@@ -85,6 +100,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from pipelines.warehouse.duckdb_file import Warehouse
 
         return print_status(Warehouse.resolve(args.warehouse), out=sys.stdout)
+    if args.command == "report":
+        from pipelines.commands import report
+
+        return report.run(args.warehouse, args.out, args.start, args.end, args.vendors)
     if args.command == "demo":
         from pipelines.commands.demo import run_demo
 

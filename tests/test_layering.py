@@ -8,6 +8,7 @@ two modules import each other (directly or round a loop).
     warehouse               the DuckDB file, its layout, lock and run log
     load                    runner and repairs
     models                  sql/ into views, the data tests
+    report                  the HTML report page: queries of the reporting views, charts, layout
     commands                what `callhouse` and the demo run
     cli                     argument parsing
     sandbox                 apart: imports nothing of the pipeline, and the pipeline only starts it
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pipelines"
-LAYERS = ["errors", "settings", "fetch", "extract", "sources", "warehouse", "load", "models", "commands", "cli"]
+LAYERS = ["errors", "settings", "fetch", "extract", "sources", "warehouse", "load", "models", "report", "commands", "cli"]
 FOUNDATION = {"errors": 0, "settings": 0}  # one level: errors and settings may import each other's kind
 # Modules of the fetch layer stay free of dlt's state and pipelines; dlt's naming convention
 # (the warehouse's column names) is the one piece of dlt they use.

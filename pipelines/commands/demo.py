@@ -1,9 +1,10 @@
-"""`callhouse demo`: the whole pipeline against the sandbox, then a short report.
+"""`callhouse demo`: the whole pipeline against the sandbox, then a short report and the HTML page.
 
 Starts the vendor-API sandbox on a free loopback port, points every source at it (environment of
 this process only), backfills the last 7 whole UTC days, runs the nightly load for today so far
 (which rebuilds the views), runs the data checks and prints calls per vendor and outcome, answer
-rates and the busiest hour. Each step is the same code path as its `callhouse` command.
+rates and the busiest hour; then writes `callhouse report`'s page beside the warehouse and ends
+with its path. Each step is the same code path as its `callhouse` command.
 
 The sandbox's rate limits and the sources' pacing are raised together for the demo (Bandwidth
 1 -> 20 requests/s, Genesys 300 -> 6000 requests/min): the real limits would make the demo wait
@@ -12,16 +13,19 @@ on the clock, not on the pipeline.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from pipelines.commands import loading
+from pipelines.commands import report as html_report
 from pipelines.commands.views import check
-from pipelines.errors import CallhouseError
+from pipelines.errors import EXIT_FAILED, CallhouseError
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.sources.registry import BANDWIDTH, GENESYS, VENDORS
 from pipelines.warehouse.duckdb_file import Warehouse
@@ -86,10 +90,24 @@ def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None 
     finally:
         sandbox.stop()
     report(warehouse, out)
+    _say(out, "demo: HTML report (`callhouse report`: the last 7 full days)")
+    page = _write_page(warehouse)
     _say(
         out, f"demo: done in {time.monotonic() - started:.0f}s" + ("" if check_code == 0 else "; data checks FAILED (see above)")
     )
+    if page is None:
+        return check_code or EXIT_FAILED
+    _say(out, f"demo: open the report in a browser: {page}")
     return check_code
+
+
+def _write_page(warehouse: Warehouse) -> Path | None:
+    """`callhouse report` beside the warehouse; its path, or None after its error as one line."""
+    try:
+        return html_report.report(str(warehouse.path), out=io.StringIO())
+    except CallhouseError as exc:
+        print(f"callhouse: {exc}", file=sys.stderr)
+        return None
 
 
 def _exit_code(step: Callable[[], int]) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -63,6 +63,7 @@ class DataTest:
 class Outcome:
     status: str  # pass | fail | warn | skip
     line: str = ""
+    detail: str = field(default="", compare=False)  # what was found, whatever the status (freshness: the last load)
 
 
 def _ident(name: str) -> str:
@@ -257,18 +258,18 @@ def _coverage_gaps(con: Any, source: str, now: pendulum.DateTime) -> Outcome:
 def _freshness(con: Any, rule: Freshness, tables: set[tuple[str, str]], now: pendulum.DateTime) -> Outcome:
     label = f"{rule.source}: freshness"
     if (rule.source, "_dlt_loads") not in tables:
-        return Outcome("skip", f"SKIP {label}: never loaded")
+        return Outcome("skip", f"SKIP {label}: never loaded", "never loaded")
     row = con.execute(f"select max(inserted_at) from {_ident(rule.source)}._dlt_loads where status = 0").fetchone()
     if not row or row[0] is None:
-        return Outcome("fail", f"FAIL {label}: no committed load")
+        return Outcome("fail", f"FAIL {label}: no committed load", "no committed load")
     loaded = pendulum.instance(row[0] if row[0].tzinfo else row[0].replace(tzinfo=dt.UTC))
     age = (now - loaded).total_seconds()
     shown = f"last committed load {loaded.in_tz('UTC'):%Y-%m-%d %H:%M} UTC, {_age(age)} ago"
     if age >= rule.error_after.total_seconds():
-        return Outcome("fail", f"FAIL {label}: {shown} (error after {_age(rule.error_after.total_seconds())})")
+        return Outcome("fail", f"FAIL {label}: {shown} (error after {_age(rule.error_after.total_seconds())})", shown)
     if age >= rule.warn_after.total_seconds():
-        return Outcome("warn", f"WARN {label}: {shown} (warn after {_age(rule.warn_after.total_seconds())})")
-    return Outcome("pass")
+        return Outcome("warn", f"WARN {label}: {shown} (warn after {_age(rule.warn_after.total_seconds())})", shown)
+    return Outcome("pass", detail=shown)
 
 
 def _age(seconds: float) -> str:
@@ -279,34 +280,70 @@ def _age(seconds: float) -> str:
     return f"{max(seconds, 0) / 60:.0f}m"
 
 
+@dataclass
+class CheckResults:
+    """Every test's outcome in the order `callhouse check` prints them; freshness also per source."""
+
+    outcomes: list[Outcome]
+    freshness: dict[str, Outcome]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for o in self.outcomes if o.status == s) for s in ("pass", "fail", "warn", "skip")}
+
+    @property
+    def summary(self) -> str:
+        counts = self.counts
+        skipped = f", {counts['skip']} skipped (not loaded)" if counts["skip"] else ""
+        return f"check: {counts['pass']} passed, {counts['fail']} failed, {counts['warn']} warnings{skipped}"
+
+
+@dataclass
+class DeclaredChecks:
+    raw_tests: list[DataTest]
+    view_tests: list[DataTest]
+    freshness: list[Freshness]
+
+
+def declared_checks(sql_dir: Path | None = None) -> DeclaredChecks:
+    """The tests under sql/ and the freshness rules (settings errors surface here, before any connection)."""
+    raw_tests, view_tests, sources = collect(sql_dir)
+    return DeclaredChecks(raw_tests, view_tests, freshness_rules(sources))
+
+
+def evaluate_checks(con: Any, declared: DeclaredChecks) -> CheckResults:
+    """Runs every test on an open (read-only) connection; views not built is a usage error."""
+    raw_tests, view_tests, rules = declared.raw_tests, declared.view_tests, declared.freshness
+    outcomes: list[Outcome] = []
+    tables = existing_tables(con)
+    unbuilt = sorted({t.relation for t in view_tests if tuple(t.relation.split(".", 1)) not in tables})
+    if unbuilt:
+        raise UsageError(
+            f"check: views not built ({', '.join(unbuilt[:3])}{', ...' if len(unbuilt) > 3 else ''}): run `callhouse views`"
+        )
+    for test in raw_tests:
+        loaded = tuple(test.relation.split(".", 1)) in tables
+        outcomes.append(_run_test(con, test) if loaded else Outcome("skip"))
+    outcomes.extend(_run_test(con, test) for test in view_tests)
+    now = pendulum.now("UTC")
+    freshness = {rule.source: _freshness(con, rule, tables, now) for rule in rules}
+    outcomes.extend(freshness.values())
+    outcomes.extend(_stale_open_calls(con, name) for name in NAMES)
+    outcomes.extend(_coverage_gaps(con, name, current_time()) for name in NAMES)
+    return CheckResults(outcomes, freshness)
+
+
 def run_checks(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> int:
     """Runs every test; one line per failing (or warning) test, then a summary. Exit 1 on a failure."""
-    raw_tests, view_tests, sources = collect(sql_dir)
-    rules = freshness_rules(sources)
+    declared = declared_checks(sql_dir)
     con = warehouse.connect(read_only=True)
-    outcomes: list[Outcome] = []
     try:
-        tables = existing_tables(con)
-        unbuilt = sorted({t.relation for t in view_tests if tuple(t.relation.split(".", 1)) not in tables})
-        if unbuilt:
-            raise UsageError(
-                f"check: views not built ({', '.join(unbuilt[:3])}{', ...' if len(unbuilt) > 3 else ''}): run `callhouse views`"
-            )
-        for test in raw_tests:
-            loaded = tuple(test.relation.split(".", 1)) in tables
-            outcomes.append(_run_test(con, test) if loaded else Outcome("skip"))
-        outcomes.extend(_run_test(con, test) for test in view_tests)
-        now = pendulum.now("UTC")
-        outcomes.extend(_freshness(con, rule, tables, now) for rule in rules)
-        outcomes.extend(_stale_open_calls(con, name) for name in NAMES)
-        outcomes.extend(_coverage_gaps(con, name, current_time()) for name in NAMES)
+        results = evaluate_checks(con, declared)
     finally:
         con.close()
-    for outcome in outcomes:
+    for outcome in results.outcomes:
         if outcome.status in ("fail", "warn"):
             out.write(outcome.line + "\n")
-    counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("pass", "fail", "warn", "skip")}
-    skipped = f", {counts['skip']} skipped (not loaded)" if counts["skip"] else ""
-    out.write(f"check: {counts['pass']} passed, {counts['fail']} failed, {counts['warn']} warnings{skipped}\n")
+    out.write(results.summary + "\n")
     out.flush()
-    return EXIT_FAILED if counts["fail"] else EXIT_OK
+    return EXIT_FAILED if results.counts["fail"] else EXIT_OK

@@ -1,4 +1,5 @@
-"""`callhouse demo` end to end, as `make demo` runs it: then `callhouse check` on its warehouse."""
+"""`callhouse demo` end to end, as `make demo` runs it (ending with the report's path): then
+`callhouse check` on its warehouse."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def test_demo_loads_three_vendors_and_reports_in_under_two_minutes(demo):
     assert "Busiest hour: " in out
     assert f"duckdb -readonly {cli.warehouse}" in out
     assert "check: " in out and " 0 failed" in out
+    page = cli.warehouse.parent / "report.html"
+    assert out.splitlines()[-1] == f"demo: open the report in a browser: {page}"  # `make demo` ends with it
+    assert page.read_text().count("data-chart=") == 6
     days = cli.query("select count(distinct day) from reporting.daily_calls")[0][0]
     assert days == 8  # the 7 backfilled days and today
     assert {v for (v,) in cli.query("select distinct vendor from reporting.sip_headers")} == {"bandwidth", "genesys"}
