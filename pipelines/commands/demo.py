@@ -24,7 +24,7 @@ from pipelines.commands.views import check
 from pipelines.errors import CallhouseError
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.sources.registry import BANDWIDTH, GENESYS, VENDORS
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.choice import Warehouse, resolve_warehouse
 
 BACKFILL_DAYS = 7
 DEMO_BANDWIDTH_RPS = 20.0
@@ -47,7 +47,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    warehouse = Warehouse.resolve(warehouse_arg)
+    warehouse = resolve_warehouse(warehouse_arg)
     started = time.monotonic()
     sandbox = Sandbox(SandboxConfig(port=0, bandwidth_rps=DEMO_BANDWIDTH_RPS, genesys_rpm=DEMO_GENESYS_RPM)).start()
     now = sandbox.now()
