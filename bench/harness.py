@@ -305,9 +305,9 @@ def pipeline_phases(warehouse: Path) -> dict[str, Any]:
     try:
         import dlt
 
-        from pipelines.warehouse.duckdb_file import Warehouse
+        from pipelines.warehouse.duckdb_file import DuckDBFile
 
-        pipeline = dlt.attach(pipeline_name="callhouse_cinnox", pipelines_dir=str(Warehouse(warehouse).pipelines_dir))
+        pipeline = dlt.attach(pipeline_name="callhouse_cinnox", pipelines_dir=str(DuckDBFile(warehouse).pipelines_dir))
         trace = pipeline.last_trace
         phases = (
             {

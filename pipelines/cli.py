@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from pipelines.errors import EXIT_FAILED, EXIT_OK, CallhouseError, UsageError, one_line, root_error
+from pipelines.errors import EXIT_FAILED, EXIT_OK, CallhouseError, UsageError, one_line, redact_secrets, root_error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         error = root_error(exc)
         if isinstance(error, CallhouseError):
-            print(f"callhouse: {error}", file=sys.stderr)
+            print(f"callhouse: {redact_secrets(str(error))}", file=sys.stderr)
             return error.exit_code
         print(
             f"callhouse: unexpected {type(error).__name__}: {one_line(error)} (rerun with --debug for details)", file=sys.stderr
@@ -97,9 +97,9 @@ def dispatch(args: argparse.Namespace) -> int:
         return views.views(args.warehouse) if args.command == "views" else views.check(args.warehouse)
     if args.command == "status":
         from pipelines.commands.status import print_status
-        from pipelines.warehouse.duckdb_file import Warehouse
+        from pipelines.warehouse.choice import resolve_warehouse
 
-        return print_status(Warehouse.resolve(args.warehouse), out=sys.stdout)
+        return print_status(resolve_warehouse(args.warehouse), out=sys.stdout)
     if args.command == "report":
         from pipelines.commands import report
 

@@ -87,9 +87,24 @@ def machine_failure(error: BaseException) -> MachineFailure | None:
     return None
 
 
+# Secrets a library may echo in an error (a catalog URL's password): never printed or stored.
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    if value:
+        _SECRETS.add(value)
+
+
+def redact_secrets(text: str) -> str:
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def one_line(error: BaseException | str, limit: int = 300) -> str:
     """An error as one line of at most `limit` characters, for output and the run log."""
-    return " ".join(str(error).split())[:limit]
+    return redact_secrets(" ".join(str(error).split()))[:limit]
 
 
 def root_error(exc: BaseException) -> BaseException:

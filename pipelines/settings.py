@@ -32,6 +32,9 @@ def setting_name(*path: str) -> str:
 
 @configspec
 class WarehouseSettings(BaseConfiguration):
+    # Where the warehouse is: `duckdb` (one file, --warehouse), `ducklake` (catalog and data path
+    # from dlt's DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG / __STORAGE) or `postgres`.
+    destination: str = "duckdb"
     # DuckDB's memory while loading (DuckDB syntax: 512MB, 2GB). Its own default, 80% of RAM, lets
     # the block cache grow with the warehouse; 256MB measured as fast on 1M calls and ~130 MB lower
     # at peak (bench/README.md). Larger merges spill to a temp folder beside the warehouse.
@@ -80,8 +83,17 @@ def resolve(settings: TSettings, *sections: str) -> TSettings:
         raise UsageError(f"{'.'.join(sections)}: {exc}") from None
 
 
+DESTINATIONS = ("duckdb", "ducklake")
+
+
 def warehouse_settings() -> WarehouseSettings:
     settings = resolve(WarehouseSettings(), "warehouse")
+    settings.destination = str(settings.destination or "duckdb").strip().lower()
+    if settings.destination not in DESTINATIONS:
+        raise UsageError(
+            f"{setting_name('warehouse', 'destination')}: {settings.destination!r} is not a warehouse callhouse loads "
+            f"(one of {', '.join(DESTINATIONS)})"
+        )
     if not _MEMORY_SIZE.match(str(settings.load_memory_limit)):
         raise UsageError(
             f"{setting_name('warehouse', 'load_memory_limit')}: {settings.load_memory_limit!r} is not a memory size "

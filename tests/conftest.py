@@ -20,6 +20,8 @@ import pytest
 
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.warehouse.catalog import committed_ledger
+from pipelines.warehouse.duckdb_file import DuckDBFile
+from pipelines.warehouse.ducklake import CATALOG_SETTING, STORAGE_SETTING, DuckLake, normalize_catalog, normalize_storage
 from tests.support.postgres import PostgresServer
 
 # A fixed sandbox clock: tests compare against ground truth at known instants.
@@ -112,26 +114,64 @@ class Cli:
         full_env.update(env or {})
         return full_env
 
+    @property
+    def lake(self) -> DuckLake | None:
+        """The DuckLake this Cli loads into (WAREHOUSE__DESTINATION=ducklake), else None."""
+        if self.env.get("WAREHOUSE__DESTINATION") != "ducklake":
+            return None
+        return DuckLake(normalize_catalog(self.env[CATALOG_SETTING]), normalize_storage(self.env[STORAGE_SETTING]), self.workdir)
+
+    @property
+    def pipelines_dir(self) -> Path:
+        """dlt's working folders of the loads (where crash tests look for a phase to kill in)."""
+        lake = self.lake
+        return lake.pipelines_dir if lake else DuckDBFile(self.warehouse).pipelines_dir
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A read-only session on the warehouse, the DuckDB file or the DuckLake."""
+        lake = self.lake
+        return lake.connect(read_only=True) if lake else duckdb.connect(str(self.warehouse), read_only=True)
+
     def source_state(self, source: str) -> dict[str, Any]:
         """The source's callhouse state as committed in the warehouse (what a rerun resumes from)."""
-        con = duckdb.connect(str(self.warehouse), read_only=True)
+        con = self.connect()
         try:
             return committed_ledger(con, source)
         finally:
             con.close()
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
-        con = duckdb.connect(str(self.warehouse), read_only=True)
+        con = self.connect()
         try:
             return con.execute(sql, params or []).fetchall()
         finally:
             con.close()
 
 
+# The end-to-end tests that must hold on every kind of warehouse take `warehouse_kind` from
+# `@on_each_warehouse`; the others run on the DuckDB file.
+WAREHOUSE_KINDS = ("duckdb", "ducklake")
+on_each_warehouse = pytest.mark.parametrize("warehouse_kind", WAREHOUSE_KINDS)
+
+
 @pytest.fixture
-def cli(tmp_path: Path) -> Callable[..., Cli]:
+def warehouse_kind() -> str:
+    return "duckdb"
+
+
+def lake_env(catalog_url: str, folder: Path) -> dict[str, str]:
+    """The settings of a DuckLake on the test PostgreSQL server, its data in `folder`."""
+    return {"WAREHOUSE__DESTINATION": "ducklake", CATALOG_SETTING: catalog_url, STORAGE_SETTING: str(folder)}
+
+
+@pytest.fixture
+def cli(tmp_path: Path, warehouse_kind: str, request: pytest.FixtureRequest) -> Callable[..., Cli]:
+    """`cli(sandbox, **env)`: the command on a temp warehouse, a DuckDB file or, for a test
+    parametrized with warehouse_kind=ducklake, a DuckLake on the test PostgreSQL server."""
+    kind_env = lake_env(request.getfixturevalue("postgres_db"), tmp_path / "lake") if warehouse_kind == "ducklake" else {}
+
     def make(sandbox: Sandbox | None, **env: str) -> Cli:
-        return Cli(sandbox, tmp_path, dict(env))
+        return Cli(sandbox, tmp_path, {**kind_env, **env})
 
     return make
 

@@ -28,7 +28,8 @@ from pipelines.commands.views import check
 from pipelines.errors import EXIT_FAILED, CallhouseError
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.sources.registry import BANDWIDTH, GENESYS, VENDORS
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.choice import Warehouse, resolve_warehouse
+from pipelines.warehouse.ducklake import DuckLake
 
 BACKFILL_DAYS = 7
 DEMO_BANDWIDTH_RPS = 20.0
@@ -51,7 +52,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    warehouse = Warehouse.resolve(warehouse_arg)
+    warehouse = resolve_warehouse(warehouse_arg)
     started = time.monotonic()
     sandbox = Sandbox(SandboxConfig(port=0, bandwidth_rps=DEMO_BANDWIDTH_RPS, genesys_rpm=DEMO_GENESYS_RPM)).start()
     now = sandbox.now()
@@ -67,8 +68,8 @@ def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None 
             **{vendor.setting("start_date"): today.isoformat() for vendor in VENDORS},
         }
     )
-    options = loading.LoadOptions(warehouse=str(warehouse.path), debug=debug)
-    _say(out, f"demo: sandbox on {sandbox.url} (clock {now:%Y-%m-%d %H:%M:%S} UTC); warehouse {warehouse.path}")
+    options = loading.LoadOptions(warehouse=warehouse_arg, debug=debug)
+    _say(out, f"demo: sandbox on {sandbox.url} (clock {now:%Y-%m-%d %H:%M:%S} UTC); {warehouse.describe()}")
     try:
         with _environment(env):
             steps = [
@@ -86,12 +87,12 @@ def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None 
                     _say(out, f"demo: `callhouse {command}` failed (exit {code}); stopping")
                     return code
             _say(out, "demo: data checks")
-            check_code = _exit_code(lambda: check(str(warehouse.path), out))
+            check_code = _exit_code(lambda: check(warehouse_arg, out))
     finally:
         sandbox.stop()
     report(warehouse, out)
     _say(out, "demo: HTML report (`callhouse report`: the last 7 full days)")
-    page = _write_page(warehouse)
+    page = _write_page(warehouse_arg)
     _say(
         out, f"demo: done in {time.monotonic() - started:.0f}s" + ("" if check_code == 0 else "; data checks FAILED (see above)")
     )
@@ -101,10 +102,10 @@ def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None 
     return check_code
 
 
-def _write_page(warehouse: Warehouse) -> Path | None:
+def _write_page(warehouse_arg: str | None) -> Path | None:
     """`callhouse report` beside the warehouse; its path, or None after its error as one line."""
     try:
-        return html_report.report(str(warehouse.path), out=io.StringIO())
+        return html_report.report(warehouse_arg, out=io.StringIO())
     except CallhouseError as exc:
         print(f"callhouse: {exc}", file=sys.stderr)
         return None
@@ -170,6 +171,11 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
         lines.append(f"Busiest hour: {busiest[0]:%Y-%m-%d %H:00} ({zone}), {busiest[1]:,} calls started")
     for vendor, hour, peak in peaks:
         lines.append(f"  peak concurrency {vendor:<10} {peak:>3} calls at once ({hour:%Y-%m-%d %H:00})")
+    if isinstance(warehouse, DuckLake):
+        lines += ["", f"Open the warehouse: {warehouse.describe()}; attach it read-only as docs/shared-warehouse.md shows", ""]
+        out.write("\n".join(lines) + "\n")
+        out.flush()
+        return
     lines += [
         "",
         "Open the warehouse (read-only, while no load runs):",

@@ -17,7 +17,7 @@ from pipelines.load.runner import SourceRun, apply_dlt_defaults, missing_setting
 from pipelines.models.views import check_timezone
 from pipelines.sources.registry import NAMES, VENDORS, vendor
 from pipelines.sources.vendor import Vendor
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.choice import resolve_warehouse
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def backfill(options: LoadOptions, start: str, end: str) -> int:
 
 def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int, int]:
     """(sources loaded, sources failed); a usage error raises (exit 2)."""
-    warehouse = Warehouse.resolve(options.warehouse)
+    warehouse = resolve_warehouse(options.warehouse)
     progress = Progress()
     vendors = _chosen(options, progress)
     failed = 0
@@ -73,7 +73,8 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
     ):
         for chosen in vendors:
             try:
-                result = run_source(chosen, request, warehouse, connection, progress, command)
+                with warehouse.source_lock(chosen.name, command, wait_s=options.wait_s):
+                    result = run_source(chosen, request, warehouse, connection, progress, command)
             except Exception as exc:
                 if options.debug:
                     raise
@@ -83,7 +84,7 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
                 if isinstance(error, UsageError):
                     raise error from None  # a setting to fix: exit 2, whichever step found it
                 if isinstance(error, MachineFailure):
-                    error = error.at(warehouse.path.parent)  # dlt's and Arrow's writes do not always say where
+                    error = error.at(warehouse.folder)  # dlt's and Arrow's writes do not always say where
                 failed += 1
                 message = one_line(error)
                 message = message[len(chosen.name) + 2 :] if message.startswith(f"{chosen.name}: ") else message

@@ -23,14 +23,15 @@ from pipelines.report import formatting
 from pipelines.report.page import PageInputs, render
 from pipelines.report.queries import ReportRange, read_report, views_zone
 from pipelines.sources.registry import NAMES
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.choice import Warehouse, resolve_warehouse
 
 REPORT_FILE = "report.html"
 
 
 def default_path(warehouse: Warehouse) -> Path:
-    """Beside the warehouse: warehouse/calls.duckdb -> warehouse/report.html."""
-    return warehouse.path.parent / REPORT_FILE
+    """Beside the warehouse: warehouse/calls.duckdb -> warehouse/report.html (a DuckLake: in the
+    folder of --warehouse, where this machine keeps its working files)."""
+    return warehouse.folder / REPORT_FILE
 
 
 def chosen_vendors(names: Sequence[str] | None) -> tuple[str, ...]:
@@ -51,7 +52,7 @@ def report(
 ) -> Path:
     """Writes the page; returns its path."""
     out = out or sys.stdout
-    warehouse = Warehouse.resolve(warehouse_arg)
+    warehouse = resolve_warehouse(warehouse_arg)
     chosen = chosen_vendors(vendors)
     if (start is None) != (end is None):
         raise UsageError("--start and --end go together (or leave both out for the last 7 full days)")
@@ -84,7 +85,7 @@ def report(
         )
     for warning in warnings:
         print(f"callhouse: report: {warning}", file=sys.stderr)
-    page = render(PageInputs(data, str(warehouse.path), now, sources, checks, warnings))
+    page = render(PageInputs(data, warehouse.describe().removeprefix("warehouse "), now, sources, checks, warnings))
     _write(target, page)
     total = data.total
     out.write(

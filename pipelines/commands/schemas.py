@@ -88,9 +88,9 @@ def live_summaries(warehouse: Path) -> dict[str, dict[str, Any]]:
     import dlt
 
     from pipelines.sources.registry import VENDORS
-    from pipelines.warehouse.duckdb_file import Warehouse
+    from pipelines.warehouse.duckdb_file import DuckDBFile
 
-    pipelines_dir = Warehouse(warehouse).pipelines_dir
+    pipelines_dir = DuckDBFile(warehouse).pipelines_dir
     return {
         v.name: schema_summary(dlt.attach(pipeline_name=v.pipeline_name, pipelines_dir=str(pipelines_dir)).default_schema)
         for v in VENDORS

@@ -11,7 +11,7 @@ from pipelines.fetch.windows import now as current_time
 from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
 from pipelines.sources.registry import NAMES, vendor
 from pipelines.warehouse.catalog import committed_ledger, committed_rows, schema_exists, table_names
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.choice import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
 from pipelines.warehouse.run_log import last_run
 

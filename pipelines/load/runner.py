@@ -21,7 +21,7 @@ from dlt.common.configuration.inject import get_fun_spec
 from dlt.common.configuration.resolve import resolve_configuration
 from dlt.common.exceptions import SignalReceivedException
 
-from pipelines.errors import CallhouseError, ConfigMissing, root_error
+from pipelines.errors import CallhouseError, ConfigMissing, redact_secrets, root_error
 from pipelines.extract.context import RunContext
 from pipelines.extract.ledger import STATE_KEY, LoadRequest, plan_finished
 from pipelines.extract.lookahead import Lookahead
@@ -31,7 +31,7 @@ from pipelines.fetch.windows import now
 from pipelines.load.repairs import repair, repair_latest_load
 from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.choice import Warehouse
 from pipelines.warehouse.loaded_ranges import record_loaded_ranges
 from pipelines.warehouse.run_log import record_run
 
@@ -59,11 +59,11 @@ def apply_dlt_defaults() -> None:
 
 
 def open_pipeline(vendor: Vendor, warehouse: Warehouse, connection: duckdb.DuckDBPyConnection) -> dlt.Pipeline:
-    """The source's pipeline, loading through the command's one warehouse connection."""
+    """The source's pipeline into the warehouse (a DuckDB file: through the command's one connection)."""
     apply_dlt_defaults()
     return dlt.pipeline(
         pipeline_name=vendor.pipeline_name,
-        destination=dlt.destinations.duckdb(connection),
+        destination=warehouse.destination(connection),
         dataset_name=vendor.name,
         pipelines_dir=str(warehouse.pipelines_dir),
         progress=None,
@@ -125,7 +125,7 @@ def run_source(
     except BaseException as exc:
         interrupted = isinstance(root_error(exc), KeyboardInterrupt | SignalReceivedException)
         result.outcome = "interrupted" if interrupted else "failed"
-        result.message = "interrupted (Ctrl-C or SIGTERM)" if interrupted else str(root_error(exc))
+        result.message = "interrupted (Ctrl-C or SIGTERM)" if interrupted else redact_secrets(str(root_error(exc)))
         raise
     finally:
         if run.lookahead is not None:

@@ -38,7 +38,7 @@ from pipelines.settings import freshness_settings, setting_name
 from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
 from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import committed_ledger, existing_tables
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.choice import Warehouse
 
 SOURCES_YAML = "sources.yml"
 DEFAULT_WARN_AFTER, DEFAULT_ERROR_AFTER = "26h", "50h"

@@ -22,7 +22,8 @@ from pipelines.models.project import LAYERS, SETTINGS_VIEW, Model, ViewBuildErro
 from pipelines.settings import reporting_settings, setting_name
 from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import existing_tables
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.choice import Warehouse
+from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.loaded_ranges import record_loaded_ranges
 
 # --- settings ---------------------------------------------------------------------------------
@@ -76,49 +77,59 @@ def stub_sql(model: Model) -> str:
     return f"select {select} where false"
 
 
+def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tuple[Model, list[str]]]]:
+    """One transaction: the loaded ranges as committed now, then every view in build order."""
+    built: list[str] = []
+    stubbed: list[tuple[Model, list[str]]] = []
+    con.execute("begin")
+    try:
+        now = current_time()
+        for name in NAMES:  # also for a warehouse loaded before the ranges were kept
+            record_loaded_ranges(con, name, now)
+        tables = existing_tables(con)
+        for layer in LAYERS:
+            con.execute(f"create schema if not exists {layer}")
+        wanted = {(m.schema, m.name) for m in models}
+        for schema, name in con.execute(
+            "select schema_name, view_name from duckdb_views() "
+            "where not internal and database_name = current_database() and schema_name in (?, ?, ?)",
+            list(LAYERS),
+        ).fetchall():
+            if (schema, name) not in wanted:
+                con.execute(f'drop view "{schema}"."{name}"')
+        for model in models:
+            if (model.schema, model.name) == SETTINGS_VIEW:
+                body = settings_sql(zone)
+            else:
+                missing = sorted(f"{s}.{n}" for s, n in model.raw_refs if (s, n) not in tables)
+                if missing:
+                    stubbed.append((model, missing))
+                body = stub_sql(model) if missing else model.sql.strip().rstrip(";")
+            try:
+                con.execute(f"create or replace view {model.schema}.{model.name} as\n{body}")
+            except Exception as exc:
+                raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
+            built.append(model.qualified)
+        con.execute("commit")
+    except BaseException:
+        try:
+            con.execute("rollback")
+        except duckdb.Error:
+            pass  # a commit that failed has ended the transaction already
+        raise
+    return built, stubbed
+
+
 def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> list[str]:
     """(Re)create every view from sql/ in one transaction: all build, or none changes."""
     models = load_models(sql_dir)
     zone = reporting_timezone()
-    built: list[str] = []
-    stubbed: list[tuple[Model, list[str]]] = []
     with warehouse.writer_lock("views"):
         con = warehouse.connect()
         try:
             _check_timezone(con, zone)
-            con.execute("begin")
-            now = current_time()
-            for name in NAMES:  # the loaded ranges as committed now (a warehouse loaded before they were kept too)
-                record_loaded_ranges(con, name, now)
-            tables = existing_tables(con)
-            try:
-                for layer in LAYERS:
-                    con.execute(f"create schema if not exists {layer}")
-                wanted = {(m.schema, m.name) for m in models}
-                for schema, name in con.execute(
-                    "select schema_name, view_name from duckdb_views() "
-                    "where not internal and database_name = current_database() and schema_name in (?, ?, ?)",
-                    list(LAYERS),
-                ).fetchall():
-                    if (schema, name) not in wanted:
-                        con.execute(f'drop view "{schema}"."{name}"')
-                for model in models:
-                    if (model.schema, model.name) == SETTINGS_VIEW:
-                        body = settings_sql(zone)
-                    else:
-                        missing = sorted(f"{s}.{n}" for s, n in model.raw_refs if (s, n) not in tables)
-                        if missing:
-                            stubbed.append((model, missing))
-                        body = stub_sql(model) if missing else model.sql.strip().rstrip(";")
-                    try:
-                        con.execute(f"create or replace view {model.schema}.{model.name} as\n{body}")
-                    except Exception as exc:
-                        raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
-                    built.append(model.qualified)
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
+            # On a DuckLake another process may commit first (a load, another build): build again.
+            built, stubbed = retry_on_conflict(lambda: _build(con, models, zone))
         finally:
             con.close()
     for model, missing in stubbed:

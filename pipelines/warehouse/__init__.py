@@ -1,5 +1,1 @@
-"""The warehouse: where loads land and analysts read (today the DuckDB file)."""
-
-from pipelines.warehouse.duckdb_file import Warehouse
-
-__all__ = ["Warehouse"]
+"""Where the data lands: a DuckDB file or a DuckLake (choice.py picks by the setting)."""

@@ -6,9 +6,10 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -23,17 +24,25 @@ READER_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
-class Warehouse:
+class DuckDBFile:
     path: Path
 
     @classmethod
-    def resolve(cls, path: str | None) -> Warehouse:
+    def resolve(cls, path: str | None) -> DuckDBFile:
         chosen = path or os.environ.get("CALLHOUSE_WAREHOUSE") or DEFAULT_PATH
         resolved = Path(chosen).expanduser().absolute()
         if resolved.stem in RESERVED_NAMES:
             # DuckDB names the catalog after the file: a catalog named like a schema is ambiguous.
             raise UsageError(f"--warehouse: the file name {resolved.name!r} clashes with a schema name; pick another name")
         return cls(resolved)
+
+    def describe(self) -> str:
+        return f"warehouse {self.path}"
+
+    @property
+    def folder(self) -> Path:
+        """This machine's folder of the warehouse (dlt's working files, the report)."""
+        return self.path.parent
 
     @property
     def pipelines_dir(self) -> Path:
@@ -109,6 +118,16 @@ class Warehouse:
     def writer_lock(self, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         """One callhouse writer per warehouse; a second one is told which command holds it."""
         return writer_lock(self.path, command, wait_s)
+
+    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
+        """Nothing more per source: the file has one writer, held by `writer_lock`."""
+        return nullcontext()
+
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+        """dlt's duckdb destination, loading through the command's one connection."""
+        import dlt
+
+        return dlt.destinations.duckdb(connection)
 
 
 def _lock_holder(exc: Exception) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from pipelines.extract.ledger import coverage_until
 from pipelines.fetch.windows import parse_instant
 from pipelines.warehouse.catalog import committed_ledger
+from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.layout import OPS_SCHEMA
 
 TABLE = f"{OPS_SCHEMA}.loaded_ranges"
@@ -26,11 +27,13 @@ create table if not exists {TABLE} (source text, loaded_from timestamptz, loaded
 def record_loaded_ranges(con: Any, source: str, now: datetime) -> list[list[str]]:
     """Replace the source's rows with its committed coverage up to `now`; returns that coverage."""
     coverage = coverage_until(committed_ledger(con, source).get("coverage", []), now)
-    con.execute(DDL)
-    con.execute(f"delete from {TABLE} where source = ?", [source])
-    if coverage:
-        con.executemany(
-            f"insert into {TABLE} values (?, ?, ?)",
-            [[source, parse_instant(start), parse_instant(end)] for start, end in coverage],
-        )
+    rows = [[source, parse_instant(start), parse_instant(end)] for start, end in coverage]
+
+    def write() -> None:
+        con.execute(DDL)
+        con.execute(f"delete from {TABLE} where source = ?", [source])
+        if rows:
+            con.executemany(f"insert into {TABLE} values (?, ?, ?)", rows)
+
+    retry_on_conflict(write)
     return coverage

@@ -7,6 +7,7 @@ from typing import Any
 import duckdb
 import orjson
 
+from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.layout import OPS_SCHEMA
 
 RUNS_DDL = f"""
@@ -37,11 +38,15 @@ COLUMNS = (
 
 def record_run(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
     """Insert the run's row, replacing the row the same run wrote when it started."""
-    con.execute(RUNS_DDL)
-    con.execute(f"delete from {OPS_SCHEMA}.runs where run_id = ? and source = ?", [row.get("run_id"), row.get("source")])
     values = [row.get(c) for c in COLUMNS]
     values[-1] = orjson.dumps(row.get("details") or {}).decode()
-    con.execute(f"insert into {OPS_SCHEMA}.runs ({', '.join(COLUMNS)}) values ({', '.join('?' * len(COLUMNS))})", values)
+
+    def write() -> None:
+        con.execute(RUNS_DDL)
+        con.execute(f"delete from {OPS_SCHEMA}.runs where run_id = ? and source = ?", [row.get("run_id"), row.get("source")])
+        con.execute(f"insert into {OPS_SCHEMA}.runs ({', '.join(COLUMNS)}) values ({', '.join('?' * len(COLUMNS))})", values)
+
+    retry_on_conflict(write)
 
 
 def last_run(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Any] | None:

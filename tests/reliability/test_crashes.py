@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.conftest import TEST_NOW
@@ -40,21 +38,20 @@ def sandbox(make_sandbox):
     return make_sandbox(cinnox_calls_per_day=CALLS_PER_DAY, latency_ms=20)
 
 
+# On DuckLake: a kill while extracting, between normalize and load, and inside the load's commit.
+LAKE_KILL_POINTS = [("extracted", 2), ("load-mid", 1), ("load-late", 2)]
+CASES = [("duckdb", p, n) for p, n in KILL_POINTS] + [("ducklake", p, n) for p, n in LAKE_KILL_POINTS]
+
+
 def _env(sandbox, run) -> dict[str, str]:
-    return {
-        **os.environ,
-        **sandbox.env(),
-        "CALLHOUSE_WAREHOUSE": str(run.warehouse),
-        "CALLHOUSE_NOW": sandbox.now().isoformat(),
-        "SOURCES__CINNOX__CHECKPOINT_ROWS": "1",
-    }
+    return {**run.full_env(), "SOURCES__CINNOX__CHECKPOINT_ROWS": "1"}
 
 
 def _pipeline_dir(run):
-    return run.warehouse.parent / ".dlt_pipelines" / run.warehouse.stem / "callhouse_cinnox"
+    return run.pipelines_dir / "callhouse_cinnox"
 
 
-@pytest.mark.parametrize("phase, package", KILL_POINTS, ids=[f"{p}-load{n}" for p, n in KILL_POINTS])
+@pytest.mark.parametrize("warehouse_kind, phase, package", CASES, ids=[f"{k}-{p}-load{n}" for k, p, n in CASES])
 def test_backfill_killed_then_rerun_has_exactly_the_rows_of_a_clean_run(sandbox, cli, phase, package):
     run = cli(sandbox, SOURCES__CINNOX__CHECKPOINT_ROWS="1")
     killed = run_and_kill(BACKFILL, _env(sandbox, run), run.workdir, _pipeline_dir(run), phase, package, sandbox, PAGES_PER_LOAD)

@@ -13,7 +13,7 @@ from datetime import datetime
 import pendulum
 import pytest
 
-from tests.conftest import TEST_NOW
+from tests.conftest import TEST_NOW, on_each_warehouse
 
 RANGE_START = TEST_NOW.start_of("day").subtract(days=8)
 RANGE_END = RANGE_START.add(days=7)
@@ -83,6 +83,7 @@ def sandbox(make_sandbox):
     return make_sandbox(cinnox_calls_per_day=700)
 
 
+@on_each_warehouse
 def test_backfill_loads_exactly_the_truths_calls_recordings_and_files(sandbox, cli):
     run = cli(sandbox)
     result = run(*BACKFILL)
@@ -107,6 +108,7 @@ def test_backfill_loads_exactly_the_truths_calls_recordings_and_files(sandbox, c
     assert "cinnox: ok" in result.stderr and "7 windows" in result.stderr
 
 
+@on_each_warehouse
 def test_running_the_same_backfill_again_changes_nothing(sandbox, cli):
     run = cli(sandbox)
     assert run(*BACKFILL).returncode == 0

@@ -12,7 +12,7 @@ from pipelines.fetch.windows import Window, split
 from pipelines.sources.genesys.auth import default_login_url
 from pipelines.sources.genesys.headers import header_rows
 from pipelines.sources.genesys.helpers import SiptraceFlattener, ms_halves, new_batch
-from tests.conftest import TEST_NOW
+from tests.conftest import TEST_NOW, on_each_warehouse
 from tests.homer import HOMER_FIELDS
 
 HOUR = pendulum.duration(hours=1)
@@ -89,6 +89,7 @@ def summary_rows(result, table: str) -> int:
 # --- siptraces ------------------------------------------------------------------------------------
 
 
+@on_each_warehouse
 def test_backfill_splits_capped_windows_and_loads_exactly_the_truths_messages(make_sandbox, cli):
     sandbox = make_sandbox(genesys_dialogs_per_day=300)
     expected = served_messages(sandbox, RANGE_START, RANGE_END)

@@ -14,7 +14,7 @@ from pipelines import cli as cli_module
 from pipelines.models import project as views
 from pipelines.models.project import LAYERS, ViewBuildError, load_models
 from pipelines.models.views import build_views
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.duckdb_file import DuckDBFile
 from pipelines.warehouse.layout import RAW_SCHEMAS
 from tests.conftest import Cli
 from tests.views.conftest import check
@@ -199,7 +199,7 @@ def test_a_reference_to_a_view_no_file_defines_is_named(tmp_path):
     path = sql / "reporting" / "calls.sql"
     path.write_text(path.read_text().replace("intermediate.calls_genesys", "intermediate.calls_genesis"))
     with pytest.raises(ViewBuildError, match=r"sql/reporting/calls.sql: references intermediate.calls_genesis, which no file"):
-        build_views(Warehouse(tmp_path / "w.duckdb"), io.StringIO(), sql_dir=sql)
+        build_views(DuckDBFile(tmp_path / "w.duckdb"), io.StringIO(), sql_dir=sql)
 
 
 def test_a_circular_reference_is_named(tmp_path):

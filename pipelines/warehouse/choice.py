@@ -1,0 +1,22 @@
+"""Which warehouse a command works on: the setting WAREHOUSE__DESTINATION decides.
+
+Every command takes a warehouse from here and uses only what both kinds offer: `connect`,
+`loading_connection`, `writer_lock`, `source_lock`, `destination`, `describe`, `folder`.
+"""
+
+from __future__ import annotations
+
+from pipelines.settings import warehouse_settings
+from pipelines.warehouse.duckdb_file import DuckDBFile
+from pipelines.warehouse.ducklake import DuckLake
+
+Warehouse = DuckDBFile | DuckLake
+
+
+def resolve_warehouse(path: str | None) -> Warehouse:
+    """The configured warehouse. `path` (--warehouse, $CALLHOUSE_WAREHOUSE) is the DuckDB file, or
+    for a DuckLake the file whose folder keeps this machine's working files."""
+    file = DuckDBFile.resolve(path)
+    if warehouse_settings().destination == "ducklake":
+        return DuckLake.from_settings(file.folder)
+    return file

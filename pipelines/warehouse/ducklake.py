@@ -1,0 +1,227 @@
+"""A DuckLake as the warehouse: the catalog in PostgreSQL (or a SQLite/DuckDB file on one machine),
+the data as Parquet files in a folder or an object store, read and written through DuckDB.
+
+Unlike the DuckDB file, many processes on many machines read and write it at once: readers see
+the last committed snapshot, and two sources load side by side. Two loads of the same source are
+serialized by a lock held in the catalog (a PostgreSQL advisory lock, named after the lake and
+the source), so it works across machines; file catalogs use a lock file beside the catalog.
+
+Settings are dlt's own (`DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG`, `__STORAGE`); the catalog
+URL carries a password, which is kept out of every message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import duckdb
+
+from pipelines.errors import CallhouseError, UsageError, WarehouseBusy, one_line, register_secret
+from pipelines.settings import warehouse_settings
+from pipelines.warehouse.extensions import duckdb_config
+from pipelines.warehouse.writer_lock import writer_lock
+
+CATALOG_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG"
+STORAGE_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE"
+_POSTGRES_REFUSED = re.compile(r'Unable to connect to Postgres at "[^"]*": (?:connection to server at [^:]+ failed: )?(.*)')
+LAKE_NAME = "ducklake"  # DuckDB's name for the attached lake, and its metadata schema in PostgreSQL
+
+
+@dataclass(frozen=True)
+class DuckLake:
+    catalog: str  # postgres://user:pass@host:port/db, sqlite:///path, duckdb:///path (or a file path)
+    storage: str  # a local folder or an object-store URL
+    work_dir: Path  # this machine's folder for dlt's working files (and file-catalog locks)
+
+    @classmethod
+    def from_settings(cls, work_dir: Path) -> DuckLake:
+        import dlt
+
+        catalog = dlt.secrets.get("destination.ducklake.credentials.catalog")
+        storage = dlt.config.get("destination.ducklake.credentials.storage")
+        missing = [name for name, value in ((CATALOG_SETTING, catalog), (STORAGE_SETTING, storage)) if not value]
+        if missing:
+            raise UsageError(f"WAREHOUSE__DESTINATION=ducklake: set {', '.join(missing)} (.dlt/secrets.toml or environment)")
+        if not isinstance(catalog, str) or not isinstance(storage, str):
+            raise UsageError(f"{CATALOG_SETTING} and {STORAGE_SETTING}: write each as one URL or path")
+        return cls(normalize_catalog(catalog), normalize_storage(storage), work_dir)
+
+    def __post_init__(self) -> None:
+        password = urlsplit(self.catalog).password
+        if password:
+            register_secret(password)
+
+    # --- what users are told ------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """The lake without its password: `DuckLake postgres://host:5432/db (data /srv/lake)`."""
+        parts = urlsplit(self.catalog)
+        if parts.scheme.startswith("postgres"):
+            where = f"postgres://{parts.hostname}:{parts.port or 5432}{parts.path}"
+        else:
+            where = self.catalog
+        return f"DuckLake {where} (data {self.storage})"
+
+    @property
+    def folder(self) -> Path:
+        return self.work_dir
+
+    @property
+    def pipelines_dir(self) -> Path:
+        return self.work_dir / ".dlt_pipelines" / "ducklake"
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlsplit(self.catalog).scheme.startswith("postgres")
+
+    # --- connections --------------------------------------------------------------------------
+
+    def attach_statement(self, read_only: bool = False) -> str:
+        """dlt's own ATTACH for this lake (the same catalog, metadata schema and data path)."""
+        from dlt.common.configuration.specs.connection_string_credentials import ConnectionStringCredentials
+        from dlt.destinations.impl.ducklake.sql_client import DuckLakeSqlClient
+
+        statement = DuckLakeSqlClient.build_attach_statement(
+            ducklake_name=LAKE_NAME, catalog=ConnectionStringCredentials(self.catalog), storage_url=self.storage
+        )
+        return statement.replace(" (DATA_PATH", " (READ_ONLY, DATA_PATH", 1) if read_only else statement
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """A DuckDB session with the lake attached and in use: `schema.table` names the lake's."""
+        con = duckdb.connect(config=duckdb_config())
+        try:
+            con.execute(self.attach_statement(read_only))
+            con.execute(f"use {LAKE_NAME}")
+        except duckdb.Error as exc:
+            con.close()
+            reason = one_line(str(exc).removeprefix("IO Error: "), 1000)
+            unreachable = _POSTGRES_REFUSED.search(reason)
+            if unreachable:  # DuckDB repeats the catalog URL twice before libpq's reason
+                reason = f"the catalog refused the connection: {unreachable.group(1)}"
+            if read_only and "read-only" in reason.lower() or "does not exist" in reason.lower():
+                raise UsageError(
+                    f"no warehouse yet in {self.describe()}: run `callhouse run` or `callhouse backfill` first"
+                ) from None
+            raise CallhouseError(f"{self.describe()} cannot be attached: {reason}") from None
+        return con
+
+    @contextmanager
+    def loading_connection(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The command's session for its bookkeeping (run log, loaded ranges); dlt loads through
+        its own sessions. Readers never wait for it: each sees the last committed snapshot."""
+        settings = warehouse_settings()
+        con = self.connect()
+        try:
+            con.execute(f"SET memory_limit = '{settings.load_memory_limit}'")
+            con.execute(f"SET threads = {settings.threads()}")
+            yield con
+        finally:
+            con.close()
+
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+        """dlt's ducklake destination for this lake, loading the extensions from the wheels."""
+        import dlt
+        from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
+
+        credentials = DuckLakeCredentials(ducklake_name=LAKE_NAME, catalog=self.catalog, storage=self.storage)
+        credentials.global_config = duckdb_config()
+        return dlt.destinations.ducklake(credentials=credentials)
+
+    # --- who may write ------------------------------------------------------------------------
+
+    def writer_lock(self, command: str, wait_s: float = 0.0) -> Any:
+        """No lock for the whole command: a lake takes many writers (each source locks itself)."""
+        return nullcontext()
+
+    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> Any:
+        """One load of `source` at a time, on every machine that uses this lake."""
+        if self.is_postgres:
+            return _advisory_lock(self, source, command, wait_s)
+        catalog_file = Path(urlsplit(self.catalog).path)
+        return writer_lock(catalog_file.with_name(f"{catalog_file.name}.{source}"), command, wait_s)
+
+
+def normalize_catalog(value: str) -> str:
+    """A URL DuckLake and dlt both read; a bare path is a SQLite or DuckDB catalog file."""
+    value = value.strip()
+    scheme = urlsplit(value).scheme
+    if scheme in ("postgres", "postgresql"):
+        return value
+    if scheme in ("sqlite", "duckdb"):
+        path = value.split(":///", 1)[1] if ":///" in value else value.split("://", 1)[1]
+        return f"{scheme}:///{Path(path).expanduser().absolute()}"
+    if scheme:
+        raise UsageError(f"{CATALOG_SETTING}: {scheme}:// is not a catalog callhouse knows (postgres://, sqlite:///, duckdb:///)")
+    path = Path(value).expanduser().absolute()
+    kind = "sqlite" if path.suffix in (".sqlite", ".db", ".sqlite3") else "duckdb"
+    return f"{kind}:///{path}"
+
+
+def normalize_storage(value: str) -> str:
+    value = value.strip()
+    scheme = urlsplit(value).scheme
+    if scheme == "file":
+        return str(Path(urlsplit(value).path).absolute())
+    if scheme:
+        return value  # an object store (s3://, gs://, az://): dlt's storage credentials apply
+    return str(Path(value).expanduser().absolute())
+
+
+def _lock_key(lake: DuckLake, source: str) -> tuple[int, int]:
+    """The two-key advisory lock of this lake's source, the same on every machine (31-bit keys:
+    pg_locks shows them as unsigned oids, so they read back as written)."""
+    parts = urlsplit(lake.catalog)
+
+    def key(text: str) -> int:
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+    return key(f"callhouse:{parts.path}:{LAKE_NAME}"), key(source)
+
+
+@contextmanager
+def _advisory_lock(lake: DuckLake, source: str, command: str, wait_s: float) -> Iterator[None]:
+    """pg_try_advisory_lock on a session of our own, held for the source's load. The session's
+    application_name says who holds it, so a second loader on any machine can be told."""
+    import psycopg2
+
+    # PostgreSQL keeps 63 bytes of it: the command's name, its pid and the host.
+    holder = f"`callhouse {command.split()[0]}` (pid {os.getpid()} on {socket.gethostname()})"[:63]
+    key = _lock_key(lake, source)
+    try:
+        session = psycopg2.connect(lake.catalog.replace("postgres://", "postgresql://", 1), application_name=holder)
+    except psycopg2.Error as exc:
+        raise CallhouseError(f"{lake.describe()}: cannot reach the catalog to lock {source}: {one_line(exc)}") from None
+    session.autocommit = True
+    deadline = time.monotonic() + wait_s
+    try:
+        with session.cursor() as cursor:
+            while True:
+                cursor.execute("select pg_try_advisory_lock(%s, %s)", list(key))
+                if cursor.fetchone()[0]:
+                    break
+                if time.monotonic() >= deadline:
+                    cursor.execute(
+                        "select a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid "
+                        "where l.locktype = 'advisory' and l.granted and l.objsubid = 2 "
+                        "and l.classid::bigint = %s and l.objid::bigint = %s",
+                        list(key),
+                    )
+                    row = cursor.fetchone()
+                    who = row[0] if row and row[0] else "another callhouse command"
+                    raise WarehouseBusy(
+                        f"{source} is being loaded by {who}; retry later or pass --wait SECONDS ({lake.describe()})"
+                    )
+                time.sleep(0.5)
+        yield
+    finally:
+        session.close()  # ends the session: PostgreSQL releases its advisory locks

@@ -1,0 +1,72 @@
+"""DuckDB extensions from pinned wheels, never from the network.
+
+The wheels `duckdb-extension-ducklake` and `duckdb-extension-postgres` carry the extension files
+of one DuckDB version. DuckDB looks for `<extension_directory>/v<version>/<platform>/<name>
+.duckdb_extension`, and the PostgreSQL one must be named `postgres_scanner` there (its wheel names
+it `postgres`), so callhouse builds that folder of links once and points every connection at it
+with automatic installs off: a missing extension is an error naming the wheel, never a download.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+from pipelines.errors import UsageError
+
+# DuckDB's name for each extension -> the wheel's package that carries it.
+WHEELS = {"ducklake": "duckdb_extension_ducklake", "postgres_scanner": "duckdb_extension_postgres"}
+
+
+def extension_directory() -> Path:
+    """The folder DuckDB loads extensions from: inside this environment, beside its packages."""
+    return Path(os.environ.get("CALLHOUSE_EXTENSION_DIR") or Path(sys.prefix) / "share" / "callhouse" / "duckdb_extensions")
+
+
+def duckdb_config() -> dict[str, object]:
+    """What every connection that may load an extension is opened with."""
+    folder = prepare_extensions()
+    return {"extension_directory": str(folder), "autoinstall_known_extensions": False, "autoload_known_extensions": True}
+
+
+def prepare_extensions() -> Path:
+    """The extension folder with a link per extension, made on first use (idempotent)."""
+    folder = extension_directory()
+    version = duckdb.__version__
+    con = duckdb.connect()
+    try:
+        platform = con.execute("pragma platform").fetchone()[0]
+    finally:
+        con.close()
+    target = folder / f"v{version}" / platform
+    for name, package in WHEELS.items():
+        link = target / f"{name}.duckdb_extension"
+        if link.exists():
+            continue
+        source = _wheel_file(package, version)
+        target.mkdir(parents=True, exist_ok=True)
+        temporary = link.with_name(f".{link.name}.{os.getpid()}")
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(source)
+        temporary.replace(link)  # atomic: two processes preparing at once both end with one link
+    return folder
+
+
+def _wheel_file(package: str, version: str) -> Path:
+    wheel = f"{package.replace('_', '-')}=={version}"
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        raise UsageError(
+            f"DuckLake needs the DuckDB extension wheel {wheel}: install it (`make` installs it from requirements.lock)"
+        ) from None
+    files = sorted(Path(module.__file__).parent.glob(f"extensions/v{version}/*.duckdb_extension"))
+    if not files:
+        raise UsageError(
+            f"the installed {package.replace('_', '-')} carries no extension for DuckDB {version}: install {wheel} (requirements.lock)"
+        )
+    return files[0]
