@@ -23,7 +23,7 @@ from pipelines import cli as cli_module
 from pipelines.extract.ledger import STATE_KEY
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.sources.registry import vendor
-from tests.conftest import TEST_NOW, Cli, Result
+from tests.conftest import TEST_NOW, Cli, Result, lake_env
 
 RANGE_START = TEST_NOW.start_of("day").subtract(days=3)
 NIGHTLY_START = TEST_NOW.start_of("day")
@@ -133,3 +133,22 @@ def write_coverage(con: duckdb.DuckDBPyConnection, source: str, load_id: str, co
         f'insert into "{source}"._dlt_pipeline_state values (1, 4, ?, ?, now(), ?, ?)',
         [vendor(source).pipeline_name, compress_state(state), f"hash-{load_id}", load_id],
     )
+
+
+@pytest.fixture(scope="session")
+def loaded_lake(tmp_path_factory: pytest.TempPathFactory, postgres_server: Any) -> Any:
+    """The same load as `loaded` (same sandbox settings, same commands) into a DuckLake whose
+    catalog is the test PostgreSQL server: the views must read the same there."""
+    sandbox = Sandbox(SandboxConfig(**SANDBOX)).start()
+    try:
+        workdir = tmp_path_factory.mktemp("views_lake")
+        url = postgres_server.create_database("views_lake")
+        cli = Cli(sandbox, workdir, {**FAST_ENV, **lake_env(url, workdir / "lake")})
+        backfill = cli("backfill", "--start", RANGE_START.isoformat(), "--end", NIGHTLY_START.isoformat())
+        assert backfill.returncode == 0, backfill.output
+        nightly = cli("run")
+        assert nightly.returncode == 0, nightly.output
+        assert "views: built" in nightly.output, nightly.output
+        yield Loaded(sandbox, cli, RANGE_START, sandbox.now(), tmp_path_factory)
+    finally:
+        sandbox.stop()
