@@ -119,7 +119,9 @@ class Cli:
         """The DuckLake this Cli loads into (WAREHOUSE__DESTINATION=ducklake), else None."""
         if self.env.get("WAREHOUSE__DESTINATION") != "ducklake":
             return None
-        return DuckLake(normalize_catalog(self.env[CATALOG_SETTING]), normalize_storage(self.env[STORAGE_SETTING]), self.workdir)
+        return DuckLake(
+            normalize_catalog(self.env[CATALOG_SETTING]), normalize_storage(self.env[STORAGE_SETTING]), self.warehouse.parent
+        )
 
     @property
     def pipelines_dir(self) -> Path:

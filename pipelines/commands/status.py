@@ -48,7 +48,7 @@ def source_status(con: Any, name: str, now: datetime) -> dict[str, Any]:
                 f"select count(*) from \"{name}\".quarantine q where json_extract_string(q.raw_json, '$.id') in "
                 f'(select id from "{name}"."{main}")'
             ).fetchone()[0]
-    if schema_exists(con, OPS_SCHEMA):
+    if "runs" in table_names(con, OPS_SCHEMA):  # the schema alone may hold only the loaded ranges
         status["last_run"] = last_run(con, name)
     return status
 

@@ -16,7 +16,7 @@ from pipelines.models.data_tests import CheckResults, Outcome
 from pipelines.models.views import build_views
 from pipelines.report.page import PageInputs, render, uncovered
 from pipelines.report.queries import DayOutcomes, Figures, ReportData, ReportRange, SipCode, StaffRow
-from pipelines.warehouse.duckdb_file import Warehouse
+from pipelines.warehouse.duckdb_file import DuckDBFile
 
 PANELS_WITH_CHARTS = {"calls-per-day", "answer-rate", "heatmap", "concurrency", "staff", "sip"}
 
@@ -26,7 +26,7 @@ def empty_warehouse(tmp_path, monkeypatch):
     """A DuckDB file with every view built over no raw tables (the staging views are typed stubs)."""
     monkeypatch.setenv("REPORTING__TIMEZONE", "America/New_York")
     monkeypatch.delenv("CALLHOUSE_NOW", raising=False)
-    warehouse = Warehouse.resolve(str(tmp_path / "warehouse" / "calls.duckdb"))
+    warehouse = DuckDBFile.resolve(str(tmp_path / "warehouse" / "calls.duckdb"))
     build_views(warehouse, out=io.StringIO())
     return warehouse
 
