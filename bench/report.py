@@ -27,6 +27,12 @@ PATH_TITLES = {
 }
 
 
+def path_title(name: str) -> str:
+    if name.startswith("callhouse_duckdb_"):
+        return f"callhouse backfill with duckdb {name.removeprefix('callhouse_duckdb_')} (same lock otherwise)"
+    return PATH_TITLES.get(name, name)
+
+
 def machine() -> dict[str, str]:
     mem_kb = 0
     with open("/proc/meminfo") as f:
@@ -128,7 +134,7 @@ def throughput_section(t: Throughput) -> list[str]:
     ch_rss = ch.measured.peak_rss_mb if ch and ch.ok else None
     rows = []
     for p in t.paths:
-        title = PATH_TITLES.get(p.name, p.name)
+        title = path_title(p.name)
         if p.skipped:
             rows.append([title] + ["skipped"] + ["—"] * 9)
             continue
@@ -182,6 +188,15 @@ def throughput_section(t: Throughput) -> list[str]:
             "",
             f"callhouse phases of {which} `pipeline.run` (dlt trace): extract {e['phase_extract_s']:.2f} s, "
             f"normalize {e.get('phase_normalize_s', 0):.2f} s, load {e.get('phase_load_s', 0):.2f} s.",
+        ]
+    compared = [p.name.removeprefix("callhouse_duckdb_") for p in t.paths if p.name.startswith("callhouse_duckdb_")]
+    if compared:
+        lines += [
+            "",
+            f"DuckDB versions: `callhouse backfill` ran with duckdb {version('duckdb')} (the pin); the same code then ran "
+            f"with duckdb {', '.join(compared)} in a venv built from requirements.lock with only the duckdb pin changed "
+            "(the DuckDB CLI and extension wheels, built per DuckDB version, left out: bench/duckdb_versions.py), "
+            "into a warehouse of its own. Its ratios are against the pinned run.",
         ]
     for note in t.notes:
         lines += ["", f"Note: {note}."]

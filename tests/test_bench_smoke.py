@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import harness, report
+from bench import duckdb_versions, harness, report
 
 
 @pytest.mark.timeout(180)
@@ -27,3 +27,13 @@ def test_bench_quick_loads_and_fetches_exactly_the_sandbox_truth(tmp_path):
 
     markdown = report.render([run], None, None, report.machine(), "python -m bench --quick")
     assert "callhouse backfill (end to end)" in markdown and "rows = truth" in markdown
+
+
+def test_the_duckdb_comparison_venv_is_the_lock_with_only_duckdb_changed():
+    lock = (harness.REPO / "requirements.lock").read_text().splitlines()
+    wanted = duckdb_versions.requirements("2.0.0").splitlines()
+
+    assert "duckdb==2.0.0" in wanted and f"duckdb=={duckdb_versions.pinned()}" in lock
+    # The CLI and the extension wheels exist per DuckDB version and require it: left out.
+    assert any(line.startswith("duckdb-") for line in lock) and not any(line.startswith("duckdb-") for line in wanted)
+    assert [line for line in lock if not line.startswith("duckdb")] == [line for line in wanted if not line.startswith("duckdb")]
