@@ -48,6 +48,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "duckdb changed (built once under bench/.venvs/, from PyPI), ratios against the pinned DuckDB; "
         f"alone: throughput at {DUCKDB_VERSIONS_CALLS:,} calls",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --duckdb-versions: run the comparison N times, the order reversed every other round, and report "
+        "the median ratios (default %(default)s)",
+    )
     parser.add_argument("--nightly-growth", action="store_true", help="nightly run of one day: empty vs full warehouse")
     parser.add_argument(
         "--history-calls",
@@ -91,6 +99,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             parser.error(f"--duckdb-versions: {duckdb_versions.pinned()} is the pinned version, the baseline")
         args.calls = args.calls or ([] if args.nightly_growth or args.latency else [DUCKDB_VERSIONS_CALLS])
         args.paths = args.paths or "callhouse"
+    if args.rounds < 1 or (args.rounds > 1 and not args.duckdb_versions):
+        parser.error("--rounds: a number >= 1, with --duckdb-versions")
     explicit_mode = args.calls or args.nightly_growth or args.latency
     if not explicit_mode:
         args.calls, args.nightly_growth, args.latency = list(DEFAULT_SIZES), True, True
@@ -149,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                     seed=args.seed,
                     log=log,
                     duckdb_versions=interpreters,
+                    rounds=args.rounds,
                 ),
             )
             if result is not None:

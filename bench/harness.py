@@ -5,6 +5,7 @@ on the same data, each timed alone (wall, CPU, peak RSS) and checked against the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -455,6 +456,8 @@ class Throughput:
         return next((p for p in self.paths if p.name == name), None)
 
 
+# A later round of the DuckDB comparison: `callhouse_round2`, `callhouse_duckdb_2.0.0_round2`.
+ROUND = re.compile(r"(callhouse(?:_duckdb_.+)?)_round(\d+)")
 ALL_PATHS = ("callhouse", "imports_only", "fetch_only", "dlt_dicts_default", "dlt_dicts_parquet", "duckdb_unnest")
 
 
@@ -466,10 +469,13 @@ def throughput(
     seed: int = 1,
     log: Log = _quiet,
     duckdb_versions: dict[str, str] | None = None,
+    rounds: int = 1,
 ) -> Throughput:
     """N calls over `days` daily windows ending at the sandbox's midnight, loaded by every path.
     `duckdb_versions` (version -> Python with that DuckDB): callhouse again with each, right after
-    the pinned one, each into its own warehouse (path `callhouse_duckdb_<version>`)."""
+    the pinned one, each into its own warehouse (path `callhouse_duckdb_<version>`); with `rounds`
+    above 1 the comparison is repeated, the order reversed every other round (paths `..._round<r>`),
+    so that load on a shared machine falls on both sides."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_dir = workdir / "logs"
     end = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -484,7 +490,7 @@ def throughput(
         versions = {f"callhouse_duckdb_{version}": python for version, python in (duckdb_versions or {}).items()}
 
         def run(name: str, fn: Callable[[], PathResult]) -> None:
-            if name not in paths and name not in versions:
+            if name not in paths and name not in versions and not ROUND.fullmatch(name):
                 return
             log(f"  {name} ...")
             result = fn()
@@ -512,6 +518,16 @@ def throughput(
                     name, sandbox, workdir / name / "calls.duckdb", log_dir, start=start, end=end, python=python
                 ),
             )
+        for r in range(2, rounds + 1) if versions else ():
+            order = [("callhouse", PYTHON), *versions.items()]
+            for base, python in reversed(order) if r % 2 == 0 else order:
+                name = f"{base}_round{r}"
+                run(
+                    name,
+                    lambda name=name, python=python: run_callhouse(
+                        name, sandbox, workdir / name / "calls.duckdb", log_dir, start=start, end=end, python=python
+                    ),
+                )
         run("imports_only", lambda: run_imports_only(log_dir))
         run("fetch_only", lambda: run_fetch_only(sandbox, start, end, workdir, log_dir))
         for fmt in ("default", "parquet"):
