@@ -7,6 +7,7 @@
     .venv/bin/python -m bench --latency --rate 5
     .venv/bin/python -m bench --calls 20000 --paths callhouse --profile
     .venv/bin/python -m bench --calls 100000 --paths callhouse --callhouse-env SOURCES__CINNOX__CHECKPOINT_ROWS=50000
+    .venv/bin/python -m bench --duckdb-versions 2.0.0 --rounds 5   # callhouse on DuckDB 2.0.0 vs the pinned one, 100k calls
 
 Each measured path is its own subprocess (wall, CPU and peak RSS of that process alone, see
 measure.py); the sandbox serves from another process (sandbox_process.py). Paths: the real

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import orjson
 
-from bench import harness, report
+from bench import duckdb_versions, harness, report
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SIZES = (100_000, 1_000_000)
 QUICK_CALLS = 5_000
+DUCKDB_VERSIONS_CALLS = 100_000
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -37,8 +38,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=14, help="daily windows the calls are spread over (default 14)")
     parser.add_argument(
         "--paths",
-        default=",".join(harness.ALL_PATHS),
-        help="comma-separated paths to run in throughput mode (default all: %(default)s)",
+        help=f"comma-separated paths to run in throughput mode (default all: {','.join(harness.ALL_PATHS)}; "
+        "with --duckdb-versions: callhouse)",
+    )
+    parser.add_argument(
+        "--duckdb-versions",
+        metavar="V[,V...]",
+        help="also run callhouse with these DuckDB releases (e.g. 2.0.0), each in a venv of the same lock with only "
+        "duckdb changed (built once under bench/.venvs/, from PyPI), ratios against the pinned DuckDB; "
+        f"alone: throughput at {DUCKDB_VERSIONS_CALLS:,} calls",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --duckdb-versions: run the comparison N times, the order reversed every other round, and report "
+        "the median ratios (default %(default)s)",
     )
     parser.add_argument("--nightly-growth", action="store_true", help="nightly run of one day: empty vs full warehouse")
     parser.add_argument(
@@ -77,6 +93,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.quick:
         args.calls = [QUICK_CALLS]
         args.days = min(args.days, 7)
+    args.duckdb_versions = [v.strip() for v in (args.duckdb_versions or "").split(",") if v.strip()]
+    if args.duckdb_versions:
+        if duckdb_versions.pinned() in args.duckdb_versions:
+            parser.error(f"--duckdb-versions: {duckdb_versions.pinned()} is the pinned version, the baseline")
+        args.calls = args.calls or ([] if args.nightly_growth or args.latency else [DUCKDB_VERSIONS_CALLS])
+        args.paths = args.paths or "callhouse"
+    if args.rounds < 1 or (args.rounds > 1 and not args.duckdb_versions):
+        parser.error("--rounds: a number >= 1, with --duckdb-versions")
     explicit_mode = args.calls or args.nightly_growth or args.latency
     if not explicit_mode:
         args.calls, args.nightly_growth, args.latency = list(DEFAULT_SIZES), True, True
@@ -86,7 +110,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if not sep or not key:
             parser.error(f"--callhouse-env {item!r}: write KEY=VALUE")
         harness.CALLHOUSE_OVERRIDES[key] = value
-    args.paths = tuple(p.strip() for p in args.paths.split(",") if p.strip())
+    args.paths = tuple(p.strip() for p in (args.paths or ",".join(harness.ALL_PATHS)).split(",") if p.strip())
     unknown = set(args.paths) - set(harness.ALL_PATHS)
     if unknown:
         parser.error(f"unknown paths {', '.join(sorted(unknown))} (choose from {', '.join(harness.ALL_PATHS)})")
@@ -117,13 +141,25 @@ def main(argv: list[str] | None = None) -> int:
             log(f"bench: {errors[-1]}")
             return None
 
+    interpreters: dict[str, str] = {}
     try:
+        for version in args.duckdb_versions:
+            python = attempt(f"duckdb {version}", lambda version=version: duckdb_versions.interpreter(version, log))
+            if python is not None:
+                interpreters[version] = str(python)
         for calls in args.calls:
             log(f"bench: throughput, {calls:,} calls over {args.days} days")
             result = attempt(
                 f"throughput {calls:,}",
                 lambda calls=calls: harness.throughput(
-                    calls, args.days, workdir / f"throughput_{calls}", args.paths, seed=args.seed, log=log
+                    calls,
+                    args.days,
+                    workdir / f"throughput_{calls}",
+                    args.paths,
+                    seed=args.seed,
+                    log=log,
+                    duckdb_versions=interpreters,
+                    rounds=args.rounds,
                 ),
             )
             if result is not None:

@@ -5,6 +5,7 @@ on the same data, each timed alone (wall, CPU, peak RSS) and checked against the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -262,8 +263,8 @@ def _rate_while_changing(samples: list[tuple[float, int]]) -> float | None:
     return (last[1] - first[1]) / (last[0] - first[0]) if last[0] > first[0] else None
 
 
-def callhouse_argv(command: str, start: datetime | None = None, end: datetime | None = None) -> list[str]:
-    argv = [PYTHON, "-m", "pipelines.cli", command, "--source", "cinnox"]
+def callhouse_argv(command: str, start: datetime | None = None, end: datetime | None = None, python: str = PYTHON) -> list[str]:
+    argv = [python, "-m", "pipelines.cli", command, "--source", "cinnox"]
     if command == "backfill":
         argv += ["--start", start.isoformat(), "--end", end.isoformat()]
     return argv
@@ -278,24 +279,30 @@ def run_callhouse(
     start: datetime | None = None,
     end: datetime | None = None,
     sample_requests: bool = False,
+    python: str = PYTHON,
     **env: str,
 ) -> PathResult:
     """The real `callhouse` command, from the repository root as users run it (so
-    .dlt/config.toml applies), into `warehouse`."""
+    .dlt/config.toml applies), into `warehouse`. `python`: another interpreter (another DuckDB,
+    bench/duckdb_versions.py) runs the same code from the repository."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    if python != PYTHON:
+        env = {"PYTHONPATH": str(REPO), **env}
     result = measure_path(
         name,
         sandbox,
-        callhouse_argv(command, start, end),
+        callhouse_argv(command, start, end, python),
         _env(sandbox, warehouse, **{**CALLHOUSE_OVERRIDES, **env}),
         REPO,
         log_dir,
         sample_requests=sample_requests,
     )
     result.extra.update(parse_summary(result.measured.stdout + result.measured.stderr))
-    if warehouse.exists():
+    if warehouse.exists() and python == PYTHON:
         result.counts = count_rows(warehouse)
         result.extra.update(pipeline_phases(warehouse))
+    elif warehouse.exists():  # a file of another DuckDB version: read by that version
+        result.counts = count_rows_with(python, warehouse)
     return result
 
 
@@ -352,6 +359,16 @@ def count_rows(warehouse: Path, schema: str = "cinnox") -> dict[str, int]:
         con.close()
 
 
+def count_rows_with(python: str, warehouse: Path) -> dict[str, int]:
+    """count_rows in another interpreter (DuckDB 1.5 cannot open a file DuckDB 2.0 wrote)."""
+    script = "import sys, json; from pathlib import Path; from bench.harness import count_rows; print(json.dumps(count_rows(Path(sys.argv[1]))))"
+    env = {**_clean_env(), "PYTHONPATH": str(REPO)}
+    done = subprocess.run([python, "-c", script, str(warehouse)], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"counting rows of {warehouse} with {python}: {done.stderr.strip()[-500:]}")
+    return orjson.loads(done.stdout.strip().splitlines()[-1])
+
+
 def run_fetch_only(sandbox: SandboxProcess, start: datetime, end: datetime, workdir: Path, log_dir: Path) -> PathResult:
     argv = [PYTHON, "-m", "bench.baseline_fetch", "--start", start.isoformat(), "--end", end.isoformat()]
     result = measure_path("fetch_only", sandbox, argv, _env(sandbox, None, PYTHONPATH=str(REPO)), workdir, log_dir)
@@ -403,6 +420,13 @@ def run_duckdb_baseline(ndjson: Path, workdir: Path, log_dir: Path) -> PathResul
     return result
 
 
+def warm_up(python: str) -> None:
+    env = {**_clean_env(), "PYTHONPATH": str(REPO)}
+    subprocess.run(
+        [python, "-c", "import duckdb, pipelines.cli, pipelines.load.runner, pipelines.sources.cinnox"], cwd=REPO, env=env
+    )
+
+
 def run_imports_only(log_dir: Path) -> PathResult:
     """What starting `callhouse` costs before any work: the interpreter and the imports."""
     argv = [PYTHON, "-c", "import pipelines.cli, pipelines.load.runner, pipelines.sources.cinnox"]
@@ -432,13 +456,26 @@ class Throughput:
         return next((p for p in self.paths if p.name == name), None)
 
 
+# A later round of the DuckDB comparison: `callhouse_round2`, `callhouse_duckdb_2.0.0_round2`.
+ROUND = re.compile(r"(callhouse(?:_duckdb_.+)?)_round(\d+)")
 ALL_PATHS = ("callhouse", "imports_only", "fetch_only", "dlt_dicts_default", "dlt_dicts_parquet", "duckdb_unnest")
 
 
 def throughput(
-    calls: int, days: int, workdir: Path, paths: tuple[str, ...] = ALL_PATHS, seed: int = 1, log: Log = _quiet
+    calls: int,
+    days: int,
+    workdir: Path,
+    paths: tuple[str, ...] = ALL_PATHS,
+    seed: int = 1,
+    log: Log = _quiet,
+    duckdb_versions: dict[str, str] | None = None,
+    rounds: int = 1,
 ) -> Throughput:
-    """N calls over `days` daily windows ending at the sandbox's midnight, loaded by every path."""
+    """N calls over `days` daily windows ending at the sandbox's midnight, loaded by every path.
+    `duckdb_versions` (version -> Python with that DuckDB): callhouse again with each, right after
+    the pinned one, each into its own warehouse (path `callhouse_duckdb_<version>`); with `rounds`
+    above 1 the comparison is repeated, the order reversed every other round (paths `..._round<r>`),
+    so that load on a shared machine falls on both sides."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_dir = workdir / "logs"
     end = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -450,9 +487,10 @@ def throughput(
         truth = sandbox.truth(start, end, ndjson=ndjson)
         log(f"  {truth.calls:,} calls, {truth.rows:,} rows in {len(truth.windows)} windows ({truth.generate_s:.1f} s)")
         results: list[PathResult] = []
+        versions = {f"callhouse_duckdb_{version}": python for version, python in (duckdb_versions or {}).items()}
 
         def run(name: str, fn: Callable[[], PathResult]) -> None:
-            if name not in paths:
+            if name not in paths and name not in versions and not ROUND.fullmatch(name):
                 return
             log(f"  {name} ...")
             result = fn()
@@ -466,10 +504,30 @@ def throughput(
                 else f"  {name}: {result.skipped}"
             )
 
+        if versions:  # not timed: a fresh venv's first start reads its files from disk, the other's are cached
+            for python in (PYTHON, *versions.values()):
+                warm_up(python)
         run(
             "callhouse",
             lambda: run_callhouse("callhouse", sandbox, workdir / "callhouse" / "calls.duckdb", log_dir, start=start, end=end),
         )
+        for name, python in versions.items():
+            run(
+                name,
+                lambda name=name, python=python: run_callhouse(
+                    name, sandbox, workdir / name / "calls.duckdb", log_dir, start=start, end=end, python=python
+                ),
+            )
+        for r in range(2, rounds + 1) if versions else ():
+            order = [("callhouse", PYTHON), *versions.items()]
+            for base, python in reversed(order) if r % 2 == 0 else order:
+                name = f"{base}_round{r}"
+                run(
+                    name,
+                    lambda name=name, python=python: run_callhouse(
+                        name, sandbox, workdir / name / "calls.duckdb", log_dir, start=start, end=end, python=python
+                    ),
+                )
         run("imports_only", lambda: run_imports_only(log_dir))
         run("fetch_only", lambda: run_fetch_only(sandbox, start, end, workdir, log_dir))
         for fmt in ("default", "parquet"):

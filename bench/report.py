@@ -7,9 +7,10 @@ import platform
 import subprocess
 from datetime import UTC, datetime
 from importlib.metadata import version
+from statistics import median
 from typing import Any
 
-from bench.harness import REPO, Latency, NightlyGrowth, PathResult, Throughput
+from bench.harness import REPO, ROUND, Latency, NightlyGrowth, PathResult, Throughput
 
 TARGET_CALLS_PER_S = 40_000
 TARGET_PEAK_RSS_MB = 300
@@ -25,6 +26,15 @@ PATH_TITLES = {
     "dlt_dicts_parquet": "plain dlt, dict pages, parquet loader",
     "duckdb_unnest": "DuckDB read_json + UNNEST (from NDJSON)",
 }
+
+
+def path_title(name: str) -> str:
+    r, name = _round(name), ROUND.sub(r"\1", name)
+    if name.startswith("callhouse_duckdb_"):
+        title = f"callhouse backfill with duckdb {name.removeprefix('callhouse_duckdb_')} (same lock otherwise)"
+    else:
+        title = PATH_TITLES.get(name, name)
+    return title + (f", round {r}" if r > 1 else "")
 
 
 def machine() -> dict[str, str]:
@@ -111,6 +121,54 @@ def counts_check(t: Throughput, p: PathResult) -> str:
     return "yes" if not wrong else "no: " + "; ".join(wrong)
 
 
+def _round(name: str) -> int:
+    found = ROUND.fullmatch(name)
+    return int(found[2]) if found else 1
+
+
+def _is_baseline(name: str) -> bool:
+    return name == "callhouse" or name.startswith("callhouse_round")
+
+
+def _baseline(t: Throughput, name: str) -> tuple[float | None, float | None]:
+    """calls/s and peak RSS of the pinned callhouse run a path is compared with: the same round's."""
+    r = _round(name)
+    ch = t.path("callhouse" if r == 1 else f"callhouse_round{r}")
+    return calls_per_s(t, ch), (ch.measured.peak_rss_mb if ch and ch.ok else None)
+
+
+def duckdb_versions_note(t: Throughput) -> list[str]:
+    compared = sorted({(ROUND.sub(r"\1", p.name)).removeprefix("callhouse_duckdb_") for p in t.paths if "_duckdb_" in p.name})
+    if not compared:
+        return []
+    rounds = max(_round(p.name) for p in t.paths)
+    lines = [
+        "",
+        f"DuckDB versions: `callhouse backfill` ran with duckdb {version('duckdb')} (the pin), then the same code "
+        f"with duckdb {', '.join(compared)} from a venv of requirements.lock with only the duckdb pin changed "
+        "(the DuckDB CLI and extension wheels, built per DuckDB version, left out: bench/duckdb_versions.py), "
+        "each into a warehouse of its own; ratios are against the pinned run"
+        + (f" of the same round ({rounds} rounds, the order reversed every other round)." if rounds > 1 else "."),
+    ]
+    for v in compared if rounds > 1 else ():
+        speed, cpu, rss = [], [], []
+        for r in range(1, rounds + 1):
+            suffix = "" if r == 1 else f"_round{r}"
+            ch, other = t.path(f"callhouse{suffix}"), t.path(f"callhouse_duckdb_{v}{suffix}")
+            if ch and other and ch.ok and other.ok:
+                speed.append(ch.measured.wall_s / other.measured.wall_s)
+                cpu.append(ch.measured.cpu_s / other.measured.cpu_s)
+                rss.append(other.measured.peak_rss_mb / ch.measured.peak_rss_mb)
+        if speed:
+            lines += [
+                "",
+                f"duckdb {v} against {version('duckdb')}, median of {len(speed)} rounds: calls/s {ratio(median(speed))} "
+                f"(rounds {', '.join(ratio(x) for x in speed)}), calls per CPU second {ratio(median(cpu))}, "
+                f"peak RSS {ratio(median(rss))} (rounds {', '.join(ratio(x) for x in rss)}).",
+            ]
+    return lines
+
+
 def throughput_section(t: Throughput) -> list[str]:
     truth = t.truth
     lines = [
@@ -124,16 +182,15 @@ def throughput_section(t: Throughput) -> list[str]:
         "",
     ]
     ch = t.path("callhouse")
-    ch_speed = calls_per_s(t, ch)
-    ch_rss = ch.measured.peak_rss_mb if ch and ch.ok else None
     rows = []
     for p in t.paths:
-        title = PATH_TITLES.get(p.name, p.name)
+        title = path_title(p.name)
         if p.skipped:
             rows.append([title] + ["skipped"] + ["—"] * 9)
             continue
         m = p.measured
         speed = calls_per_s(t, p)
+        ch_speed, ch_rss = _baseline(t, p.name)
         rows.append(
             [
                 title,
@@ -144,8 +201,8 @@ def throughput_section(t: Throughput) -> list[str]:
                 n(truth.calls / m.cpu_s if speed and m.cpu_s else None),
                 n(truth.rows / m.wall_s if speed else None),
                 n(m.peak_rss_mb),
-                ratio(speed / ch_speed if speed and ch_speed and p.name != "callhouse" else None),
-                ratio(m.peak_rss_mb / ch_rss if ch_rss and p.name != "callhouse" else None),
+                ratio(speed / ch_speed if speed and ch_speed and not _is_baseline(p.name) else None),
+                ratio(m.peak_rss_mb / ch_rss if ch_rss and not _is_baseline(p.name) else None),
                 counts_check(t, p) if p.ok else f"FAILED: {p.error[:200]}",
             ]
         )
@@ -183,6 +240,7 @@ def throughput_section(t: Throughput) -> list[str]:
             f"callhouse phases of {which} `pipeline.run` (dlt trace): extract {e['phase_extract_s']:.2f} s, "
             f"normalize {e.get('phase_normalize_s', 0):.2f} s, load {e.get('phase_load_s', 0):.2f} s.",
         ]
+    lines += duckdb_versions_note(t)
     for note in t.notes:
         lines += ["", f"Note: {note}."]
     return lines + [""]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench import harness, report
+from bench import duckdb_versions, harness, report
+from bench.measure import Measured
 
 
 @pytest.mark.timeout(180)
@@ -27,3 +28,34 @@ def test_bench_quick_loads_and_fetches_exactly_the_sandbox_truth(tmp_path):
 
     markdown = report.render([run], None, None, report.machine(), "python -m bench --quick")
     assert "callhouse backfill (end to end)" in markdown and "rows = truth" in markdown
+
+
+def test_the_duckdb_comparison_venv_is_the_lock_with_only_duckdb_changed():
+    lock = (harness.REPO / "requirements.lock").read_text().splitlines()
+    wanted = duckdb_versions.requirements("2.0.0").splitlines()
+
+    assert "duckdb==2.0.0" in wanted and f"duckdb=={duckdb_versions.pinned()}" in lock
+    # The CLI and the extension wheels exist per DuckDB version and require it: left out.
+    assert any(line.startswith("duckdb-") for line in lock) and not any(line.startswith("duckdb-") for line in wanted)
+    assert [line for line in lock if not line.startswith("duckdb")] == [line for line in wanted if not line.startswith("duckdb")]
+
+
+def test_duckdb_version_rows_are_compared_with_the_pinned_run_of_their_round():
+    def path(name: str, wall_s: float, rss_mb: float) -> harness.PathResult:
+        measured = Measured([], 0, wall_s, wall_s, rss_mb, 0.0, 0, 0, "", "")
+        return harness.PathResult(name, measured, counts=dict(truth.counts))
+
+    truth = harness.Truth(1000, 10, 10, [1000], 2, 0.0)
+    paths = [
+        path("callhouse", 10.0, 500),
+        path("callhouse_duckdb_2.0.0", 8.0, 400),
+        path("callhouse_duckdb_2.0.0_round2", 10.0, 500),
+        path("callhouse_round2", 5.0, 250),
+    ]
+    run = harness.Throughput(1000, 1, harness.NOW, harness.NOW, truth, paths)
+    markdown = "\n".join(report.throughput_section(run))
+
+    assert "| callhouse backfill with duckdb 2.0.0 (same lock otherwise) | 8.00 |" in markdown
+    assert "| 1.25x | 0.80x | yes |" in markdown  # round 1: against callhouse
+    assert "| 0.50x | 2.00x | yes |" in markdown  # round 2: against callhouse_round2, not callhouse
+    assert "median of 2 rounds: calls/s 0.88x (rounds 1.25x, 0.50x)" in markdown

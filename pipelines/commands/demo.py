@@ -178,12 +178,12 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
         return
     lines += [
         "",
-        "Open the warehouse (read-only, while no load runs):",
-        f"  duckdb -readonly {warehouse.path}",
+        "Open the warehouse (read-only, while no load runs) with the DuckDB CLI of the venv:",
+        f"  {_shown(Path(sys.executable).parent / 'duckdb')} -readonly {_shown(warehouse.path)}",
         "    select * from reporting.daily_calls order by day, vendor;",
         "    select * from reporting.calls where outcome = 'missed' limit 20;",
-        "  or, without the duckdb CLI:",
-        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{warehouse.path}', read_only=True)"
+        "  or from Python:",
+        f"  {_shown(Path(sys.executable))} -c \"import duckdb; duckdb.connect('{_shown(warehouse.path)}', read_only=True)"
         ".sql('select * from reporting.daily_calls order by day, vendor').show()\"",
         "Views: reporting.calls, daily_calls, recordings, sip_headers, sip_messages, hourly_concurrency, agent_daily",
         "",
@@ -195,3 +195,9 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
 def _rate(answered: int, missed: int, failed: int) -> str:
     ended = answered + missed + failed
     return f"{answered / ended:.1%}" if ended else "-"
+
+
+def _shown(path: Path) -> str:
+    """A path as the hint shows it: relative to the current folder when under it (`make demo`:
+    .venv/bin/duckdb, warehouse/calls.duckdb)."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
