@@ -350,13 +350,38 @@ def parse_summary(output: str) -> dict[str, int]:
 def count_rows(warehouse: Path, schema: str = "cinnox") -> dict[str, int]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        present = {
-            r[0]
-            for r in con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
-        }
-        return {t: (con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0] if t in present else 0) for t in TABLES}
+        return count_rows_in(con, schema)
     finally:
         con.close()
+
+
+def count_rows_in(con: duckdb.DuckDBPyConnection, schema: str = "cinnox") -> dict[str, int]:
+    present = {
+        r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
+    }
+    return {t: (con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0] if t in present else 0) for t in TABLES}
+
+
+def run_callhouse_ducklake(
+    sandbox: SandboxProcess, workdir: Path, log_dir: Path, start: datetime, end: datetime, name: str = "callhouse_ducklake"
+) -> PathResult:
+    """The same backfill into a DuckLake whose catalog is a throwaway PostgreSQL server on loopback
+    (the tests' own, tests/support/postgres.py) and whose data path is a local folder. The
+    server is a process of its own: its CPU and memory are not in callhouse's figures."""
+    from pipelines.warehouse.ducklake import CATALOG_SETTING, STORAGE_SETTING, DuckLake, normalize_catalog, normalize_storage
+    from tests.support.postgres import PostgresServer
+
+    folder = workdir / name
+    with PostgresServer() as server:
+        url = server.create_database("bench_lake")
+        lake_env = {"WAREHOUSE__DESTINATION": "ducklake", CATALOG_SETTING: url, STORAGE_SETTING: str(folder / "data")}
+        result = run_callhouse(name, sandbox, folder / "calls.duckdb", log_dir, start=start, end=end, **lake_env)
+        con = DuckLake(normalize_catalog(url), normalize_storage(str(folder / "data")), folder).connect(read_only=True)
+        try:
+            result.counts = count_rows_in(con)
+        finally:
+            con.close()
+    return result
 
 
 def count_rows_with(python: str, warehouse: Path) -> dict[str, int]:
@@ -458,7 +483,15 @@ class Throughput:
 
 # A later round of the DuckDB comparison: `callhouse_round2`, `callhouse_duckdb_2.0.0_round2`.
 ROUND = re.compile(r"(callhouse(?:_duckdb_.+)?)_round(\d+)")
-ALL_PATHS = ("callhouse", "imports_only", "fetch_only", "dlt_dicts_default", "dlt_dicts_parquet", "duckdb_unnest")
+ALL_PATHS = (
+    "callhouse",
+    "callhouse_ducklake",
+    "imports_only",
+    "fetch_only",
+    "dlt_dicts_default",
+    "dlt_dicts_parquet",
+    "duckdb_unnest",
+)
 
 
 def throughput(
@@ -511,6 +544,7 @@ def throughput(
             "callhouse",
             lambda: run_callhouse("callhouse", sandbox, workdir / "callhouse" / "calls.duckdb", log_dir, start=start, end=end),
         )
+        run("callhouse_ducklake", lambda: run_callhouse_ducklake(sandbox, workdir, log_dir, start, end))
         for name, python in versions.items():
             run(
                 name,
