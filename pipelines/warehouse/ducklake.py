@@ -34,7 +34,8 @@ from pipelines.warehouse.writer_lock import writer_lock
 CATALOG_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG"
 STORAGE_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE"
 _POSTGRES_REFUSED = re.compile(r'Unable to connect to Postgres at "[^"]*": (?:connection to server at [^:]+ failed: )?(.*)')
-LAKE_NAME = "ducklake"  # DuckDB's name for the attached lake, and its metadata schema in PostgreSQL
+LAKE_NAME = "ducklake"
+INIT_TRIES = 5  # DuckDB's name for the attached lake, and its metadata schema in PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,7 @@ class DuckLake:
         """A DuckDB session with the lake attached and in use: `schema.table` names the lake's."""
         con = duckdb.connect(config=duckdb_config())
         try:
-            con.execute(self.attach_statement(read_only))
-            con.execute(f"use {LAKE_NAME}")
+            self._attach(con, read_only)
         except duckdb.Error as exc:
             con.close()
             reason = one_line(str(exc).removeprefix("IO Error: "), 1000)
@@ -114,6 +114,19 @@ class DuckLake:
                 ) from None
             raise CallhouseError(f"{self.describe()} cannot be attached: {reason}") from None
         return con
+
+    def _attach(self, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        for attempt in range(INIT_TRIES):
+            try:
+                con.execute(self.attach_statement(read_only))
+                break
+            except duckdb.Error as exc:
+                # Two commands attaching a new lake at once both create its catalog tables; the
+                # slower one fails on the other's and finds them in place when it tries again.
+                if "Failed to initialize DuckLake" not in str(exc) or attempt == INIT_TRIES - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        con.execute(f"use {LAKE_NAME}")
 
     @contextmanager
     def loading_connection(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -175,3 +175,22 @@ def test_a_lake_registers_its_catalog_password_so_no_error_line_carries_it(tmp_p
     echoed = 'IO Error: Unable to connect to Postgres at "postgres://loader:s3cr%t-Pw@db.example:5432/lake": timeout'
     assert "s3cr%t-Pw" not in one_line(echoed) and "loader:***@db.example" in one_line(echoed)
     assert redact_secrets(echoed) == echoed.replace("s3cr%t-Pw", "***")
+
+
+def test_commands_attaching_a_new_lake_at_once_all_succeed(postgres_db, tmp_path):
+    # The first attach creates the catalog tables; several at once race on them.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.warehouse.ducklake import DuckLake, normalize_catalog
+
+    lake = DuckLake(normalize_catalog(postgres_db), str(tmp_path / "data"), tmp_path)
+
+    def attach(_: int) -> int:
+        con = lake.connect()
+        try:
+            return con.execute("select 1").fetchone()[0]
+        finally:
+            con.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(attach, range(4))) == [1, 1, 1, 1]
