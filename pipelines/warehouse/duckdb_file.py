@@ -59,7 +59,7 @@ class DuckDBFile:
         the file open before is waited for, `wait_s` (--wait) or READER_WAIT_S, with one line.
         Memory and threads: settings.WarehouseSettings.
         """
-        settings = warehouse_settings()
+        warehouse_settings()  # a bad memory or thread setting is exit 2 before any waiting
         bound = wait_s or READER_WAIT_S
         deadline = time.monotonic() + bound
         said = False
@@ -79,8 +79,7 @@ class DuckDBFile:
                     said = True
                 time.sleep(0.5)
         try:
-            con.execute(f"SET memory_limit = '{settings.load_memory_limit}'")
-            con.execute(f"SET threads = {settings.threads()}")
+            tune_for_loading(con)
             yield con
         finally:
             con.close()
@@ -128,6 +127,13 @@ class DuckDBFile:
         import dlt
 
         return dlt.destinations.duckdb(connection)
+
+
+def tune_for_loading(con: duckdb.DuckDBPyConnection) -> None:
+    """A load command's DuckDB memory and threads (settings.WarehouseSettings), on either warehouse."""
+    settings = warehouse_settings()
+    con.execute(f"SET memory_limit = '{settings.load_memory_limit}'")
+    con.execute(f"SET threads = {settings.threads()}")
 
 
 def _lock_holder(exc: Exception) -> str:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from pipelines.errors import CallhouseError, UsageError, WarehouseBusy, one_line, register_secret
-from pipelines.settings import warehouse_settings
+from pipelines.warehouse.duckdb_file import tune_for_loading
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.writer_lock import writer_lock
 
@@ -132,11 +132,9 @@ class DuckLake:
     def loading_connection(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
         """The command's session for its bookkeeping (run log, loaded ranges); dlt loads through
         its own sessions. Readers never wait for it: each sees the last committed snapshot."""
-        settings = warehouse_settings()
         con = self.connect()
         try:
-            con.execute(f"SET memory_limit = '{settings.load_memory_limit}'")
-            con.execute(f"SET threads = {settings.threads()}")
+            tune_for_loading(con)
             yield con
         finally:
             con.close()

@@ -81,17 +81,21 @@ class Loaded:
         }
 
 
+def load(sandbox: Sandbox, cli: Cli, tmp: pytest.TempPathFactory) -> Loaded:
+    """The views tests' load: a backfill of RANGE_START..NIGHTLY_START, then the nightly run."""
+    backfill = cli("backfill", "--start", RANGE_START.isoformat(), "--end", NIGHTLY_START.isoformat())
+    assert backfill.returncode == 0, backfill.output
+    nightly = cli("run")
+    assert nightly.returncode == 0, nightly.output
+    assert "views: built" in nightly.output, nightly.output
+    return Loaded(sandbox, cli, RANGE_START, sandbox.now(), tmp)
+
+
 @pytest.fixture(scope="session")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Any:
     sandbox = Sandbox(SandboxConfig(**SANDBOX)).start()
     try:
-        cli = Cli(sandbox, tmp_path_factory.mktemp("views"), dict(FAST_ENV))
-        backfill = cli("backfill", "--start", RANGE_START.isoformat(), "--end", NIGHTLY_START.isoformat())
-        assert backfill.returncode == 0, backfill.output
-        nightly = cli("run")
-        assert nightly.returncode == 0, nightly.output
-        assert "views: built" in nightly.output, nightly.output
-        yield Loaded(sandbox, cli, RANGE_START, sandbox.now(), tmp_path_factory)
+        yield load(sandbox, Cli(sandbox, tmp_path_factory.mktemp("views"), dict(FAST_ENV)), tmp_path_factory)
     finally:
         sandbox.stop()
 
@@ -143,12 +147,6 @@ def loaded_lake(tmp_path_factory: pytest.TempPathFactory, postgres_server: Any) 
     try:
         workdir = tmp_path_factory.mktemp("views_lake")
         url = postgres_server.create_database("views_lake")
-        cli = Cli(sandbox, workdir, {**FAST_ENV, **lake_env(url, workdir / "lake")})
-        backfill = cli("backfill", "--start", RANGE_START.isoformat(), "--end", NIGHTLY_START.isoformat())
-        assert backfill.returncode == 0, backfill.output
-        nightly = cli("run")
-        assert nightly.returncode == 0, nightly.output
-        assert "views: built" in nightly.output, nightly.output
-        yield Loaded(sandbox, cli, RANGE_START, sandbox.now(), tmp_path_factory)
+        yield load(sandbox, Cli(sandbox, workdir, {**FAST_ENV, **lake_env(url, workdir / "lake")}), tmp_path_factory)
     finally:
         sandbox.stop()
