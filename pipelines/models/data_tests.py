@@ -58,6 +58,18 @@ class DataTest:
     def name(self) -> str:
         return f"{self.relation}: {self.label}"
 
+    @property
+    def count_sql(self) -> str:
+        """How many rows fail (SQL DuckDB and PostgreSQL both run: every subquery has an alias)."""
+        return f"select count(*) from ({self.failing}) as failing"
+
+    @property
+    def examples_sql(self) -> str:
+        """A few distinct values of the `show` columns of failing rows, in order."""
+        columns = ", ".join(map(_ident, self.show))
+        order = ", ".join(str(i) for i in range(1, len(self.show) + 1))
+        return f"select distinct {columns} from ({self.failing}) as failing order by {order} limit {EXAMPLES}"
+
 
 @dataclass
 class Outcome:
@@ -120,8 +132,8 @@ def make_test(relation: str, entry: Any, where: str, column: str | None = None) 
         present = " and ".join(f"{_ident(c)} is not null" for c in columns) if kind == "unique" else "true"
         # one row per surplus copy: a key present 3 times counts 2
         failing = (
-            f"select * from (select *, row_number() over (partition by {keys}) as _copy from ({rows}) "
-            f"where {present}) where _copy > 1"
+            f"select * from (select *, row_number() over (partition by {keys}) as _copy from ({rows}) as tested "
+            f"where {present}) as numbered where _copy > 1"
         )
         label = f"{column} unique" if kind == "unique" else f"unique ({', '.join(columns)})"
         return DataTest(relation, label, failing, severity, "duplicate rows", show or tuple(columns))
@@ -214,7 +226,7 @@ def collect(sql_dir: Path | None = None) -> tuple[list[DataTest], list[DataTest]
 
 def _run_test(con: Any, test: DataTest) -> Outcome:
     try:
-        failing = con.execute(f"select count(*) from ({test.failing})").fetchone()[0]
+        failing = con.execute(test.count_sql).fetchone()[0]
     except Exception as exc:
         return Outcome("fail", f"FAIL {test.name}: could not run: {one_line(exc)}")
     if not failing:
@@ -222,8 +234,7 @@ def _run_test(con: Any, test: DataTest) -> Outcome:
     status = "warn" if test.severity == "warn" else "fail"
     line = f"{status.upper()} {test.name}: {failing:,} {test.unit}"
     if test.show:
-        columns = ", ".join(map(_ident, test.show))
-        examples = con.execute(f"select distinct {columns} from ({test.failing}) order by all limit {EXAMPLES}").fetchall()
+        examples = con.execute(test.examples_sql).fetchall()
         shown = [", ".join(f"{c}={_lit(v) if v is not None else 'NULL'}" for c, v in zip(test.show, row)) for row in examples]
         line += ", e.g. " + "; ".join(shown)
     return Outcome(status, line)

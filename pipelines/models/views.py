@@ -7,6 +7,9 @@ Two things are not plain files:
   committed ledger in the same transaction (loads also write it after every checkpoint).
 - A staging view whose raw table is not loaded yet is built over no rows, typed from the
   `data_type` of the columns its YAML declares, so every later view builds for any set of sources.
+
+The SQL of each view (the file, the settings row, a stub) comes from `models/dialects.py`, which
+spells it for DuckDB or PostgreSQL; this module builds it on DuckDB (the file and DuckLake).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ import duckdb
 
 from pipelines.errors import UsageError, one_line
 from pipelines.fetch.windows import now as current_time
-from pipelines.models.project import LAYERS, SETTINGS_VIEW, Model, ViewBuildError, load_models
+from pipelines.models.dialects import missing_sources, view_sql
+from pipelines.models.dialects import settings_sql as settings_sql  # re-exported: it lived here before
+from pipelines.models.dialects import stub_sql as stub_sql  # re-exported: it lived here before
+from pipelines.models.project import LAYERS, Model, ViewBuildError, load_models
 from pipelines.settings import reporting_settings, setting_name
 from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import existing_tables
@@ -53,28 +59,7 @@ def _check_timezone(con: Any, zone: str) -> None:
         ) from None
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def settings_sql(zone: str) -> str:
-    return f"select {_quote(zone)}::varchar as timezone"
-
-
 # --- building ---------------------------------------------------------------------------------
-
-
-def stub_sql(model: Model) -> str:
-    """No rows, typed as the YAML declares: a staging view whose raw table is not loaded yet."""
-    columns = model.columns
-    untyped = [c.get("name") for c in columns if not c.get("data_type")]
-    if not columns or untyped:
-        raise ViewBuildError(
-            f"views: {model.where}: raw table missing and the YAML does not declare data_type for "
-            f"{', '.join(map(str, untyped)) or 'any column'}"
-        )
-    select = ", ".join(f"cast(null as {c['data_type']}) as {c['name']}" for c in columns)
-    return f"select {select} where false"
 
 
 def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tuple[Model, list[str]]]]:
@@ -98,13 +83,10 @@ def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tu
             if (schema, name) not in wanted:
                 con.execute(f'drop view "{schema}"."{name}"')
         for model in models:
-            if (model.schema, model.name) == SETTINGS_VIEW:
-                body = settings_sql(zone)
-            else:
-                missing = sorted(f"{s}.{n}" for s, n in model.raw_refs if (s, n) not in tables)
-                if missing:
-                    stubbed.append((model, missing))
-                body = stub_sql(model) if missing else model.sql.strip().rstrip(";")
+            missing = missing_sources(model, tables)
+            if missing:
+                stubbed.append((model, missing))
+            body = view_sql(model, "duckdb", zone=zone, tables=tables)
             try:
                 con.execute(f"create or replace view {model.schema}.{model.name} as\n{body}")
             except Exception as exc:

@@ -10,21 +10,21 @@ with messages as (
 
 dialogs as (
 
+    -- per dialog, when things happened and the position (in the dialog) of the messages that
+    -- decide the call; the messages themselves are joined below
     select
         sip_call_id,
-        min(conversation_id) as conversation_id,
+        min(conversation_id) as dialog_conversation_id,
 
-        -- the first INVITE: when, and who called whom
+        -- the first INVITE: when, and which message (who called whom)
         min(traced_at) filter (where request_method = 'INVITE') as started_at,
-        arg_min(from_user, sequence) filter (where request_method = 'INVITE') as from_number,
-        arg_min(to_user, sequence) filter (where request_method = 'INVITE') as to_number,
+        min(position_in_dialog) filter (where request_method = 'INVITE') as invite_position,
 
-        -- replies to INVITEs
+        -- replies to INVITEs: the first 2xx, the last final reply, the last provisional one
         min(traced_at) filter (where cseq_method = 'INVITE' and status_code between 200 and 299) as answered_at,
-        arg_min(status_code, sequence) filter (where cseq_method = 'INVITE' and status_code between 200 and 299) as answer_code,
-        arg_max(status_code, sequence) filter (where cseq_method = 'INVITE' and status_code >= 200) as final_code,
-        arg_max(traced_at, sequence) filter (where cseq_method = 'INVITE' and status_code >= 200) as final_at,
-        arg_max(status_code, sequence) filter (where cseq_method = 'INVITE' and status_code < 200) as provisional_code,
+        min(position_in_dialog) filter (where cseq_method = 'INVITE' and status_code between 200 and 299) as answer_position,
+        max(position_in_dialog) filter (where cseq_method = 'INVITE' and status_code >= 200) as final_position,
+        max(position_in_dialog) filter (where cseq_method = 'INVITE' and status_code < 200) as provisional_position,
 
         -- the BYE and its reply
         min(traced_at) filter (where request_method = 'BYE') as bye_at,
@@ -40,28 +40,47 @@ shaped as (
     select
         -- ids
         'genesys' as vendor,
-        sip_call_id as call_id,
-        conversation_id,
+        dialogs.sip_call_id as call_id,
+        dialogs.dialog_conversation_id as conversation_id,
 
         -- parties: SIP does not say which side is ours
         cast(null as varchar) as direction,
-        from_number,
-        to_number,
+        first_invite.from_user as from_number,
+        first_invite.to_user as to_number,
 
         -- timestamps
-        started_at,
-        answered_at,
-        coalesce(bye_at, bye_reply_at, case when answered_at is null and final_code >= 300 then final_at end) as ended_at,
+        dialogs.started_at,
+        dialogs.answered_at,
+        coalesce(
+            dialogs.bye_at,
+            dialogs.bye_reply_at,
+            case when dialogs.answered_at is null and final_reply.status_code >= 300 then final_reply.traced_at end
+        ) as ended_at,
 
         -- status: the answering 2xx, else the last final reply (after any auth challenge), else
         -- the latest provisional reply, else 'INVITE'
         coalesce(
-            cast(answer_code as varchar), cast(final_code as varchar), cast(provisional_code as varchar), 'INVITE'
+            cast(answer.status_code as varchar),
+            cast(final_reply.status_code as varchar),
+            cast(provisional_reply.status_code as varchar),
+            'INVITE'
         ) as status_raw,
         cast(null as boolean) as has_recording
 
     from dialogs
-    where started_at is not null
+    left join messages as first_invite
+        on dialogs.sip_call_id = first_invite.sip_call_id
+        and dialogs.invite_position = first_invite.position_in_dialog
+    left join messages as answer
+        on dialogs.sip_call_id = answer.sip_call_id
+        and dialogs.answer_position = answer.position_in_dialog
+    left join messages as final_reply
+        on dialogs.sip_call_id = final_reply.sip_call_id
+        and dialogs.final_position = final_reply.position_in_dialog
+    left join messages as provisional_reply
+        on dialogs.sip_call_id = provisional_reply.sip_call_id
+        and dialogs.provisional_position = provisional_reply.position_in_dialog
+    where dialogs.started_at is not null
 
 )
 

@@ -42,15 +42,27 @@ staff_sightings as (
 
 ),
 
-staff as (
+staff_names as (
 
-    -- the name and department each member had on their latest call
+    -- each member's name on their latest call that has one (newest first: recency 1)
     select
         staff_id,
-        arg_max(display_name, started_at) as display_name,
-        arg_max(department, started_at) as department
+        display_name,
+        row_number() over (partition by staff_id order by started_at desc, display_name asc) as recency
     from staff_sightings
-    group by staff_id
+    where display_name is not null and started_at is not null
+
+),
+
+staff_departments as (
+
+    -- each member's department on their latest call that has one
+    select
+        staff_id,
+        department,
+        row_number() over (partition by staff_id order by started_at desc, department asc) as recency
+    from staff_sightings
+    where department is not null and started_at is not null
 
 ),
 
@@ -64,29 +76,35 @@ attributed as (
                 when 'outbound' then call_detail.from_staff_id
             end
         ) as staff_id,
-        calls.started_at,
+        -- timezone(zone, instant) is the local wall-clock time: its date is the local day
+        cast(timezone(settings.timezone, calls.started_at) as date) as day,
         calls.outcome,
         calls.talk_s
     from calls
     inner join call_detail on calls.call_id = call_detail.call_id
+    cross join settings
 
 ),
 
 daily as (
 
     select
-        cast(timezone(settings.timezone, attributed.started_at) as date) as day,
+        attributed.day,
         attributed.staff_id,
-        staff.display_name,
-        staff.department,
+        staff_names.display_name,
+        staff_departments.department,
         count(*) as calls,
         count(*) filter (where attributed.outcome = 'answered') as answered,
         coalesce(sum(attributed.talk_s), 0) as talk_s_total
     from attributed
-    cross join settings
-    left join staff on attributed.staff_id = staff.staff_id
+    left join staff_names
+        on attributed.staff_id = staff_names.staff_id
+        and staff_names.recency = 1
+    left join staff_departments
+        on attributed.staff_id = staff_departments.staff_id
+        and staff_departments.recency = 1
     where attributed.staff_id is not null
-    group by all
+    group by attributed.day, attributed.staff_id, staff_names.display_name, staff_departments.department
 
 )
 

@@ -1,11 +1,49 @@
 -- One row per call, all vendors, with its outcome from staging.outcome_map.
 with vendor_calls as (
 
-    select * from intermediate.calls_cinnox
-    union all by name
-    select * from intermediate.calls_bandwidth
-    union all by name
-    select * from intermediate.calls_genesys
+    -- the common call shape, column by column (each vendor's view lists them in this order)
+    select
+        vendor,
+        call_id,
+        direction,
+        from_number,
+        to_number,
+        started_at,
+        answered_at,
+        ended_at,
+        status_raw,
+        has_recording
+    from intermediate.calls_cinnox
+
+    union all
+
+    select
+        vendor,
+        call_id,
+        direction,
+        from_number,
+        to_number,
+        started_at,
+        answered_at,
+        ended_at,
+        status_raw,
+        has_recording
+    from intermediate.calls_bandwidth
+
+    union all
+
+    select
+        vendor,
+        call_id,
+        direction,
+        from_number,
+        to_number,
+        started_at,
+        answered_at,
+        ended_at,
+        status_raw,
+        has_recording
+    from intermediate.calls_genesys
 
 ),
 
@@ -54,14 +92,18 @@ calls as (
         ended_at,
 
         -- measures (seconds, millisecond precision): ring until answered; talk from the answer
-        -- (CINNOX: from the start, as it does not say when a call was answered) to the end
+        -- (CINNOX: from the start, as it does not say when a call was answered) to the end.
+        -- Seconds since the epoch, subtracted: `ended_at - answered_at` would be an interval,
+        -- which DuckDB counts in calendar days of its session time zone.
         case
             when answered_at is not null
-                then cast((epoch_ms(answered_at) - epoch_ms(started_at)) / 1000 as decimal(18, 3))
+                then cast(extract(epoch from answered_at) - extract(epoch from started_at) as decimal(18, 3))
         end as ring_s,
         case
             when outcome = 'answered' and ended_at is not null
-                then cast((epoch_ms(ended_at) - epoch_ms(coalesce(answered_at, started_at))) / 1000 as decimal(18, 3))
+                then cast(
+                    extract(epoch from ended_at) - extract(epoch from coalesce(answered_at, started_at)) as decimal(18, 3)
+                )
         end as talk_s,
 
         -- status

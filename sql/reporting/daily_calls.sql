@@ -19,24 +19,37 @@ ranges as (
 
 ),
 
-daily as (
+local_calls as (
 
+    -- timezone(zone, instant) is the local wall-clock time: its date is the local day
     select
         cast(timezone(settings.timezone, calls.started_at) as date) as day,
         calls.vendor,
         calls.direction,
-
-        count(*) as calls,
-        count(*) filter (where calls.outcome = 'answered') as answered,
-        count(*) filter (where calls.outcome = 'missed') as missed,
-        count(*) filter (where calls.outcome = 'failed') as failed,
-        count(*) filter (where calls.outcome = 'active') as active,
-        count(*) filter (where calls.outcome = 'unknown') as unknown,
-        coalesce(sum(calls.talk_s), 0) as talk_s_total
-
+        calls.outcome,
+        calls.talk_s
     from calls
     cross join settings
-    group by all
+
+),
+
+daily as (
+
+    select
+        day,
+        vendor,
+        direction,
+
+        count(*) as calls,
+        count(*) filter (where outcome = 'answered') as answered,
+        count(*) filter (where outcome = 'missed') as missed,
+        count(*) filter (where outcome = 'failed') as failed,
+        count(*) filter (where outcome = 'active') as active,
+        count(*) filter (where outcome = 'unknown') as unknown,
+        coalesce(sum(talk_s), 0) as talk_s_total
+
+    from local_calls
+    group by day, vendor, direction
 
 ),
 
@@ -52,10 +65,11 @@ final as (
         failed,
         active,
         unknown,
-        -- of the calls with a final outcome: answered / (answered + missed + failed)
-        answered / nullif(answered + missed + failed, 0) as answer_rate,
+        -- of the calls with a final outcome: answered / (answered + missed + failed), a double
+        -- (a count divided by a count is an integer division on some engines)
+        cast(answered as double precision) / nullif(answered + missed + failed, 0) as answer_rate,
         talk_s_total,
-        talk_s_total / nullif(answered, 0) as talk_s_avg,
+        cast(talk_s_total as double precision) / nullif(answered, 0) as talk_s_avg,
         -- one loaded range covers local midnight to midnight (touching ranges are merged)
         exists(
             select 1

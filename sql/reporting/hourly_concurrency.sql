@@ -56,13 +56,15 @@ span as (
 
 quarter_hours as (
 
-    -- every quarter hour of the loaded ranges (zone offsets are whole quarter hours)
+    -- every quarter hour of the loaded ranges (zone offsets are whole quarter hours), from the
+    -- first one at or after loaded_from (rounded up in seconds since the epoch, whatever the zone)
     select
-        vendor,
-        unnest(generate_series(
-            to_timestamp(900 * ceil(epoch(loaded_from) / 900)), loaded_until, interval '15 minutes'
-        )) as instant
+        ranges.vendor,
+        quarter_hour.instant
     from ranges
+    cross join generate_series(
+        to_timestamp(900 * ceil(extract(epoch from ranges.loaded_from) / 900)), ranges.loaded_until, interval '15 minutes'
+    ) as quarter_hour (instant)
 
 ),
 
@@ -75,7 +77,7 @@ markers as (
         quarter_hours.instant
     from quarter_hours
     cross join settings
-    where minute(timezone(settings.timezone, quarter_hours.instant)) = 0
+    where extract(minute from timezone(settings.timezone, quarter_hours.instant)) = 0
 
     union all
 
@@ -88,12 +90,14 @@ markers as (
 
 levels as (
 
-    -- the number in progress just after each change (ends before starts at the same instant)
+    -- the number in progress just after each change (ends before starts at the same instant).
+    -- Neither key is ever NULL: `nulls first` only spells out one order every engine reads alike.
     select
         vendor,
         instant,
         sum(delta) over (
-            partition by vendor order by instant, delta rows between unbounded preceding and current row
+            partition by vendor order by instant nulls first, delta nulls first
+            rows between unbounded preceding and current row
         ) as in_progress
     from (
         select * from changes
@@ -124,15 +128,27 @@ loaded_levels as (
 
 ),
 
-hourly as (
+local_levels as (
 
+    -- the local wall-clock hour (a timestamp without zone: date_trunc does not depend on the
+    -- session's time zone); on the night clocks go back, both passes of the repeated hour are one
     select
         date_trunc('hour', timezone(settings.timezone, loaded_levels.instant)) as hour,
         loaded_levels.vendor,
-        cast(max(loaded_levels.in_progress) as bigint) as peak_concurrent_calls
+        loaded_levels.in_progress
     from loaded_levels
     cross join settings
-    group by all
+
+),
+
+hourly as (
+
+    select
+        hour,
+        vendor,
+        cast(max(in_progress) as bigint) as peak_concurrent_calls
+    from local_levels
+    group by hour, vendor
 
 )
 

@@ -5,9 +5,18 @@
 -- qualifier columns narrow a row to answered / ended calls (NULL: either). A status with no row
 -- becomes outcome 'unknown' -- never a silent 'missed' -- and `callhouse check` fails on it
 -- until a row is added here.
-with outcome_map (vendor, status, when_answered, when_ended, outcome, meaning) as (
+select
+    outcome_map.vendor,
+    outcome_map.status,
+    outcome_map.when_answered,
+    outcome_map.when_ended,
+    outcome_map.outcome,
+    outcome_map.meaning
 
-    -- The rows are a table, aligned in columns for review; a long `meaning` stays on its row.
+from (
+
+    -- The rows are a table, aligned in columns for review; a long `meaning` stays on its row. The
+    -- column names follow the rows (`as outcome_map (...)`), a spelling every engine reads.
     -- noqa: disable=LT01,LT05
     values
 
@@ -48,6 +57,4 @@ with outcome_map (vendor, status, when_answered, when_ended, outcome, meaning) a
 
     -- noqa: enable=LT01,LT05
 
-)
-
-select * from outcome_map
+) as outcome_map (vendor, status, when_answered, when_ended, outcome, meaning)
