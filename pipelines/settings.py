@@ -33,7 +33,8 @@ def setting_name(*path: str) -> str:
 @configspec
 class WarehouseSettings(BaseConfiguration):
     # Where the warehouse is: `duckdb` (one file, --warehouse), `ducklake` (catalog and data path
-    # from dlt's DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG / __STORAGE) or `postgres`.
+    # from dlt's DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG / __STORAGE) or `postgres`
+    # (dlt's DESTINATION__POSTGRES__CREDENTIALS).
     destination: str = "duckdb"
     # DuckDB's memory while loading (DuckDB syntax: 512MB, 2GB). Its own default, 80% of RAM, lets
     # the block cache grow with the warehouse; 256MB measured as fast on 1M calls and ~130 MB lower
@@ -83,7 +84,7 @@ def resolve(settings: TSettings, *sections: str) -> TSettings:
         raise UsageError(f"{'.'.join(sections)}: {exc}") from None
 
 
-DESTINATIONS = ("duckdb", "ducklake")
+DESTINATIONS = ("duckdb", "ducklake", "postgres")
 
 
 def warehouse_settings() -> WarehouseSettings:

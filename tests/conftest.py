@@ -22,6 +22,7 @@ from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.warehouse.catalog import committed_ledger
 from pipelines.warehouse.duckdb_file import DuckDBFile
 from pipelines.warehouse.ducklake import CATALOG_SETTING, STORAGE_SETTING, DuckLake, normalize_catalog, normalize_storage
+from pipelines.warehouse.postgres import CREDENTIALS_SETTING, PostgresWarehouse
 from tests.support.postgres import PostgresServer
 
 # A fixed sandbox clock: tests compare against ground truth at known instants.
@@ -124,15 +125,22 @@ class Cli:
         )
 
     @property
+    def postgres(self) -> PostgresWarehouse | None:
+        """The PostgreSQL warehouse this Cli loads into (WAREHOUSE__DESTINATION=postgres), else None."""
+        if self.env.get("WAREHOUSE__DESTINATION") != "postgres":
+            return None
+        return PostgresWarehouse(self.env[CREDENTIALS_SETTING], self.warehouse.parent)
+
+    @property
     def pipelines_dir(self) -> Path:
         """dlt's working folders of the loads (where crash tests look for a phase to kill in)."""
-        lake = self.lake
-        return lake.pipelines_dir if lake else DuckDBFile(self.warehouse).pipelines_dir
+        shared = self.lake or self.postgres
+        return shared.pipelines_dir if shared else DuckDBFile(self.warehouse).pipelines_dir
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A read-only session on the warehouse, the DuckDB file or the DuckLake."""
-        lake = self.lake
-        return lake.connect(read_only=True) if lake else duckdb.connect(str(self.warehouse), read_only=True)
+        """A read-only session on the warehouse: the DuckDB file, the DuckLake or PostgreSQL."""
+        shared = self.lake or self.postgres
+        return shared.connect(read_only=True) if shared else duckdb.connect(str(self.warehouse), read_only=True)
 
     def source_state(self, source: str) -> dict[str, Any]:
         """The source's callhouse state as committed in the warehouse (what a rerun resumes from)."""
@@ -152,7 +160,7 @@ class Cli:
 
 # The end-to-end tests that must hold on every kind of warehouse take `warehouse_kind` from
 # `@on_each_warehouse`; the others run on the DuckDB file.
-WAREHOUSE_KINDS = ("duckdb", "ducklake")
+WAREHOUSE_KINDS = ("duckdb", "ducklake", "postgres")
 on_each_warehouse = pytest.mark.parametrize("warehouse_kind", WAREHOUSE_KINDS)
 
 
@@ -166,11 +174,21 @@ def lake_env(catalog_url: str, folder: Path) -> dict[str, str]:
     return {"WAREHOUSE__DESTINATION": "ducklake", CATALOG_SETTING: catalog_url, STORAGE_SETTING: str(folder)}
 
 
+def postgres_env(url: str) -> dict[str, str]:
+    """The settings of a PostgreSQL warehouse in a database of the test server."""
+    return {"WAREHOUSE__DESTINATION": "postgres", CREDENTIALS_SETTING: url}
+
+
 @pytest.fixture
 def cli(tmp_path: Path, warehouse_kind: str, request: pytest.FixtureRequest) -> Callable[..., Cli]:
     """`cli(sandbox, **env)`: the command on a temp warehouse, a DuckDB file or, for a test
-    parametrized with warehouse_kind=ducklake, a DuckLake on the test PostgreSQL server."""
-    kind_env = lake_env(request.getfixturevalue("postgres_db"), tmp_path / "lake") if warehouse_kind == "ducklake" else {}
+    parametrized with warehouse_kind=ducklake / postgres, a DuckLake on the test PostgreSQL server
+    or a database of it."""
+    kind_env = {}
+    if warehouse_kind == "ducklake":
+        kind_env = lake_env(request.getfixturevalue("postgres_db"), tmp_path / "lake")
+    elif warehouse_kind == "postgres":
+        kind_env = postgres_env(request.getfixturevalue("postgres_db"))
 
     def make(sandbox: Sandbox | None, **env: str) -> Cli:
         return Cli(sandbox, tmp_path, {**kind_env, **env})

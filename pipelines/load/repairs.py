@@ -27,7 +27,7 @@ def repair(pipeline: dlt.Pipeline, vendor: Vendor, load_ids: list[str]) -> None:
     if not load_ids:
         return
     with pipeline.sql_client() as client:
-        _repair(client, pipeline.dataset_name, vendor, load_ids)
+        _repair(client, pipeline.dataset_name, vendor, load_ids, _row_id(pipeline))
 
 
 def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor) -> None:
@@ -39,18 +39,26 @@ def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor) -> None:
         except Exception:
             return  # nothing loaded yet: no _dlt_loads table
         if rows and rows[0][0]:
-            _repair(client, dataset, vendor, [rows[0][0]])
+            _repair(client, dataset, vendor, [rows[0][0]], _row_id(pipeline))
 
 
-def _repair(client: Any, dataset: str, vendor: Vendor, load_ids: list[str]) -> None:
+def _row_id(pipeline: dlt.Pipeline) -> str:
+    """The engine's physical row id, what tells two copies of one key apart: DuckDB's `rowid`,
+    PostgreSQL's `ctid`."""
+    return "ctid" if pipeline.destination.destination_type.endswith(".postgres") else "rowid"
+
+
+def _repair(client: Any, dataset: str, vendor: Vendor, load_ids: list[str], row_id: str = "rowid") -> None:
     existing = {
         r[0] for r in client.execute_sql("select table_name from information_schema.tables where table_schema = %s", dataset)
     }
-    remove_duplicate_keys(client, dataset, existing, vendor, load_ids)
+    remove_duplicate_keys(client, dataset, existing, vendor, load_ids, row_id)
     remove_orphans(client, dataset, existing, vendor, load_ids)
 
 
-def remove_duplicate_keys(client: Any, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str]) -> None:
+def remove_duplicate_keys(
+    client: Any, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str], row_id: str = "rowid"
+) -> None:
     placeholders = ", ".join(["%s"] * len(load_ids))
     for spec in vendor.tables:
         if spec.name not in existing or not spec.primary_key:
@@ -61,8 +69,8 @@ def remove_duplicate_keys(client: Any, dataset: str, existing: set[str], vendor:
         extra = client.execute_sql(f"select count(*) - count(distinct ({key})) from {table} where {in_loads}", *load_ids)
         if extra and extra[0][0]:
             client.execute_sql(
-                f"delete from {table} where rowid in (select rowid from (select rowid, row_number() over "
-                f"(partition by {key} order by rowid) as copy from {table} where {in_loads}) where copy > 1)",
+                f"delete from {table} where {row_id} in (select {row_id} from (select {row_id}, row_number() over "
+                f"(partition by {key} order by {row_id}) as copy from {table} where {in_loads}) as copies where copy > 1)",
                 *load_ids,
             )
 

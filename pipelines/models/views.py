@@ -50,13 +50,17 @@ def check_timezone(zone: str | None = None) -> str:
     return zone
 
 
+def _bad_zone(zone: str) -> UsageError:
+    return UsageError(
+        f"{setting_name('reporting', 'timezone')}: unknown time zone {zone!r} (use an IANA name such as UTC or America/New_York)"
+    )
+
+
 def _check_timezone(con: Any, zone: str) -> None:
     try:
         con.execute("select timezone(?, timestamptz '2000-01-01 00:00:00+00')", [zone]).fetchone()
     except Exception:
-        raise UsageError(
-            f"{setting_name('reporting', 'timezone')}: unknown time zone {zone!r} (use an IANA name such as UTC or America/New_York)"
-        ) from None
+        raise _bad_zone(zone) from None
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -102,18 +106,73 @@ def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tu
     return built, stubbed
 
 
+def _build_postgres(warehouse: Any, models: list[Model], zone: str) -> tuple[list[str], list[tuple[Model, list[str]]]]:
+    """The views in PostgreSQL itself (analysts' tools query them there), in one transaction.
+
+    `create or replace view` cannot change a column's type, so every view of ours is dropped (in
+    reverse build order, never with CASCADE: a view of someone else's that reads ours stops the
+    build with one line instead of vanishing) and created again; the transaction makes it whole.
+    """
+    con = warehouse.connect()  # the loaded ranges: bookkeeping, through the DuckDB session
+    try:
+        now = current_time()
+        for name in NAMES:
+            record_loaded_ranges(con, name, now)
+    finally:
+        con.close()
+    built: list[str] = []
+    stubbed: list[tuple[Model, list[str]]] = []
+    session = warehouse.native()
+    try:
+        with session, session.cursor() as cursor:  # commits at the end, rolls back on an error
+            try:
+                cursor.execute("select timezone(%s, now())", [zone])
+            except Exception:
+                raise _bad_zone(zone) from None
+            cursor.execute("select lower(table_schema), lower(table_name) from information_schema.tables")
+            tables = {(s, n) for s, n in cursor.fetchall()}
+            cursor.execute(
+                "select table_schema, table_name from information_schema.views where table_schema = any(%s)", [list(LAYERS)]
+            )
+            ours = {(m.schema, m.name) for m in models}
+            stale = [v for v in cursor.fetchall() if v not in ours]
+            for schema, name in [*stale, *[(m.schema, m.name) for m in reversed(models)]]:
+                try:
+                    cursor.execute(f'drop view if exists "{schema}"."{name}"')
+                except Exception as exc:
+                    raise ViewBuildError(f"views: cannot replace {schema}.{name}: {one_line(exc, 400)}") from None
+            for layer in LAYERS:
+                cursor.execute(f"create schema if not exists {layer}")
+            for model in models:
+                missing = missing_sources(model, tables)
+                if missing:
+                    stubbed.append((model, missing))
+                body = view_sql(model, "postgres", zone=zone, tables=tables)
+                try:
+                    cursor.execute(f"create view {model.schema}.{model.name} as\n{body}")
+                except Exception as exc:
+                    raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
+                built.append(model.qualified)
+    finally:
+        session.close()
+    return built, stubbed
+
+
 def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> list[str]:
     """(Re)create every view from sql/ in one transaction: all build, or none changes."""
     models = load_models(sql_dir)
     zone = reporting_timezone()
     with warehouse.writer_lock("views"):
-        con = warehouse.connect()
-        try:
-            _check_timezone(con, zone)
-            # On a DuckLake another process may commit first (a load, another build): build again.
-            built, stubbed = retry_on_conflict(lambda: _build(con, models, zone))
-        finally:
-            con.close()
+        if warehouse.engine == "postgres":
+            built, stubbed = _build_postgres(warehouse, models, zone)
+        else:
+            con = warehouse.connect()
+            try:
+                _check_timezone(con, zone)
+                # On a DuckLake another process may commit first (a load, another build): build again.
+                built, stubbed = retry_on_conflict(lambda: _build(con, models, zone))
+            finally:
+                con.close()
     for model, missing in stubbed:
         out.write(f"views: {model.qualified} is empty: {', '.join(missing)} not loaded yet\n")
     out.write(f"views: built {len(built)} views (staging, intermediate, reporting); timezone {zone}\n")

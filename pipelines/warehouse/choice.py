@@ -9,14 +9,18 @@ from __future__ import annotations
 from pipelines.settings import warehouse_settings
 from pipelines.warehouse.duckdb_file import DuckDBFile
 from pipelines.warehouse.ducklake import DuckLake
+from pipelines.warehouse.postgres import PostgresWarehouse
 
-Warehouse = DuckDBFile | DuckLake
+Warehouse = DuckDBFile | DuckLake | PostgresWarehouse
 
 
 def resolve_warehouse(path: str | None) -> Warehouse:
     """The configured warehouse. `path` (--warehouse, $CALLHOUSE_WAREHOUSE) is the DuckDB file, or
-    for a DuckLake the file whose folder keeps this machine's working files."""
+    for a DuckLake or PostgreSQL the file whose folder keeps this machine's working files."""
     file = DuckDBFile.resolve(path)
-    if warehouse_settings().destination == "ducklake":
+    destination = warehouse_settings().destination
+    if destination == "ducklake":
         return DuckLake.from_settings(file.folder)
+    if destination == "postgres":
+        return PostgresWarehouse.from_settings(file.folder)
     return file

@@ -40,6 +40,11 @@ class DuckDBFile:
         return f"warehouse {self.path}"
 
     @property
+    def engine(self) -> str:
+        """Whose SQL the views are built in (models/dialects.py)."""
+        return "duckdb"
+
+    @property
     def folder(self) -> Path:
         """This machine's folder of the warehouse (dlt's working files, the report)."""
         return self.path.parent

@@ -12,10 +12,7 @@ URL carries a password, which is kept out of every message.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -26,7 +23,8 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from pipelines.errors import CallhouseError, UsageError, WarehouseBusy, one_line, register_secret
+from pipelines.errors import CallhouseError, UsageError, one_line, register_secret
+from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.duckdb_file import tune_for_loading
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.writer_lock import writer_lock
@@ -72,6 +70,11 @@ class DuckLake:
         else:
             where = self.catalog
         return f"DuckLake {where} (data {self.storage})"
+
+    @property
+    def engine(self) -> str:
+        """Whose SQL the views are built in (models/dialects.py)."""
+        return "duckdb"
 
     @property
     def folder(self) -> Path:
@@ -157,7 +160,7 @@ class DuckLake:
     def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> Any:
         """One load of `source` at a time, on every machine that uses this lake."""
         if self.is_postgres:
-            return _advisory_lock(self, source, command, wait_s)
+            return advisory_lock(self.catalog, f"{LAKE_NAME}:{source}", source, command, wait_s, self.describe())
         catalog_file = Path(urlsplit(self.catalog).path)
         return writer_lock(catalog_file.with_name(f"{catalog_file.name}.{source}"), command, wait_s)
 
@@ -186,53 +189,3 @@ def normalize_storage(value: str) -> str:
     if scheme:
         return value  # an object store (s3://, gs://, az://): dlt's storage credentials apply
     return str(Path(value).expanduser().absolute())
-
-
-def _lock_key(lake: DuckLake, source: str) -> tuple[int, int]:
-    """The two-key advisory lock of this lake's source, the same on every machine (31-bit keys:
-    pg_locks shows them as unsigned oids, so they read back as written)."""
-    parts = urlsplit(lake.catalog)
-
-    def key(text: str) -> int:
-        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") & 0x7FFFFFFF
-
-    return key(f"callhouse:{parts.path}:{LAKE_NAME}"), key(source)
-
-
-@contextmanager
-def _advisory_lock(lake: DuckLake, source: str, command: str, wait_s: float) -> Iterator[None]:
-    """pg_try_advisory_lock on a session of our own, held for the source's load. The session's
-    application_name says who holds it, so a second loader on any machine can be told."""
-    import psycopg2
-
-    # PostgreSQL keeps 63 bytes of it: the command's name, its pid and the host.
-    holder = f"`callhouse {command.split()[0]}` (pid {os.getpid()} on {socket.gethostname()})"[:63]
-    key = _lock_key(lake, source)
-    try:
-        session = psycopg2.connect(lake.catalog.replace("postgres://", "postgresql://", 1), application_name=holder)
-    except psycopg2.Error as exc:
-        raise CallhouseError(f"{lake.describe()}: cannot reach the catalog to lock {source}: {one_line(exc)}") from None
-    session.autocommit = True
-    deadline = time.monotonic() + wait_s
-    try:
-        with session.cursor() as cursor:
-            while True:
-                cursor.execute("select pg_try_advisory_lock(%s, %s)", list(key))
-                if cursor.fetchone()[0]:
-                    break
-                if time.monotonic() >= deadline:
-                    cursor.execute(
-                        "select a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid "
-                        "where l.locktype = 'advisory' and l.granted and l.objsubid = 2 "
-                        "and l.classid::bigint = %s and l.objid::bigint = %s",
-                        list(key),
-                    )
-                    row = cursor.fetchone()
-                    who = row[0] if row and row[0] else "another callhouse command"
-                    raise WarehouseBusy(
-                        f"{source} is being loaded by {who}; retry later or pass --wait SECONDS ({lake.describe()})"
-                    )
-                time.sleep(0.5)
-        yield
-    finally:
-        session.close()  # ends the session: PostgreSQL releases its advisory locks

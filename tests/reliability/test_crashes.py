@@ -40,7 +40,13 @@ def sandbox(make_sandbox):
 
 # On DuckLake: a kill while extracting, between normalize and load, and inside the load's commit.
 LAKE_KILL_POINTS = [("extracted", 2), ("load-mid", 1), ("load-late", 2)]
-CASES = [("duckdb", p, n) for p, n in KILL_POINTS] + [("ducklake", p, n) for p, n in LAKE_KILL_POINTS]
+# On PostgreSQL: between normalize and load, and inside the load.
+POSTGRES_KILL_POINTS = [("extracted", 2), ("load-mid", 1)]
+CASES = (
+    [("duckdb", p, n) for p, n in KILL_POINTS]
+    + [("ducklake", p, n) for p, n in LAKE_KILL_POINTS]
+    + [("postgres", p, n) for p, n in POSTGRES_KILL_POINTS]
+)
 
 
 def _env(sandbox, run) -> dict[str, str]:

@@ -23,7 +23,7 @@ from pipelines import cli as cli_module
 from pipelines.extract.ledger import STATE_KEY
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.sources.registry import vendor
-from tests.conftest import TEST_NOW, Cli, Result, lake_env
+from tests.conftest import TEST_NOW, Cli, Result, lake_env, postgres_env
 
 RANGE_START = TEST_NOW.start_of("day").subtract(days=3)
 NIGHTLY_START = TEST_NOW.start_of("day")
@@ -148,5 +148,17 @@ def loaded_lake(tmp_path_factory: pytest.TempPathFactory, postgres_server: Any) 
         workdir = tmp_path_factory.mktemp("views_lake")
         url = postgres_server.create_database("views_lake")
         yield load(sandbox, Cli(sandbox, workdir, {**FAST_ENV, **lake_env(url, workdir / "lake")}), tmp_path_factory)
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def loaded_postgres(tmp_path_factory: pytest.TempPathFactory, postgres_server: Any) -> Any:
+    """The same load as `loaded` into a PostgreSQL warehouse (a database of the test server)."""
+    sandbox = Sandbox(SandboxConfig(**SANDBOX)).start()
+    try:
+        workdir = tmp_path_factory.mktemp("views_postgres")
+        url = postgres_server.create_database("views_postgres")
+        yield load(sandbox, Cli(sandbox, workdir, {**FAST_ENV, **postgres_env(url)}), tmp_path_factory)
     finally:
         sandbox.stop()
