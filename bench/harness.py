@@ -362,21 +362,29 @@ def count_rows_in(con: duckdb.DuckDBPyConnection, schema: str = "cinnox") -> dic
     return {t: (con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0] if t in present else 0) for t in TABLES}
 
 
-def run_callhouse_ducklake(
-    sandbox: SandboxProcess, workdir: Path, log_dir: Path, start: datetime, end: datetime, name: str = "callhouse_ducklake"
+def run_callhouse_shared(
+    kind: str, sandbox: SandboxProcess, workdir: Path, log_dir: Path, start: datetime, end: datetime
 ) -> PathResult:
-    """The same backfill into a DuckLake whose catalog is a throwaway PostgreSQL server on loopback
-    (the tests' own, tests/support/postgres.py) and whose data path is a local folder. The
-    server is a process of its own: its CPU and memory are not in callhouse's figures."""
+    """The same backfill into a shared warehouse on a throwaway PostgreSQL server on loopback (the
+    tests' own, tests/support/postgres.py): `ducklake` (catalog there, data in a local folder) or
+    `postgres` (the tables there). The server is a process of its own: its CPU and memory are not
+    in callhouse's figures."""
     from pipelines.warehouse.ducklake import CATALOG_SETTING, STORAGE_SETTING, DuckLake, normalize_catalog, normalize_storage
+    from pipelines.warehouse.postgres import CREDENTIALS_SETTING, PostgresWarehouse
     from tests.support.postgres import PostgresServer
 
+    name = f"callhouse_{kind}"
     folder = workdir / name
     with PostgresServer() as server:
-        url = server.create_database("bench_lake")
-        lake_env = {"WAREHOUSE__DESTINATION": "ducklake", CATALOG_SETTING: url, STORAGE_SETTING: str(folder / "data")}
-        result = run_callhouse(name, sandbox, folder / "calls.duckdb", log_dir, start=start, end=end, **lake_env)
-        con = DuckLake(normalize_catalog(url), normalize_storage(str(folder / "data")), folder).connect(read_only=True)
+        url = server.create_database("bench")
+        if kind == "ducklake":
+            settings = {"WAREHOUSE__DESTINATION": "ducklake", CATALOG_SETTING: url, STORAGE_SETTING: str(folder / "data")}
+            warehouse: Any = DuckLake(normalize_catalog(url), normalize_storage(str(folder / "data")), folder)
+        else:
+            settings = {"WAREHOUSE__DESTINATION": "postgres", CREDENTIALS_SETTING: url}
+            warehouse = PostgresWarehouse(url, folder)
+        result = run_callhouse(name, sandbox, folder / "calls.duckdb", log_dir, start=start, end=end, **settings)
+        con = warehouse.connect(read_only=True)
         try:
             result.counts = count_rows_in(con)
         finally:
@@ -486,6 +494,7 @@ ROUND = re.compile(r"(callhouse(?:_duckdb_.+)?)_round(\d+)")
 ALL_PATHS = (
     "callhouse",
     "callhouse_ducklake",
+    "callhouse_postgres",
     "imports_only",
     "fetch_only",
     "dlt_dicts_default",
@@ -544,7 +553,8 @@ def throughput(
             "callhouse",
             lambda: run_callhouse("callhouse", sandbox, workdir / "callhouse" / "calls.duckdb", log_dir, start=start, end=end),
         )
-        run("callhouse_ducklake", lambda: run_callhouse_ducklake(sandbox, workdir, log_dir, start, end))
+        for kind in ("ducklake", "postgres"):
+            run(f"callhouse_{kind}", lambda kind=kind: run_callhouse_shared(kind, sandbox, workdir, log_dir, start, end))
         for name, python in versions.items():
             run(
                 name,

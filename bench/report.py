@@ -21,6 +21,7 @@ TARGET_NIGHTLY_HISTORY = 5_000_000
 PATH_TITLES = {
     "callhouse": "callhouse backfill (end to end)",
     "callhouse_ducklake": "callhouse backfill into DuckLake (PostgreSQL catalog on loopback, local data path)",
+    "callhouse_postgres": "callhouse backfill into PostgreSQL (on loopback)",
     "imports_only": "callhouse start-up only (interpreter + imports)",
     "fetch_only": "fetch only (HTTP + orjson, discard)",
     "dlt_dicts_default": "plain dlt, dict pages, default loader",
