@@ -29,7 +29,7 @@ from pipelines.errors import EXIT_FAILED, CallhouseError
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.sources.registry import BANDWIDTH, GENESYS, VENDORS
 from pipelines.warehouse.choice import Warehouse, resolve_warehouse
-from pipelines.warehouse.ducklake import DuckLake
+from pipelines.warehouse.duckdb_file import DuckDBFile
 
 BACKFILL_DAYS = 7
 DEMO_BANDWIDTH_RPS = 20.0
@@ -171,8 +171,8 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
         lines.append(f"Busiest hour: {busiest[0]:%Y-%m-%d %H:00} ({zone}), {busiest[1]:,} calls started")
     for vendor, hour, peak in peaks:
         lines.append(f"  peak concurrency {vendor:<10} {peak:>3} calls at once ({hour:%Y-%m-%d %H:00})")
-    if isinstance(warehouse, DuckLake):
-        lines += ["", f"Open the warehouse: {warehouse.describe()}; attach it read-only as docs/shared-warehouse.md shows", ""]
+    if not isinstance(warehouse, DuckDBFile):  # a DuckLake or PostgreSQL: how depends on the reader's tool
+        lines += ["", f"Open the warehouse: {warehouse.describe()}; read it as docs/shared-warehouse.md shows", ""]
         out.write("\n".join(lines) + "\n")
         out.flush()
         return
