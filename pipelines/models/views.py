@@ -14,6 +14,7 @@ spells it for DuckDB or PostgreSQL; this module builds it on DuckDB (the file an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -66,10 +67,28 @@ def _check_timezone(con: Any, zone: str) -> None:
 # --- building ---------------------------------------------------------------------------------
 
 
-def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tuple[Model, list[str]]]]:
-    """One transaction: the loaded ranges as committed now, then every view in build order."""
+def _create_views(
+    execute: Callable[[str], Any], create: str, engine: str, models: list[Model], zone: str, tables: set[tuple[str, str]]
+) -> tuple[list[str], list[tuple[Model, list[str]]]]:
+    """Every view in build order through `execute` (inside the caller's transaction); a failing
+    one names its file and the engine's error. Returns the views built and those built as stubs."""
     built: list[str] = []
     stubbed: list[tuple[Model, list[str]]] = []
+    for model in models:
+        missing = missing_sources(model, tables)
+        if missing:
+            stubbed.append((model, missing))
+        body = view_sql(model, engine, zone=zone, tables=tables)
+        try:
+            execute(f"{create} {model.schema}.{model.name} as\n{body}")
+        except Exception as exc:
+            raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
+        built.append(model.qualified)
+    return built, stubbed
+
+
+def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tuple[Model, list[str]]]]:
+    """One transaction: the loaded ranges as committed now, then every view in build order."""
     con.execute("begin")
     try:
         now = current_time()
@@ -86,16 +105,7 @@ def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tu
         ).fetchall():
             if (schema, name) not in wanted:
                 con.execute(f'drop view "{schema}"."{name}"')
-        for model in models:
-            missing = missing_sources(model, tables)
-            if missing:
-                stubbed.append((model, missing))
-            body = view_sql(model, "duckdb", zone=zone, tables=tables)
-            try:
-                con.execute(f"create or replace view {model.schema}.{model.name} as\n{body}")
-            except Exception as exc:
-                raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
-            built.append(model.qualified)
+        built, stubbed = _create_views(con.execute, "create or replace view", "duckdb", models, zone, tables)
         con.execute("commit")
     except BaseException:
         try:
@@ -120,8 +130,6 @@ def _build_postgres(warehouse: Any, models: list[Model], zone: str) -> tuple[lis
             record_loaded_ranges(con, name, now)
     finally:
         con.close()
-    built: list[str] = []
-    stubbed: list[tuple[Model, list[str]]] = []
     session = warehouse.native()
     try:
         with session, session.cursor() as cursor:  # commits at the end, rolls back on an error
@@ -143,16 +151,7 @@ def _build_postgres(warehouse: Any, models: list[Model], zone: str) -> tuple[lis
                     raise ViewBuildError(f"views: cannot replace {schema}.{name}: {one_line(exc, 400)}") from None
             for layer in LAYERS:
                 cursor.execute(f"create schema if not exists {layer}")
-            for model in models:
-                missing = missing_sources(model, tables)
-                if missing:
-                    stubbed.append((model, missing))
-                body = view_sql(model, "postgres", zone=zone, tables=tables)
-                try:
-                    cursor.execute(f"create view {model.schema}.{model.name} as\n{body}")
-                except Exception as exc:
-                    raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
-                built.append(model.qualified)
+            built, stubbed = _create_views(cursor.execute, "create view", "postgres", models, zone, tables)
     finally:
         session.close()
     return built, stubbed

@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from pipelines.errors import CallhouseError, UsageError, one_line, register_secret
+from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
+from pipelines.warehouse.database_url import keep_secret, shown
 from pipelines.warehouse.duckdb_file import tune_for_loading
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.writer_lock import writer_lock
@@ -56,20 +57,13 @@ class DuckLake:
         return cls(normalize_catalog(catalog), normalize_storage(storage), work_dir)
 
     def __post_init__(self) -> None:
-        password = urlsplit(self.catalog).password
-        if password:
-            register_secret(password)
+        keep_secret(self.catalog)
 
     # --- what users are told ------------------------------------------------------------------
 
     def describe(self) -> str:
         """The lake without its password: `DuckLake postgres://host:5432/db (data /srv/lake)`."""
-        parts = urlsplit(self.catalog)
-        if parts.scheme.startswith("postgres"):
-            where = f"postgres://{parts.hostname}:{parts.port or 5432}{parts.path}"
-        else:
-            where = self.catalog
-        return f"DuckLake {where} (data {self.storage})"
+        return f"DuckLake {shown(self.catalog)} (data {self.storage})"
 
     @property
     def engine(self) -> str:

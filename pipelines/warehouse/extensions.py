@@ -9,6 +9,7 @@ with automatic installs off: a missing extension is an error naming the wheel, n
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -29,13 +30,14 @@ def extension_directory() -> Path:
 
 def duckdb_config() -> dict[str, object]:
     """What every connection that may load an extension is opened with."""
-    folder = prepare_extensions()
+    folder = _prepared(extension_directory())
     return {"extension_directory": str(folder), "autoinstall_known_extensions": False, "autoload_known_extensions": True}
 
 
-def prepare_extensions() -> Path:
-    """The extension folder with a link per extension, made on first use (idempotent)."""
-    folder = extension_directory()
+@functools.cache
+def _prepared(folder: Path) -> Path:
+    """The folder with a link per extension, made on first use (idempotent); checked once per
+    folder and process, since every session would otherwise open a DuckDB of its own for it."""
     version = duckdb.__version__
     con = duckdb.connect()
     try:

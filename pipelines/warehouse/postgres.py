@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from pipelines.errors import CallhouseError, UsageError, one_line, register_secret
+from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
+from pipelines.warehouse.database_url import keep_secret, shown
 from pipelines.warehouse.duckdb_file import tune_for_loading
 from pipelines.warehouse.extensions import duckdb_config
 
@@ -49,13 +50,10 @@ class PostgresWarehouse:
         return cls(url.strip(), work_dir)
 
     def __post_init__(self) -> None:
-        password = urlsplit(self.url).password
-        if password:
-            register_secret(password)
+        keep_secret(self.url)
 
     def describe(self) -> str:
-        parts = urlsplit(self.url)
-        return f"PostgreSQL postgres://{parts.hostname}:{parts.port or 5432}{parts.path}"
+        return f"PostgreSQL {shown(self.url)}"
 
     @property
     def folder(self) -> Path:
