@@ -16,8 +16,8 @@ demo: $(INSTALLED)
 	$(VENV)/bin/callhouse demo
 
 # The Debian packages the tests use first (silent when present; installs them as root, else fails
-# naming them), lint (seconds), then the whole suite: unit tests, the layering test and the
-# end-to-end tests.
+# naming them), lint (ruff, sqlfluff and mypy's type check: under a minute), then the whole suite:
+# unit tests, the layering test and the end-to-end tests.
 test: system-packages lint
 	$(VENV)/bin/python -m pytest -q -n 2
 
@@ -28,6 +28,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/sqlfluff lint --processes 2 sql/
+	$(VENV)/bin/mypy
 
 # The fast unit tests alone (no sandbox, no subprocess): a few seconds.
 unit: $(INSTALLED)

@@ -12,15 +12,15 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import dlt
 import pendulum
 import pyarrow as pa
 from dlt.common.runtime import signals
+from dlt.extract.items import DataItemWithMeta
 
 from pipelines.errors import UsageError
-from pipelines.extract.ledger import STATE_KEY, LoadRequest, SourceLedger
+from pipelines.extract.ledger import STATE_KEY, LoadRequest, Plan, SourceLedger
 from pipelines.extract.lookahead import FetchWindow, Lookahead, fetch_in_order
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
@@ -94,14 +94,14 @@ class WindowWalk:
     # Closes the vendor client once nothing fetches any more (the lookahead may outlive the walk).
     release: Callable[[], None] = lambda: None
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[DataItemWithMeta]:
         try:
             yield from self._walk()
         finally:
             if self.lookahead is None:
                 self.release()  # else the lookahead closes the client when the run ends
 
-    def _walk(self) -> Iterator[Any]:
+    def _walk(self) -> Iterator[DataItemWithMeta]:
         ledger = SourceLedger(dlt.current.source_state().setdefault(STATE_KEY, {}))
         plan = ledger.open_plan(self.request, self.nightly_start(ledger))
         self._refuse_huge(plan)
@@ -140,7 +140,7 @@ class WindowWalk:
         for table, gathered in pages.drain():
             yield self._mark(table, gathered, hinted)
 
-    def _refuse_huge(self, plan: dict[str, Any]) -> None:
+    def _refuse_huge(self, plan: Plan) -> None:
         """A plan of more than MAX_WINDOWS windows is refused before any is made (a 10-year
         backfill in 1-minute windows would take minutes to plan and gigabytes to hold)."""
         span = parse_instant(plan["end"]) - parse_instant(plan["done_until"])
@@ -161,7 +161,7 @@ class WindowWalk:
         for window in windows:
             yield window, self.lookahead.take(window)
 
-    def _mark(self, table: str, arrow: Any, hinted: set[str]) -> Any:
+    def _mark(self, table: str, arrow: pa.Table, hinted: set[str]) -> DataItemWithMeta:
         # Table hints travel with the first page of each table; later pages only name the table.
         if table in hinted:
             return dlt.mark.with_table_name(arrow, table)

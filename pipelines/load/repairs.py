@@ -15,11 +15,13 @@ call re-delivered with no recordings left would otherwise keep its old ones.
 
 from __future__ import annotations
 
-from typing import Any
-
 import dlt
+from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines.sources.vendor import Vendor
+
+# The destination's SQL client, whatever its native connection (DuckDB or PostgreSQL).
+SqlClient = SqlClientBase[object]
 
 
 def repair(pipeline: dlt.Pipeline, vendor: Vendor, load_ids: list[str]) -> None:
@@ -48,16 +50,15 @@ def _row_id(pipeline: dlt.Pipeline) -> str:
     return "ctid" if pipeline.destination.destination_type.endswith(".postgres") else "rowid"
 
 
-def _repair(client: Any, dataset: str, vendor: Vendor, load_ids: list[str], row_id: str = "rowid") -> None:
-    existing = {
-        r[0] for r in client.execute_sql("select table_name from information_schema.tables where table_schema = %s", dataset)
-    }
+def _repair(client: SqlClient, dataset: str, vendor: Vendor, load_ids: list[str], row_id: str = "rowid") -> None:
+    tables = client.execute_sql("select table_name from information_schema.tables where table_schema = %s", dataset)
+    existing = {r[0] for r in tables or ()}
     remove_duplicate_keys(client, dataset, existing, vendor, load_ids, row_id)
     remove_orphans(client, dataset, existing, vendor, load_ids)
 
 
 def remove_duplicate_keys(
-    client: Any, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str], row_id: str = "rowid"
+    client: SqlClient, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str], row_id: str = "rowid"
 ) -> None:
     placeholders = ", ".join(["%s"] * len(load_ids))
     for spec in vendor.tables:
@@ -75,7 +76,7 @@ def remove_duplicate_keys(
             )
 
 
-def remove_orphans(client: Any, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str]) -> None:
+def remove_orphans(client: SqlClient, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str]) -> None:
     placeholders = ", ".join(["%s"] * len(load_ids))
     for child in vendor.child_tables:
         if child.table not in existing or child.parent not in existing:

@@ -11,7 +11,6 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 import dlt
 import duckdb
@@ -20,6 +19,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException, Con
 from dlt.common.configuration.inject import get_fun_spec
 from dlt.common.configuration.resolve import resolve_configuration
 from dlt.common.exceptions import SignalReceivedException
+from dlt.sources import DltSource
 
 from pipelines.errors import CallhouseError, ConfigMissing, redact_secrets, root_error
 from pipelines.extract.context import RunContext
@@ -66,8 +66,7 @@ def open_pipeline(vendor: Vendor, warehouse: Warehouse, connection: duckdb.DuckD
         destination=warehouse.destination(connection),
         dataset_name=vendor.name,
         pipelines_dir=str(warehouse.pipelines_dir),
-        progress=None,
-    )
+    )  # and no progress collector: Progress shows ours
 
 
 def missing_settings(vendor: Vendor) -> list[str]:
@@ -82,10 +81,11 @@ def missing_settings(vendor: Vendor) -> list[str]:
     return []
 
 
-def build_source(vendor: Vendor, run: RunContext) -> Any:
+def build_source(vendor: Vendor, run: RunContext) -> DltSource:
     """The vendor's dlt source with its settings injected by dlt; a bad setting is one clear line."""
     try:
-        return vendor.source(run)
+        source: DltSource = vendor.source(run)
+        return source
     except ConfigFieldMissingException as exc:
         raise ConfigMissing(vendor.name, [vendor.setting(f) for f in exc.fields]) from None
     except ConfigValueCannotBeCoercedException as exc:
@@ -138,7 +138,12 @@ def run_source(
 
 
 def _load_until_done(
-    pipeline: dlt.Pipeline, vendor: Vendor, run: RunContext, result: SourceRun, source: Any, connection: duckdb.DuckDBPyConnection
+    pipeline: dlt.Pipeline,
+    vendor: Vendor,
+    run: RunContext,
+    result: SourceRun,
+    source: DltSource,
+    connection: duckdb.DuckDBPyConnection,
 ) -> None:
     """One `pipeline.run` per checkpoint (a fresh source each: a dlt source is iterated once)."""
     while True:
@@ -198,9 +203,10 @@ def _quarantined(con: duckdb.DuckDBPyConnection, vendor: Vendor, load_ids: list[
         return 0
     try:
         placeholders = ", ".join("?" * len(load_ids))
-        return con.execute(
+        (count,) = con.execute(
             f'select count(*) from "{vendor.name}".quarantine where _dlt_load_id in ({placeholders})', load_ids
-        ).fetchone()[0]
+        ).fetchall()[0]
+        return int(count)
     except duckdb.CatalogException:
         return 0  # no quarantine table: nothing was ever quarantined
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 import base64
 import dataclasses
 import threading
-from typing import Any
 
 import numpy as np
 import pendulum
 
+from pipelines import JSON
+
 from .bandwidth import BandwidthApi, BandwidthStore
 from .cinnox import CinnoxApi, CinnoxStore
-from .config import Faults, Limits, SandboxConfig, faults_from, limits_from
+from .config import Faults, Limits, SandboxConfig, faults_from, limits_from, set_fields
 from .control import ControlApi
 from .data import DAY_MS, derive_seed, hex_ids, to_epoch_us, uuids
 from .faults import FaultPlan
@@ -29,8 +30,8 @@ from .gateway import Gateway
 from .genesys import GenesysApi, GenesysStore
 from .runtime import Clock, Runtime
 from .server import HttpServer
-from .stats import Stats
-from .truth import Truth
+from .stats import Stats, VendorCounts
+from .truth import Instant, Truth
 
 __all__ = ["Sandbox", "SandboxConfig", "Faults", "Limits", "serve"]
 
@@ -50,8 +51,8 @@ def demo_credentials(seed: int) -> dict[str, dict[str, str]]:
 
 
 class Sandbox:
-    def __init__(self, config: SandboxConfig | None = None, **overrides: Any):
-        cfg = dataclasses.replace(config or SandboxConfig(), **overrides)
+    def __init__(self, config: SandboxConfig | None = None):
+        cfg = dataclasses.replace(config or SandboxConfig())  # a copy: the caller's stays as it was
         self.config = cfg
         start = cfg.now if cfg.now is not None else pendulum.now("UTC").replace(microsecond=0)
         start_ms = to_epoch_us(start) // 1000
@@ -127,10 +128,10 @@ class Sandbox:
     def now(self) -> pendulum.DateTime:
         return self.runtime.clock.now()
 
-    def advance(self, **duration: float) -> pendulum.DateTime:
-        return self.runtime.clock.advance(**duration)
+    def advance(self, *, days: int = 0, hours: int = 0, minutes: int = 0, seconds: float = 0) -> pendulum.DateTime:
+        return self.runtime.clock.advance(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
-    def set_now(self, when: Any) -> pendulum.DateTime:
+    def set_now(self, when: Instant) -> pendulum.DateTime:
         return self.runtime.clock.set_now(when)
 
     # --- knobs and counters ---
@@ -143,7 +144,7 @@ class Sandbox:
     def limits(self) -> Limits:
         return self.runtime.limits
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, VendorCounts]:
         return self._stats.snapshot()
 
     def reset_stats(self) -> None:
@@ -164,19 +165,23 @@ class Sandbox:
             "genesys": self.genesys_store.generate_until(now),
         }
 
-    def add_cinnox_call(self, record: dict) -> str:
+    def add_cinnox_call(self, record: dict[str, JSON]) -> str:
         """Serve `record` as a CINNOX call once its callEndTime has passed; returns its id."""
         return self.cinnox_store.add(record)
 
-    def add_bandwidth_call(self, record: dict) -> str:
+    def add_bandwidth_call(self, record: dict[str, JSON]) -> str:
         """Serve `record` as a Bandwidth call from its startTime on, as given; returns its id."""
         return self.bandwidth_store.add(record)
 
 
-def serve(port: int = 8765, seed: int = 1, warm: bool = False, **config_overrides: Any) -> None:
+def serve(port: int = 8765, seed: int = 1, warm: bool = False, **config_overrides: object) -> None:
     """Serve in the foreground until Ctrl-C, after printing the URL and the env exports (once
     the URL line is out, the sandbox answers). warm=True generates the whole history first."""
-    sb = Sandbox(SandboxConfig(seed=seed, port=port, **config_overrides))
+    config = SandboxConfig(seed=seed, port=port)
+    unknown = set_fields(config, config_overrides)
+    if unknown:
+        raise TypeError(f"unknown sandbox settings: {', '.join(unknown)}")
+    sb = Sandbox(config)
     if warm:
         sb.warm()
     sb.start()

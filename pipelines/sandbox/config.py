@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 VENDORS = ("cinnox", "bandwidth", "genesys")
 
@@ -72,7 +73,10 @@ class Limits:
     genesys_retention_days: int = 21
 
 
-def _pick(cls: type, cfg: SandboxConfig) -> Any:
+_Group = TypeVar("_Group", Faults, Limits)
+
+
+def _pick(cls: type[_Group], cfg: SandboxConfig) -> _Group:
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k in names})
 
@@ -85,15 +89,14 @@ def limits_from(cfg: SandboxConfig) -> Limits:
     return _pick(Limits, cfg)
 
 
-def update_from_json(target: Faults | Limits, values: dict[str, Any]) -> list[str]:
-    """Set the fields of `target` named in `values`; returns the names it did not know."""
+def set_fields(target: SandboxConfig | Faults | Limits, values: Mapping[str, object]) -> list[str]:
+    """Set the fields of `target` named in `values` (a control request's JSON, command-line
+    settings); returns the names it did not know."""
     known = {f.name: f for f in dataclasses.fields(target)}
     unknown = []
     for name, value in values.items():
         if name not in known:
             unknown.append(name)
             continue
-        if name == "vendors":
-            value = tuple(value)
-        setattr(target, name, value)
+        setattr(target, name, tuple(value) if name == "vendors" and isinstance(value, list) else value)
     return unknown

@@ -7,15 +7,23 @@ records included. `bad_records(vendor)` lists the malformed ones with what is wr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from pipelines import JSON
 
 from .data import to_epoch_us
+from .faults import BadRecord
 
 if TYPE_CHECKING:
     from . import Sandbox
 
+# An aware datetime (pendulum's too), a date, an ISO string or epoch seconds (data.to_epoch_us).
+Instant = dt.date | str | int | float
+Record = dict[str, JSON]
 
-def _us(value: Any) -> int | None:
+
+def _us(value: Instant | None) -> int | None:
     return None if value is None else to_epoch_us(value)
 
 
@@ -27,19 +35,23 @@ class Truth:
     def _now_ms(self) -> int:
         return self._sb.runtime.clock.now_ms()
 
-    def cinnox_calls(self, start: Any, end: Any, include_bad: bool = False) -> list[dict]:
+    def cinnox_calls(self, start: Instant, end: Instant, include_bad: bool = False) -> list[Record]:
         """Calls with start <= callDate < end, as served now, in (callDate, id) order."""
-        return self._sb.cinnox_store.calls(_us(start), _us(end), self._now_ms, self._sb.faults.bad_record_rate, include_bad)
+        return self._sb.cinnox_store.calls(
+            to_epoch_us(start), to_epoch_us(end), self._now_ms, self._sb.faults.bad_record_rate, include_bad
+        )
 
-    def bandwidth_calls(self, start: Any, end: Any, include_bad: bool = False) -> list[dict]:
+    def bandwidth_calls(self, start: Instant, end: Instant, include_bad: bool = False) -> list[Record]:
         """Calls with start <= startTime < end in their current state, in (startTime, id) order."""
-        return self._sb.bandwidth_store.calls(_us(start), _us(end), self._now_ms, self._sb.faults.bad_record_rate, include_bad)
+        return self._sb.bandwidth_store.calls(
+            to_epoch_us(start), to_epoch_us(end), self._now_ms, self._sb.faults.bad_record_rate, include_bad
+        )
 
-    def genesys_messages(self, start: Any, end: Any, include_bad: bool = False) -> list[dict]:
+    def genesys_messages(self, start: Instant, end: Instant, include_bad: bool = False) -> list[Record]:
         """HomerRecords with start <= date < end within retention, in (date, id) order, uncapped."""
         return self._sb.genesys_store.messages(
-            _us(start),
-            _us(end),
+            to_epoch_us(start),
+            to_epoch_us(end),
             self._now_ms,
             self._sb.limits.genesys_retention_days,
             self._sb.faults.bad_record_rate,
@@ -51,7 +63,7 @@ class Truth:
         found = self._sb.genesys_store.conversation(conversation_id, self._now_ms, self._sb.limits.genesys_retention_days)
         return None if found is None else found[2]
 
-    def bad_records(self, vendor: str, start: Any = None, end: Any = None) -> list[dict]:
+    def bad_records(self, vendor: str, start: Instant | None = None, end: Instant | None = None) -> list[BadRecord]:
         """Malformed records served now (default: the whole visible history), each
         {vendor, id (the true id), defect, field, record (as served)}."""
         rate, now = self._sb.faults.bad_record_rate, self._now_ms
