@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from pipelines.errors import VendorError
+from pipelines.settings import DEFAULT_MAX_RETRIES
 
 THROTTLE_COST = 0.25
 
@@ -61,7 +62,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_retries: int = 8  # tries after the first (SOURCES__<S>__MAX_RETRIES)
+    max_retries: int = DEFAULT_MAX_RETRIES  # tries after the first (SOURCES__<S>__MAX_RETRIES)
     backoff_base_s: float = 0.25
     backoff_max_s: float = 15.0
 
