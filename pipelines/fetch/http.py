@@ -29,7 +29,6 @@ class RequestStats:
     requests: int = 0
     retries: int = 0
     throttled: int = 0
-    bytes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -163,7 +162,6 @@ class VendorClient:
             except RETRIED_ERRORS as exc:
                 tries.failed(f"{method} {_path(url)}: {self.redact(_describe(exc))}")
                 continue
-            self.stats.add(bytes=len(response.content))
             status = response.status_code
             answer = classify(status)
             if answer is Answer.ACCEPT:

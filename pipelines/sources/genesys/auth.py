@@ -59,7 +59,6 @@ class ClientCredentials(httpx.Auth):
         self._token: str | None = None
         self._renew_at = 0.0
         self.stats = RequestStats()
-        self.tokens_issued = 0
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0), follow_redirects=False)
 
     def close(self) -> None:
@@ -122,7 +121,6 @@ class ClientCredentials(httpx.Auth):
             token, expires_in = str(body["access_token"]), float(body.get("expires_in") or 0)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return None
-        self.tokens_issued += 1
         # Renew a tenth of the lifetime early (at most a minute): requests in flight when it
         # runs out would otherwise all meet a 401 together.
         margin = min(60.0, expires_in / 10)
