@@ -30,9 +30,10 @@ lint: $(INSTALLED)
 	$(VENV)/bin/sqlfluff lint --processes 2 sql/
 	$(VENV)/bin/mypy
 
-# The fast unit tests alone (no sandbox, no subprocess): a few seconds.
+# The unit tests alone: every test that needs no sandbox, no subprocess and no PostgreSQL server
+# (tests/conftest.py marks them `unit`, whatever their folder).
 unit: $(INSTALLED)
-	$(VENV)/bin/python -m pytest -q tests/fetch tests/extract tests/models tests/test_layering.py
+	$(VENV)/bin/python -m pytest -q -m unit
 
 # Benchmarks (issue 8): the full run takes ~12 minutes; bench-quick is the CI smoke size.
 bench: $(INSTALLED)

@@ -17,7 +17,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--warehouse", help="DuckDB file (default warehouse/calls.duckdb or $CALLHOUSE_WAREHOUSE)")
+    common.add_argument(
+        "--warehouse",
+        help="the DuckDB file (WAREHOUSE__DESTINATION=duckdb, the default); with ducklake or postgres, a file whose folder "
+        "keeps this machine's working files (default warehouse/calls.duckdb or $CALLHOUSE_WAREHOUSE)",
+    )
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     sources = argparse.ArgumentParser(add_help=False)
     sources.add_argument(
@@ -25,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sources.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish")
 
-    parser = _Parser(prog="callhouse", description="Call records from CINNOX, Bandwidth and Genesys into DuckDB.")
+    parser = _Parser(
+        prog="callhouse",
+        description="Call records from CINNOX, Bandwidth and Genesys into a warehouse: a DuckDB file, a DuckLake or PostgreSQL (WAREHOUSE__DESTINATION).",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("run", parents=[common, sources], help="nightly load from each source's cursor, then rebuild views")
     backfill = sub.add_parser("backfill", parents=[common, sources], help="load [start, end) without moving the nightly cursor")

@@ -25,6 +25,24 @@ from pipelines.errors import UsageError
 _MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
+# --- defaults: the one place each shared default is written ---------------------------------
+# A vendor's own defaults (its lookback, window, page size, pacing) are its package's
+# (pipelines/sources/<vendor>/settings.py). docs/configuration.md lists both; .dlt/config.toml
+# only shows them commented out, so it never overrides a default changed here.
+
+DEFAULT_DESTINATION = "duckdb"
+DEFAULT_TIMEZONE = "UTC"
+# The first nightly run of a source without START_DATE starts this many days back.
+DEFAULT_START_DAYS_BACK = 30
+# Tries after the first for a request that may pass (pipelines/fetch/retry.py).
+DEFAULT_MAX_RETRIES = 8
+# An extract is committed (loaded) after this many rows or seconds, at a window boundary.
+DEFAULT_CHECKPOINT_ROWS = 250_000
+DEFAULT_CHECKPOINT_SECONDS = 300.0
+# `callhouse check`'s freshness limits when neither the settings nor sql/sources.yml give any.
+DEFAULT_WARN_AFTER, DEFAULT_ERROR_AFTER = "26h", "50h"
+
+
 def setting_name(*path: str) -> str:
     """The environment-variable form users set: ("sources", "cinnox", "window") -> SOURCES__CINNOX__WINDOW."""
     return "__".join(part.upper() for part in path)
@@ -35,7 +53,7 @@ class WarehouseSettings(BaseConfiguration):
     # Where the warehouse is: `duckdb` (one file, --warehouse), `ducklake` (catalog and data path
     # from dlt's DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG / __STORAGE) or `postgres`
     # (dlt's DESTINATION__POSTGRES__CREDENTIALS).
-    destination: str = "duckdb"
+    destination: str = DEFAULT_DESTINATION
     # DuckDB's memory while loading (DuckDB syntax: 512MB, 2GB). Its own default, 80% of RAM, lets
     # the block cache grow with the warehouse; 256MB measured as fast on 1M calls and ~130 MB lower
     # at peak (bench/README.md). Larger merges spill to a temp folder beside the warehouse.
@@ -52,7 +70,7 @@ class WarehouseSettings(BaseConfiguration):
 class FreshnessSettings(BaseConfiguration):
     # Resolved per source in section checks.freshness.<source>, falling back to checks.freshness:
     # CHECKS__FRESHNESS__GENESYS__ERROR_AFTER=3d, CHECKS__FRESHNESS__WARN_AFTER=30h. Unset: the
-    # limits declared in sql/sources.yml, else 26h / 50h.
+    # limits declared in sql/sources.yml, else DEFAULT_WARN_AFTER / DEFAULT_ERROR_AFTER.
     warn_after: str | None = None
     error_after: str | None = None
 
@@ -60,7 +78,7 @@ class FreshnessSettings(BaseConfiguration):
 @configspec
 class ReportingSettings(BaseConfiguration):
     # IANA zone of the day and hour buckets in the views.
-    timezone: str = "UTC"
+    timezone: str = DEFAULT_TIMEZONE
 
 
 # Every whole-number setting here counts something (threads, rows, pages): none may be below 1.
@@ -89,7 +107,7 @@ DESTINATIONS = ("duckdb", "ducklake", "postgres")
 
 def warehouse_settings() -> WarehouseSettings:
     settings = resolve(WarehouseSettings(), "warehouse")
-    settings.destination = str(settings.destination or "duckdb").strip().lower()
+    settings.destination = str(settings.destination or DEFAULT_DESTINATION).strip().lower()
     if settings.destination not in DESTINATIONS:
         raise UsageError(
             f"{setting_name('warehouse', 'destination')}: {settings.destination!r} is not a warehouse callhouse loads "
@@ -111,7 +129,7 @@ def freshness_settings(source: str) -> FreshnessSettings:
 
 def reporting_settings() -> ReportingSettings:
     settings = resolve(ReportingSettings(), "reporting")
-    settings.timezone = str(settings.timezone or "").strip() or "UTC"
+    settings.timezone = str(settings.timezone or "").strip() or DEFAULT_TIMEZONE
     return settings
 
 

@@ -26,7 +26,13 @@ from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
 from pipelines.fetch.records import Batch, TableSpec
 from pipelines.fetch.windows import Window, parse_duration, parse_instant
-from pipelines.settings import setting_name, whole_number
+from pipelines.settings import (
+    DEFAULT_CHECKPOINT_ROWS,
+    DEFAULT_CHECKPOINT_SECONDS,
+    DEFAULT_START_DAYS_BACK,
+    setting_name,
+    whole_number,
+)
 
 # The most windows one plan may hold (planning holds them in memory): 100,000 is 11 years of hours.
 MAX_WINDOWS = 100_000
@@ -36,8 +42,8 @@ MAX_WINDOWS = 100_000
 class Checkpoint:
     """End an extract after this many rows or seconds (at a window boundary) so it gets loaded."""
 
-    rows: int = 250_000
-    seconds: float = 300.0
+    rows: int = DEFAULT_CHECKPOINT_ROWS
+    seconds: float = DEFAULT_CHECKPOINT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -201,12 +207,13 @@ class PageBuffer:
 def default_nightly_start(
     end: pendulum.DateTime, lookback: pendulum.Duration, start_date: pendulum.DateTime | None
 ) -> Callable[[SourceLedger], pendulum.DateTime]:
-    """Cursor minus lookback; on the first run START_DATE (default: 30 days before now)."""
+    """Cursor minus lookback; on the first run START_DATE (default: DEFAULT_START_DAYS_BACK days
+    before now)."""
 
     def nightly_start(ledger: SourceLedger) -> pendulum.DateTime:
         cursor = ledger.cursor
         if cursor is None:
-            return start_date or end.subtract(days=30)
+            return start_date or end.subtract(days=DEFAULT_START_DAYS_BACK)
         return min(cursor - lookback, end)
 
     return nightly_start

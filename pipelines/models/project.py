@@ -22,6 +22,11 @@ from pipelines.warehouse.layout import OPS_SCHEMA, RAW_SCHEMAS, VIEW_LAYERS
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 LAYERS = VIEW_LAYERS
 SETTINGS_VIEW = ("staging", "reporting_settings")
+COMMITTED_LOADS_VIEW = ("staging", "committed_loads")
+VENDORS_VIEW = ("staging", "vendors")
+# Views callhouse writes itself (models/dialects.py), from settings and the vendor registry: a YAML
+# documents each, and there is no .sql file.
+GENERATED_VIEWS = frozenset({SETTINGS_VIEW, COMMITTED_LOADS_VIEW, VENDORS_VIEW})
 
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _STRING = re.compile(r"'(?:[^']|'')*'")
@@ -102,7 +107,7 @@ def load_models(sql_dir: Path | None = None) -> list[Model]:
         for name in sorted(names):
             sql_path, yaml_path = folder / f"{name}.sql", folder / f"{name}.yml"
             model = Model(layer, name, sql_path if sql_path.exists() else None, yaml_path if yaml_path.exists() else None)
-            if model.sql_path is None and (layer, name) != SETTINGS_VIEW:
+            if model.sql_path is None and (layer, name) not in GENERATED_VIEWS:
                 raise ViewBuildError(f"views: {yaml_path}: no {name}.sql beside it")
             if model.sql_path is not None:
                 model.sql = model.sql_path.read_text()

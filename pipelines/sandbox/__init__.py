@@ -150,10 +150,6 @@ class Sandbox:
     def reset_stats(self) -> None:
         self._stats.reset()
 
-    def reset_rate_limits(self) -> None:
-        """Forget past requests: every credential's next request is allowed."""
-        self.runtime.limiter.reset()
-
     # --- data ---
 
     def warm(self) -> dict[str, int]:
