@@ -7,19 +7,14 @@ from datetime import datetime
 
 import duckdb
 
-from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import existing_tables
 from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.kind import T, ViewSession, Warehouse
-from pipelines.warehouse.loaded_ranges import record_loaded_ranges
+from pipelines.warehouse.loaded_ranges import record_every_source
 
 
 class DuckDBEngine(Warehouse):
     """A warehouse whose views DuckDB builds and runs (the file, DuckLake)."""
-
-    @property
-    def engine(self) -> str:
-        return "duckdb"
 
     @property
     def row_id(self) -> str:
@@ -59,8 +54,7 @@ class DuckDBViewSession(ViewSession):
         return "duckdb"
 
     def record_loaded_ranges(self, now: datetime) -> None:
-        for name in NAMES:  # also for a warehouse loaded before the ranges were kept
-            record_loaded_ranges(self.con, name, now)
+        record_every_source(self.con, now)
 
     def knows_timezone(self, zone: str) -> bool:
         # Asked of a DuckDB of its own: a failed statement would abort the build's transaction, and

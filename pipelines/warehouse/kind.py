@@ -74,11 +74,6 @@ class Warehouse(ABC):
 
     @property
     @abstractmethod
-    def engine(self) -> str:
-        """Whose SQL the views are written in: "duckdb" or "postgres" (models/dialects.py)."""
-
-    @property
-    @abstractmethod
     def folder(self) -> Path:
         """This machine's folder of the warehouse (dlt's working files, the report)."""
 

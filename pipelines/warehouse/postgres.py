@@ -24,13 +24,12 @@ from urllib.parse import urlsplit
 import duckdb
 
 from pipelines.errors import CallhouseError, UsageError, one_line
-from pipelines.sources.registry import NAMES
 from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.attached import AttachedWarehouse
 from pipelines.warehouse.database_url import keep_secret, shown
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.kind import T, ViewSession
-from pipelines.warehouse.loaded_ranges import record_loaded_ranges
+from pipelines.warehouse.loaded_ranges import record_every_source
 
 CREDENTIALS_SETTING = "DESTINATION__POSTGRES__CREDENTIALS"
 ALIAS = "pg"  # DuckDB's name for the attached database
@@ -66,10 +65,6 @@ class PostgresWarehouse(AttachedWarehouse):
     @property
     def pipelines_dir(self) -> Path:
         return self.work_dir / ".dlt_pipelines" / "postgres"
-
-    @property
-    def engine(self) -> str:
-        return "postgres"
 
     @property
     def row_id(self) -> str:
@@ -133,8 +128,7 @@ class PostgresViewSession(ViewSession):
         so the ranges commit on their own, before the views."""
         con = self.warehouse.connect()
         try:
-            for name in NAMES:
-                record_loaded_ranges(con, name, now)
+            record_every_source(con, now)
         finally:
             con.close()
 
