@@ -159,7 +159,8 @@ class PostgresViewSession(ViewSession):
         self.cursor.execute(
             "select table_schema, table_name from information_schema.views where table_schema = any(%s)", [list(schemas)]
         )
-        stale = [v for v in self.cursor.fetchall() if v not in set(views)]
+        keep = set(views)
+        stale = [v for v in self.cursor.fetchall() if v not in keep]
         for schema, name in [*stale, *reversed(views)]:
             try:
                 self.cursor.execute(f'drop view if exists "{schema}"."{name}"')
