@@ -29,7 +29,6 @@ from pipelines.errors import EXIT_FAILED, CallhouseError
 from pipelines.sandbox import Sandbox, SandboxConfig
 from pipelines.sources.registry import BANDWIDTH, GENESYS, VENDORS
 from pipelines.warehouse.choice import Warehouse, resolve_warehouse
-from pipelines.warehouse.duckdb_file import DuckDBFile
 
 BACKFILL_DAYS = 7
 DEMO_BANDWIDTH_RPS = 20.0
@@ -171,23 +170,7 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
         lines.append(f"Busiest hour: {busiest[0]:%Y-%m-%d %H:00} ({zone}), {busiest[1]:,} calls started")
     for vendor, hour, peak in peaks:
         lines.append(f"  peak concurrency {vendor:<10} {peak:>3} calls at once ({hour:%Y-%m-%d %H:00})")
-    if not isinstance(warehouse, DuckDBFile):  # a DuckLake or PostgreSQL: how depends on the reader's tool
-        lines += ["", f"Open the warehouse: {warehouse.describe()}; read it as docs/shared-warehouse.md shows", ""]
-        out.write("\n".join(lines) + "\n")
-        out.flush()
-        return
-    lines += [
-        "",
-        "Open the warehouse (read-only, while no load runs) with the DuckDB CLI of the venv:",
-        f"  {_shown(Path(sys.executable).parent / 'duckdb')} -readonly {_shown(warehouse.path)}",
-        "    select * from reporting.daily_calls order by day, vendor;",
-        "    select * from reporting.calls where outcome = 'missed' limit 20;",
-        "  or from Python:",
-        f"  {_shown(Path(sys.executable))} -c \"import duckdb; duckdb.connect('{_shown(warehouse.path)}', read_only=True)"
-        ".sql('select * from reporting.daily_calls order by day, vendor').show()\"",
-        "Views: reporting.calls, daily_calls, recordings, sip_headers, sip_messages, hourly_concurrency, agent_daily",
-        "",
-    ]
+    lines += ["", *warehouse.how_to_open(), ""]
     out.write("\n".join(lines) + "\n")
     out.flush()
 
@@ -195,9 +178,3 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
 def _rate(answered: int, missed: int, failed: int) -> str:
     ended = answered + missed + failed
     return f"{answered / ended:.1%}" if ended else "-"
-
-
-def _shown(path: Path) -> str:
-    """A path as the hint shows it: relative to the current folder when under it (`make demo`:
-    .venv/bin/duckdb, warehouse/calls.duckdb)."""
-    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)

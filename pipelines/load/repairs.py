@@ -24,15 +24,16 @@ from pipelines.sources.vendor import Vendor
 SqlClient = SqlClientBase[object]
 
 
-def repair(pipeline: dlt.Pipeline, vendor: Vendor, load_ids: list[str]) -> None:
-    """Both repairs for rows of these loads (a no-op without load ids)."""
+def repair(pipeline: dlt.Pipeline, vendor: Vendor, load_ids: list[str], row_id: str) -> None:
+    """Both repairs for rows of these loads (a no-op without load ids). `row_id`: the warehouse's
+    physical row id (Warehouse.row_id), what tells two copies of one key apart."""
     if not load_ids:
         return
     with pipeline.sql_client() as client:
-        _repair(client, pipeline.dataset_name, vendor, load_ids, _row_id(pipeline))
+        _repair(client, pipeline.dataset_name, vendor, load_ids, row_id)
 
 
-def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor) -> None:
+def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor, row_id: str) -> None:
     """Both repairs for the newest completed load: a crash may have come between it and its repair."""
     dataset = pipeline.dataset_name
     with pipeline.sql_client() as client:
@@ -41,16 +42,10 @@ def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor) -> None:
         except Exception:
             return  # nothing loaded yet: no _dlt_loads table
         if rows and rows[0][0]:
-            _repair(client, dataset, vendor, [rows[0][0]], _row_id(pipeline))
+            _repair(client, dataset, vendor, [rows[0][0]], row_id)
 
 
-def _row_id(pipeline: dlt.Pipeline) -> str:
-    """The engine's physical row id, what tells two copies of one key apart: DuckDB's `rowid`,
-    PostgreSQL's `ctid`."""
-    return "ctid" if pipeline.destination.destination_type.endswith(".postgres") else "rowid"
-
-
-def _repair(client: SqlClient, dataset: str, vendor: Vendor, load_ids: list[str], row_id: str = "rowid") -> None:
+def _repair(client: SqlClient, dataset: str, vendor: Vendor, load_ids: list[str], row_id: str) -> None:
     tables = client.execute_sql("select table_name from information_schema.tables where table_schema = %s", dataset)
     existing = {r[0] for r in tables or ()}
     remove_duplicate_keys(client, dataset, existing, vendor, load_ids, row_id)
@@ -58,7 +53,7 @@ def _repair(client: SqlClient, dataset: str, vendor: Vendor, load_ids: list[str]
 
 
 def remove_duplicate_keys(
-    client: SqlClient, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str], row_id: str = "rowid"
+    client: SqlClient, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str], row_id: str
 ) -> None:
     placeholders = ", ".join(["%s"] * len(load_ids))
     for spec in vendor.tables:

@@ -31,7 +31,7 @@ from pipelines.fetch.windows import now
 from pipelines.load.repairs import repair, repair_latest_load
 from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
-from pipelines.warehouse.choice import Warehouse
+from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.loaded_ranges import record_loaded_ranges
 from pipelines.warehouse.run_log import record_run
 
@@ -120,8 +120,8 @@ def run_source(
     try:
         source = build_source(vendor, run)  # configuration errors before any work
         pipeline = open_pipeline(vendor, warehouse, connection)
-        finish_pending(pipeline, vendor, result)
-        _load_until_done(pipeline, vendor, run, result, source, connection)
+        finish_pending(pipeline, vendor, result, warehouse.row_id)
+        _load_until_done(pipeline, vendor, run, result, source, connection, warehouse.row_id)
     except BaseException as exc:
         interrupted = isinstance(root_error(exc), KeyboardInterrupt | SignalReceivedException)
         result.outcome = "interrupted" if interrupted else "failed"
@@ -144,13 +144,14 @@ def _load_until_done(
     result: SourceRun,
     source: DltSource,
     connection: duckdb.DuckDBPyConnection,
+    row_id: str,
 ) -> None:
     """One `pipeline.run` per checkpoint (a fresh source each: a dlt source is iterated once)."""
     while True:
         before = run.stats.windows_done
         info = pipeline.run(source, loader_file_format="parquet")
         result.load_ids.extend(info.loads_ids)
-        repair(pipeline, vendor, info.loads_ids)
+        repair(pipeline, vendor, info.loads_ids, row_id)
         # The views see each committed checkpoint's range, also if this process is killed later.
         record_loaded_ranges(connection, vendor.name, now())
         state = pipeline.state.get("sources", {}).get(vendor.name, {}).get(STATE_KEY, {})
@@ -161,12 +162,12 @@ def _load_until_done(
         source = build_source(vendor, run)
 
 
-def finish_pending(pipeline: dlt.Pipeline, vendor: Vendor, result: SourceRun) -> None:
+def finish_pending(pipeline: dlt.Pipeline, vendor: Vendor, result: SourceRun, row_id: str) -> None:
     """Load what a crashed run left behind before extracting anew (dlt would otherwise ignore
     the new data and only finish the old packages)."""
     _drop_half_committed_extracts(pipeline)
     # A crash between a load's commit and its repair leaves that repair to this run.
-    repair_latest_load(pipeline, vendor)
+    repair_latest_load(pipeline, vendor, row_id)
     if not pipeline.has_pending_data:
         return
     pipeline.normalize()
@@ -174,7 +175,7 @@ def finish_pending(pipeline: dlt.Pipeline, vendor: Vendor, result: SourceRun) ->
     load_ids = list(info.loads_ids) if info else []  # None when normalize found nothing to load
     result.load_ids.extend(load_ids)
     result.stats.notices.append(f"finished {len(load_ids)} load package(s) left by an interrupted run")
-    repair(pipeline, vendor, load_ids)
+    repair(pipeline, vendor, load_ids, row_id)
 
 
 def _drop_half_committed_extracts(pipeline: dlt.Pipeline) -> None:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,9 @@ import duckdb
 
 from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
+from pipelines.warehouse.attached import AttachedWarehouse
 from pipelines.warehouse.database_url import keep_secret, shown
-from pipelines.warehouse.duckdb_file import tune_for_loading
+from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.writer_lock import writer_lock
 
@@ -38,7 +38,7 @@ INIT_TRIES = 5  # DuckDB's name for the attached lake, and its metadata schema i
 
 
 @dataclass(frozen=True)
-class DuckLake:
+class DuckLake(DuckDBEngine, AttachedWarehouse):
     catalog: str  # postgres://user:pass@host:port/db, sqlite:///path, duckdb:///path (or a file path)
     storage: str  # a local folder or an object-store URL
     work_dir: Path  # this machine's folder for dlt's working files (and file-catalog locks)
@@ -64,11 +64,6 @@ class DuckLake:
     def describe(self) -> str:
         """The lake without its password: `DuckLake postgres://host:5432/db (data /srv/lake)`."""
         return f"DuckLake {shown(self.catalog)} (data {self.storage})"
-
-    @property
-    def engine(self) -> str:
-        """Whose SQL the views are built in (models/dialects.py)."""
-        return "duckdb"
 
     @property
     def folder(self) -> Path:
@@ -125,17 +120,6 @@ class DuckLake:
                 time.sleep(0.2 * (attempt + 1))
         con.execute(f"use {LAKE_NAME}")
 
-    @contextmanager
-    def loading_connection(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The command's session for its bookkeeping (run log, loaded ranges); dlt loads through
-        its own sessions. Readers never wait for it: each sees the last committed snapshot."""
-        con = self.connect()
-        try:
-            tune_for_loading(con)
-            yield con
-        finally:
-            con.close()
-
     def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
         """dlt's ducklake destination for this lake, loading the extensions from the wheels."""
         import dlt
@@ -147,11 +131,7 @@ class DuckLake:
 
     # --- who may write ------------------------------------------------------------------------
 
-    def writer_lock(self, command: str, wait_s: float = 0.0) -> Any:
-        """No lock for the whole command: a lake takes many writers (each source locks itself)."""
-        return nullcontext()
-
-    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> Any:
+    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         """One load of `source` at a time, on every machine that uses this lake."""
         if self.is_postgres:
             return advisory_lock(self.catalog, f"{LAKE_NAME}:{source}", source, command, wait_s, self.describe())

@@ -13,6 +13,7 @@ from typing import Any
 
 from pipelines.extract.ledger import coverage_until
 from pipelines.fetch.windows import parse_instant
+from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import committed_ledger
 from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.layout import OPS_SCHEMA
@@ -37,3 +38,9 @@ def record_loaded_ranges(con: Any, source: str, now: datetime) -> list[list[str]
 
     retry_on_conflict(write)
     return coverage
+
+
+def record_every_source(con: Any, now: datetime) -> None:
+    """Every source's rows, also for a warehouse loaded before the ranges were kept (a view build)."""
+    for name in NAMES:
+        record_loaded_ranges(con, name, now)

@@ -4,7 +4,7 @@ dlt loads it (its postgres destination; Parquet through ADBC). callhouse's own r
 bookkeeping (run log, loaded ranges, status, data tests, the report) go through a DuckDB session
 with the database attached by DuckDB's postgres extension (from its pinned wheel), so the same SQL
 serves every warehouse. The views are the exception: analysts query them from PostgreSQL itself,
-so they are created natively (models/views.py, in PostgreSQL's SQL) over a psycopg2 session.
+so they are created natively (PostgresViewSession, in PostgreSQL's SQL) over a psycopg2 session.
 
 Setting: dlt's `DESTINATION__POSTGRES__CREDENTIALS` (`postgresql://user:pass@host:5432/db`); its
 password is kept out of every message.
@@ -13,9 +13,10 @@ password is kept out of every message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,9 +25,11 @@ import duckdb
 
 from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
+from pipelines.warehouse.attached import AttachedWarehouse
 from pipelines.warehouse.database_url import keep_secret, shown
-from pipelines.warehouse.duckdb_file import tune_for_loading
 from pipelines.warehouse.extensions import duckdb_config
+from pipelines.warehouse.kind import T, ViewSession
+from pipelines.warehouse.loaded_ranges import record_every_source
 
 CREDENTIALS_SETTING = "DESTINATION__POSTGRES__CREDENTIALS"
 ALIAS = "pg"  # DuckDB's name for the attached database
@@ -34,7 +37,7 @@ _REFUSED = re.compile(r"(?:connection to server at [^:]+ failed: )?(FATAL: .*|co
 
 
 @dataclass(frozen=True)
-class PostgresWarehouse:
+class PostgresWarehouse(AttachedWarehouse):
     url: str  # postgresql://user:pass@host:port/db
     work_dir: Path  # this machine's folder for dlt's working files
 
@@ -64,8 +67,8 @@ class PostgresWarehouse:
         return self.work_dir / ".dlt_pipelines" / "postgres"
 
     @property
-    def engine(self) -> str:
-        return "postgres"
+    def row_id(self) -> str:
+        return "ctid"
 
     # --- sessions -----------------------------------------------------------------------------
 
@@ -89,15 +92,14 @@ class PostgresWarehouse:
         except psycopg2.Error as exc:
             raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
 
-    @contextmanager
-    def loading_connection(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The command's session for its bookkeeping; dlt loads through sessions of its own."""
-        con = self.connect()
+    def in_view_transaction(self, work: Callable[[ViewSession], T]) -> T:
+        """In PostgreSQL itself (analysts' tools query the views there), over a psycopg2 session."""
+        session = self.native()
         try:
-            tune_for_loading(con)
-            yield con
+            with session, session.cursor() as cursor:  # commits at the end, rolls back on an error
+                return work(PostgresViewSession(self, cursor))
         finally:
-            con.close()
+            session.close()
 
     def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
         import dlt
@@ -106,12 +108,67 @@ class PostgresWarehouse:
 
     # --- who may write ------------------------------------------------------------------------
 
-    def writer_lock(self, command: str, wait_s: float = 0.0) -> Any:
-        """PostgreSQL takes many writers: each source locks itself (source_lock)."""
-        return nullcontext()
-
-    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> Any:
+    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         return advisory_lock(self.url, f"warehouse:{source}", source, command, wait_s, self.describe())
+
+
+class PostgresViewSession(ViewSession):
+    """The view build in PostgreSQL's own SQL, on a psycopg2 cursor inside the caller's transaction."""
+
+    def __init__(self, warehouse: PostgresWarehouse, cursor: Any) -> None:
+        self.warehouse = warehouse
+        self.cursor = cursor
+
+    @property
+    def engine(self) -> str:
+        return "postgres"
+
+    def record_loaded_ranges(self, now: datetime) -> None:
+        """Bookkeeping goes through the DuckDB session (loaded_ranges.py reads dlt's state there),
+        so the ranges commit on their own, before the views."""
+        con = self.warehouse.connect()
+        try:
+            record_every_source(con, now)
+        finally:
+            con.close()
+
+    def knows_timezone(self, zone: str) -> bool:
+        import psycopg2
+
+        # In a savepoint: a failed statement would abort the build's transaction.
+        self.cursor.execute("savepoint timezone_check")
+        try:
+            self.cursor.execute("select timezone(%s, now())", [zone])
+        except psycopg2.Error:
+            self.cursor.execute("rollback to savepoint timezone_check")
+            return False
+        self.cursor.execute("release savepoint timezone_check")
+        return True
+
+    def tables(self) -> set[tuple[str, str]]:
+        self.cursor.execute("select lower(table_schema), lower(table_name) from information_schema.tables")
+        return {(s, n) for s, n in self.cursor.fetchall()}
+
+    def create_schema(self, schema: str) -> None:
+        self.cursor.execute(f"create schema if not exists {schema}")
+
+    def clear_views(self, schemas: Sequence[str], views: Sequence[tuple[str, str]]) -> None:
+        """`create or replace view` cannot change a column's type, so every view of ours is dropped
+        (in reverse build order, never with CASCADE: a view of someone else's that reads ours stops
+        the build with one line instead of vanishing) and created again; the transaction makes it whole."""
+        self.cursor.execute(
+            "select table_schema, table_name from information_schema.views where table_schema = any(%s)", [list(schemas)]
+        )
+        keep = set(views)
+        stale = [v for v in self.cursor.fetchall() if v not in keep]
+        for schema, name in [*stale, *reversed(views)]:
+            try:
+                self.cursor.execute(f'drop view if exists "{schema}"."{name}"')
+            except Exception as exc:
+                raise CallhouseError(f"views: cannot replace {schema}.{name}: {one_line(exc, 400)}") from None
+
+    def create_view(self, schema: str, name: str, select: str) -> None:
+        self.cursor.execute(f"create view {schema}.{name} as\n{select}")
 
 
 def _libpq(url: str) -> str:
