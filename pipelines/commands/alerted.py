@@ -15,9 +15,14 @@ from pipelines.warehouse.choice import resolve_warehouse
 
 
 def alerted(command: str, warehouse_arg: str | None, work: Callable[[CommandResult], None]) -> int:
-    """Runs a command's work on a fresh result, posts the result to the webhook (a failure, or a
-    success if asked) and returns its exit code. An error that stops the command is posted too,
-    then raised for the CLI to print as its one line."""
+    """The command's exit code, after `performed`."""
+    return performed(command, warehouse_arg, work).exit_code
+
+
+def performed(command: str, warehouse_arg: str | None, work: Callable[[CommandResult], None]) -> CommandResult:
+    """Runs a command's work on a fresh result and posts the result to the webhook (a failure, or
+    a success if asked). An error that stops the command is posted too, then raised (the CLI
+    prints it as its one line)."""
     settings = alert_settings()  # a bad ALERTS__ setting is a usage error before any work
     started = time.monotonic()
     result = CommandResult(command, _described(warehouse_arg), pendulum.now("UTC"))
@@ -34,7 +39,7 @@ def alerted(command: str, warehouse_arg: str | None, work: Callable[[CommandResu
         raise
     result.duration_s = time.monotonic() - started
     notify(result, settings=settings)
-    return result.exit_code
+    return result
 
 
 def _described(warehouse_arg: str | None) -> str:

@@ -82,10 +82,11 @@ def missing_settings(vendor: Vendor) -> list[str]:
     return []
 
 
-def build_source(vendor: Vendor, run: RunContext) -> Any:
-    """The vendor's dlt source with its settings injected by dlt; a bad setting is one clear line."""
+def build_source(vendor: Vendor, run: RunContext, **settings: Any) -> Any:
+    """The vendor's dlt source with its settings injected by dlt (`settings` given here win); a
+    bad setting is one clear line."""
     try:
-        return vendor.source(run)
+        return vendor.source(run, **settings)
     except ConfigFieldMissingException as exc:
         raise ConfigMissing(vendor.name, [vendor.setting(f) for f in exc.fields]) from None
     except ConfigValueCannotBeCoercedException as exc:
