@@ -35,6 +35,7 @@ class LoadOptions:
     wait_s: float = 0.0  # --wait: for another load of the same warehouse to finish
     debug: bool = False  # --debug: raise instead of one line per failed source
     check: bool = False  # run --check: the data tests after the views
+    views: bool = True  # rebuild the views after a nightly load (Dagster builds them as an asset of their own)
 
 
 def _dlt_settings(options: LoadOptions) -> None:
@@ -62,7 +63,7 @@ def nightly(options: LoadOptions, result: CommandResult) -> None:
     result.end = request.end
     warehouse = resolve_warehouse(options.warehouse)
     _load(options, warehouse, request, result)
-    if any(s.outcome == "ok" for s in result.sources):
+    if options.views and any(s.outcome == "ok" for s in result.sources):
         # The sources that loaded get their views even when another one failed (exit 1 still).
         rebuild_views(options.warehouse)
         result.views_built = True
