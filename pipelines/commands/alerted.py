@@ -10,6 +10,7 @@ from dlt.common.exceptions import SignalReceivedException
 
 from pipelines.commands.outcome import CommandResult
 from pipelines.errors import CallhouseError, one_line, root_error
+from pipelines.load.runner import apply_dlt_defaults
 from pipelines.notify.webhook import alert_settings, notify
 from pipelines.warehouse.choice import resolve_warehouse
 
@@ -23,6 +24,9 @@ def performed(command: str, warehouse_arg: str | None, work: Callable[[CommandRe
     """Runs a command's work on a fresh result and posts the result to the webhook (a failure, or
     a success if asked). An error that stops the command is posted too, then raised (the CLI
     prints it as its one line)."""
+    # dlt fixes its log level at the first setting it resolves (the alert settings here): callhouse's
+    # defaults first (a caller may have set --debug's level before).
+    apply_dlt_defaults()
     settings = alert_settings()  # a bad ALERTS__ setting is a usage error before any work
     started = time.monotonic()
     result = CommandResult(command, _described(warehouse_arg), pendulum.now("UTC"))

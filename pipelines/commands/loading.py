@@ -48,10 +48,12 @@ def _dlt_settings(options: LoadOptions) -> None:
 
 def run(options: LoadOptions) -> int:
     """The nightly load up to now (or CALLHOUSE_NOW), then the views (then the data tests)."""
+    _dlt_settings(options)
     return alerted("run --check" if options.check else "run", options.warehouse, lambda result: nightly(options, result))
 
 
 def backfill(options: LoadOptions, start: str, end: str) -> int:
+    _dlt_settings(options)
     command = f"backfill --start {start} --end {end}"
     return alerted(command, options.warehouse, lambda result: load_range(options, start, end, result))
 

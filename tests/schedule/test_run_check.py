@@ -21,6 +21,7 @@ def test_run_check_loads_builds_the_views_and_passes_the_data_tests(make_sandbox
     for source in ("cinnox", "bandwidth", "genesys"):
         assert f"{source}: ok, " in result.stderr
     assert "views: built " in result.stderr
+    assert [line for line in result.stderr.splitlines() if "|dlt|" in line] == []  # dlt's own log stays out
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("check: ") and " 0 failed, 0 warnings" in last, result.output
     assert run.query("select count(*) from reporting.calls where vendor = 'cinnox'") == [
