@@ -62,14 +62,14 @@ def print_status(warehouse: Warehouse, out: TextIO, shape: str = "text") -> int:
     now = current_time()
     try:
         statuses = [source_status(con, name, now) for name in NAMES]
-        if shape == "text":
-            for status in statuses:
-                _print_one(status, out)
-            return EXIT_OK
         document = status_document(con, warehouse, statuses, now)
     finally:
         con.close()
-    if shape == "json":
+    if shape == "text":
+        for status in statuses:
+            _print_one(status, out)
+        out.write(_views_line(document["views"]))
+    elif shape == "json":
         out.write(json.dumps(document, indent=2) + "\n")
     else:
         out.write(prometheus_text(document))
@@ -118,6 +118,13 @@ def status_document(con: Any, warehouse: Warehouse, statuses: list[dict[str, Any
         },
         "sources": sources,
     }
+
+
+def _views_line(views: dict[str, Any]) -> str:
+    built = f"built {views['built_at'].replace('T', ' ').rstrip('Z')} UTC" if views["built_at"] else "no build recorded"
+    if views["older_than_last_load"]:
+        return f"views: {built}, OLDER than the last load ({views['last_load_at']}): run `callhouse views`\n"
+    return f"views: {built}\n"
 
 
 def _last_success(con: Any, source: str) -> datetime | None:

@@ -97,11 +97,15 @@ def test_status_json_and_prometheus_after_two_backfills_with_a_gap_then_views(ma
     assert value("callhouse_quarantined_records", source="cinnox") == 0
     assert value("callhouse_views_older_than_last_load") == 1
 
+    text = run("status").stdout.splitlines()
+    assert text[-1] == f"views: no build recorded, OLDER than the last load ({finished_iso}): run `callhouse views`"
+
     assert run("views").returncode == 0
     after = json.loads(run("status", "--json").stdout)
     built = after["views"]["built_at"]
     assert built >= finished_iso and after["views"]["older_than_last_load"] is False
     assert after["sources"]["cinnox"]["views_older_than_last_success"] is False
+    assert run("status").stdout.splitlines()[-1] == f"views: built {built.replace('T', ' ').rstrip('Z')} UTC"
     samples, _ = parse(run("status", "--prometheus").stdout)
     assert samples[("callhouse_views_older_than_last_load", frozenset())] == 0
 
