@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pendulum
+import pytest
 
 from pipelines import cli as cli_module
 from tests.schedule.conftest import DAY, FAST_ENV, SANDBOX
@@ -113,3 +114,26 @@ def test_status_json_and_prometheus_after_two_backfills_with_a_gap_then_views(ma
 def test_status_takes_one_format_at_a_time(capsys):
     assert cli_module.main(["status", "--json", "--prometheus"]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("warehouse_kind", ["ducklake", "postgres"])
+def test_status_json_on_shared_warehouses_knows_the_views_build_and_the_last_success(make_sandbox, cli, warehouse_kind):
+    sandbox = make_sandbox(**SANDBOX)
+    run = cli(sandbox, **FAST_ENV)
+    loaded = run("backfill", "--source", "cinnox", "--start", SECOND[0].to_date_string(), "--end", SECOND[1].to_date_string())
+    assert loaded.returncode == 0, loaded.output
+    before = json.loads(run("status", "--json").stdout)
+    assert before["views"]["built_at"] is None and before["views"]["older_than_last_load"] is True
+    assert run("views").returncode == 0
+    status = run("status", "--json")
+    assert status.returncode == 0, status.output
+    document = json.loads(status.stdout)
+    assert document["warehouse"].startswith("DuckLake " if warehouse_kind == "ducklake" else "PostgreSQL ")
+    password = run.env.get("DESTINATION__POSTGRES__CREDENTIALS") or run.env["DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG"]
+    secret = password.split("//", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    assert secret and secret not in status.stdout
+    cinnox = document["sources"]["cinnox"]
+    assert cinnox["rows"]["call_detail"] == len(sandbox.truth.cinnox_calls(SECOND[0], SECOND[1]))
+    assert cinnox["last_success_at"] == before["sources"]["cinnox"]["last_success_at"] is not None
+    assert document["views"]["built_at"] >= cinnox["last_success_at"]
+    assert document["views"]["older_than_last_load"] is False
