@@ -1,8 +1,8 @@
 """`callhouse run` and `callhouse backfill`: load the chosen sources, one line per source.
 
-`nightly` and `load_range` do the work and return what happened (`pipelines.api` returns it to
-Python callers); `run` and `backfill` are the commands: they also post the result to the alert
-webhook (notify/webhook.py) and turn it into an exit code.
+`nightly` and `load_range` do the work, writing what happened into a CommandResult (which
+`pipelines.api` returns to Python callers); `run` and `backfill` are the commands: they also post
+the result to the alert webhook (notify/webhook.py) and turn it into an exit code.
 """
 
 from __future__ import annotations
