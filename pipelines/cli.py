@@ -34,13 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Call records from CINNOX, Bandwidth and Genesys into a warehouse: a DuckDB file, a DuckLake or PostgreSQL (WAREHOUSE__DESTINATION).",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("run", parents=[common, sources], help="nightly load from each source's cursor, then rebuild views")
+    run = sub.add_parser("run", parents=[common, sources], help="nightly load from each source's cursor, then rebuild views")
+    run.add_argument("--check", action="store_true", help="then run the data tests too (exit 1 if one fails): the scheduled job")
     backfill = sub.add_parser("backfill", parents=[common, sources], help="load [start, end) without moving the nightly cursor")
     backfill.add_argument("--start", required=True, help="date or ISO-8601 datetime (UTC if no offset)")
     backfill.add_argument("--end", required=True, help="date or ISO-8601 datetime, exclusive")
     sub.add_parser("views", parents=[common], help="(re)create every view from sql/")
     sub.add_parser("check", parents=[common], help="run the data tests; exit 1 listing failures")
-    sub.add_parser("status", parents=[common], help="per source: last run, cursor, coverage, gaps, rows")
+    status = sub.add_parser("status", parents=[common], help="per source: last run, cursor, coverage, gaps, rows")
+    status_format = status.add_mutually_exclusive_group()
+    status_format.add_argument("--json", action="store_true", help="as JSON for programs (schema: docs/operations.md)")
+    status_format.add_argument(
+        "--prometheus", action="store_true", help="as Prometheus text-format metrics (callhouse_*) for a textfile collector"
+    )
     sub.add_parser("demo", parents=[common], help="sandbox + 7-day backfill + nightly + views + report")
     report = sub.add_parser(
         "report",
@@ -96,17 +102,23 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command in ("run", "backfill"):
         from pipelines.commands import loading
 
-        options = loading.LoadOptions(args.warehouse, tuple(args.sources or ()), args.wait, args.debug)
+        check = getattr(args, "check", False)
+        options = loading.LoadOptions(args.warehouse, tuple(args.sources or ()), args.wait, args.debug, check)
         return loading.run(options) if args.command == "run" else loading.backfill(options, args.start, args.end)
-    if args.command in ("views", "check"):
+    if args.command == "views":
         from pipelines.commands import views
 
-        return views.views(args.warehouse) if args.command == "views" else views.check(args.warehouse)
+        return views.views(args.warehouse)
+    if args.command == "check":
+        from pipelines.commands.checks import check
+
+        return check(args.warehouse)
     if args.command == "status":
         from pipelines.commands.status import print_status
         from pipelines.warehouse.choice import resolve_warehouse
 
-        return print_status(resolve_warehouse(args.warehouse), out=sys.stdout)
+        shape = "json" if args.json else "prometheus" if args.prometheus else "text"
+        return print_status(resolve_warehouse(args.warehouse), out=sys.stdout, shape=shape)
     if args.command == "report":
         from pipelines.commands import report
 

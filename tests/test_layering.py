@@ -9,7 +9,10 @@ two modules import each other (directly or round a loop).
     load                    runner and repairs
     models                  sql/ into views, the data tests
     report                  the HTML report page: queries of the reporting views, charts, layout
+    notify                  the alert webhook (what a command did, posted as JSON)
     commands                what `callhouse` and the demo run
+    api                     the same commands for Python callers, and each source as a plain dlt source
+    orchestration           schedulers' views of the pipeline (Dagster assets), built on api
     cli                     argument parsing
     sandbox                 apart: imports nothing of the pipeline, and the pipeline only starts it
                             from commands (demo, schemas) and tests
@@ -23,7 +26,22 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pipelines"
-LAYERS = ["errors", "settings", "fetch", "extract", "sources", "warehouse", "load", "models", "report", "commands", "cli"]
+LAYERS = [
+    "errors",
+    "settings",
+    "fetch",
+    "extract",
+    "sources",
+    "warehouse",
+    "load",
+    "models",
+    "report",
+    "notify",
+    "commands",
+    "api",
+    "orchestration",
+    "cli",
+]
 FOUNDATION = {"errors": 0, "settings": 0}  # one level: errors and settings may import each other's kind
 # Modules of the fetch layer stay free of dlt's state and pipelines; dlt's naming convention
 # (the warehouse's column names) is the one piece of dlt they use.

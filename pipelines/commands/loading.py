@@ -1,4 +1,9 @@
-"""`callhouse run` and `callhouse backfill`: load the chosen sources, one line per source."""
+"""`callhouse run` and `callhouse backfill`: load the chosen sources, one line per source.
+
+`nightly` and `load_range` do the work, writing what happened into a CommandResult (which
+`pipelines.api` returns to Python callers); `run` and `backfill` are the commands: they also post
+the result to the alert webhook (notify/webhook.py) and turn it into an exit code.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,11 @@ from dataclasses import dataclass
 from dlt.common.exceptions import SignalReceivedException
 from dlt.common.runtime import signals
 
+from pipelines.commands.alerted import alerted
+from pipelines.commands.checks import run_data_tests
+from pipelines.commands.outcome import CommandResult, SourceResult
 from pipelines.commands.views import rebuild_views
-from pipelines.errors import EXIT_FAILED, EXIT_OK, MachineFailure, UsageError, one_line, root_error
+from pipelines.errors import MachineFailure, UsageError, one_line, root_error
 from pipelines.extract.ledger import LoadRequest
 from pipelines.extract.progress import Progress
 from pipelines.fetch.windows import now, parse_instant
@@ -17,7 +25,7 @@ from pipelines.load.runner import SourceRun, apply_dlt_defaults, missing_setting
 from pipelines.models.views import check_timezone
 from pipelines.sources.registry import NAMES, VENDORS, vendor
 from pipelines.sources.vendor import Vendor
-from pipelines.warehouse.choice import resolve_warehouse
+from pipelines.warehouse.choice import Warehouse, resolve_warehouse
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,8 @@ class LoadOptions:
     sources: tuple[str, ...] = ()  # --source ... (empty: every configured source)
     wait_s: float = 0.0  # --wait: for another load of the same warehouse to finish
     debug: bool = False  # --debug: raise instead of one line per failed source
+    check: bool = False  # run --check: the data tests after the views
+    views: bool = True  # rebuild the views after a nightly load (Dagster builds them as an asset of their own)
 
 
 def _dlt_settings(options: LoadOptions) -> None:
@@ -37,33 +47,47 @@ def _dlt_settings(options: LoadOptions) -> None:
 
 
 def run(options: LoadOptions) -> int:
-    """The nightly load up to now (or CALLHOUSE_NOW), then the views."""
+    """The nightly load up to now (or CALLHOUSE_NOW), then the views (then the data tests)."""
     _dlt_settings(options)
-    check_timezone()  # the views built after the load need it: say so before loading anything
-    request = LoadRequest("nightly", end=now(), run_id=new_run_id())
-    loaded, failed = _load(options, request, "run")
-    if loaded:
-        # The sources that loaded get their views even when another one failed (exit 1 still).
-        rebuild_views(options.warehouse)
-    return EXIT_FAILED if failed else EXIT_OK
+    return alerted("run --check" if options.check else "run", options.warehouse, lambda result: nightly(options, result))
 
 
 def backfill(options: LoadOptions, start: str, end: str) -> int:
+    _dlt_settings(options)
+    command = f"backfill --start {start} --end {end}"
+    return alerted(command, options.warehouse, lambda result: load_range(options, start, end, result))
+
+
+def nightly(options: LoadOptions, result: CommandResult) -> None:
+    _dlt_settings(options)
+    check_timezone()  # the views built after the load need it: say so before loading anything
+    request = LoadRequest("nightly", end=now(), run_id=new_run_id())
+    result.end = request.end
+    warehouse = resolve_warehouse(options.warehouse)
+    _load(options, warehouse, request, result)
+    if options.views and any(s.outcome == "ok" for s in result.sources):
+        # The sources that loaded get their views even when another one failed (exit 1 still).
+        rebuild_views(options.warehouse)
+        result.views_built = True
+    if options.check and result.views_built:
+        run_data_tests(warehouse, result)
+
+
+def load_range(options: LoadOptions, start: str, end: str, result: CommandResult) -> None:
     _dlt_settings(options)
     first, last = parse_instant(start, "--start"), parse_instant(end, "--end")
     if last <= first:
         raise UsageError(f"--end ({end}) must be after --start ({start})")
     request = LoadRequest("backfill", start=first, end=last, run_id=new_run_id())
-    _, failed = _load(options, request, f"backfill --start {start} --end {end}")
-    return EXIT_FAILED if failed else EXIT_OK
+    result.start, result.end = first, last
+    _load(options, resolve_warehouse(options.warehouse), request, result)
 
 
-def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int, int]:
-    """(sources loaded, sources failed); a usage error raises (exit 2)."""
-    warehouse = resolve_warehouse(options.warehouse)
+def _load(options: LoadOptions, warehouse: Warehouse, request: LoadRequest, result: CommandResult) -> None:
+    """Loads each chosen source into `result.sources`; a usage error raises (exit 2)."""
+    command = result.command
     progress = Progress()
-    vendors = _chosen(options, progress)
-    failed = 0
+    vendors = _chosen(options, progress, result)
     # dlt's own handling of Ctrl-C and SIGTERM, for the whole command: the first one sets a flag
     # that dlt and the window walk raise at their next safe point; a second one stops at once.
     with (
@@ -74,7 +98,7 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
         for chosen in vendors:
             try:
                 with warehouse.source_lock(chosen.name, command, wait_s=options.wait_s):
-                    result = run_source(chosen, request, warehouse, connection, progress, command)
+                    loaded = run_source(chosen, request, warehouse, connection, progress, command)
             except Exception as exc:
                 if options.debug:
                     raise
@@ -85,17 +109,23 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
                     raise error from None  # a setting to fix: exit 2, whichever step found it
                 if isinstance(error, MachineFailure):
                     error = error.at(warehouse.folder)  # dlt's and Arrow's writes do not always say where
-                failed += 1
                 message = one_line(error)
                 message = message[len(chosen.name) + 2 :] if message.startswith(f"{chosen.name}: ") else message
+                result.sources.append(SourceResult(chosen.name, "failed", message=message))
                 progress.line(f"{chosen.name}: FAILED: {message}")
                 continue
-            progress.line(summary(result))
+            result.sources.append(_source_result(loaded))
+            progress.line(summary(loaded))
             signals.raise_if_signalled()  # between sources too
-    return len(vendors) - failed, failed
 
 
-def _chosen(options: LoadOptions, progress: Progress) -> list[Vendor]:
+def _source_result(loaded: SourceRun) -> SourceResult:
+    stats = loaded.stats
+    rows = {table: n for table, n in sorted(stats.rows.items()) if table != "quarantine"}
+    return SourceResult(loaded.name, "ok", rows, stats.windows_done, stats.quarantined)
+
+
+def _chosen(options: LoadOptions, progress: Progress, result: CommandResult) -> list[Vendor]:
     """The named sources (each once, unknown ones a usage error), else every configured one."""
     if options.sources:
         return list({name: vendor(name) for name in options.sources}.values())
@@ -105,6 +135,7 @@ def _chosen(options: LoadOptions, progress: Progress) -> list[Vendor]:
         raise UsageError(f"no source is configured: set the SOURCES__<S>__... settings for one of {', '.join(NAMES)}")
     for name, settings in missing.items():
         if settings:
+            result.sources.append(SourceResult(name, "skipped", message=f"no credentials configured (set {', '.join(settings)})"))
             progress.line(f"{name}: skipped, no credentials configured (set {', '.join(settings)})")
     return configured
 

@@ -81,10 +81,11 @@ def missing_settings(vendor: Vendor) -> list[str]:
     return []
 
 
-def build_source(vendor: Vendor, run: RunContext) -> DltSource:
-    """The vendor's dlt source with its settings injected by dlt; a bad setting is one clear line."""
+def build_source(vendor: Vendor, run: RunContext, **settings: object) -> DltSource:
+    """The vendor's dlt source with its settings injected by dlt (`settings` given here win); a
+    bad setting is one clear line."""
     try:
-        source: DltSource = vendor.source(run)
+        source: DltSource = vendor.source(run, **settings)
         return source
     except ConfigFieldMissingException as exc:
         raise ConfigMissing(vendor.name, [vendor.setting(f) for f in exc.fields]) from None
