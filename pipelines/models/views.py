@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import duckdb
 
-from pipelines.errors import UsageError, one_line
+from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.fetch.windows import now as current_time
 from pipelines.models.dialects import missing_sources, view_sql
 from pipelines.models.dialects import settings_sql as settings_sql  # re-exported: it lived here before
@@ -31,7 +31,10 @@ from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import existing_tables
 from pipelines.warehouse.choice import Warehouse
 from pipelines.warehouse.conflicts import retry_on_conflict
+from pipelines.warehouse.ducklake import LAKE_NAME
+from pipelines.warehouse.grants import check_roles, grant_catalog, grant_views
 from pipelines.warehouse.loaded_ranges import record_loaded_ranges
+from pipelines.warehouse.postgres_views import drop_view, replace_view
 
 # --- settings ---------------------------------------------------------------------------------
 
@@ -68,10 +71,10 @@ def _check_timezone(con: Any, zone: str) -> None:
 
 
 def _create_views(
-    execute: Callable[[str], Any], create: str, engine: str, models: list[Model], zone: str, tables: set[tuple[str, str]]
+    create: Callable[[Model, str], Any], engine: str, models: list[Model], zone: str, tables: set[tuple[str, str]]
 ) -> tuple[list[str], list[tuple[Model, list[str]]]]:
-    """Every view in build order through `execute` (inside the caller's transaction); a failing
-    one names its file and the engine's error. Returns the views built and those built as stubs."""
+    """Every view in build order through `create(model, select)` (inside the caller's transaction);
+    a failing one names its file and the engine's error. Returns the views built and those built as stubs."""
     built: list[str] = []
     stubbed: list[tuple[Model, list[str]]] = []
     for model in models:
@@ -80,7 +83,9 @@ def _create_views(
             stubbed.append((model, missing))
         body = view_sql(model, engine, zone=zone, tables=tables)
         try:
-            execute(f"{create} {model.schema}.{model.name} as\n{body}")
+            create(model, body)
+        except CallhouseError:
+            raise  # already one line (a view of someone else's in the way)
         except Exception as exc:
             raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
         built.append(model.qualified)
@@ -105,7 +110,13 @@ def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tu
         ).fetchall():
             if (schema, name) not in wanted:
                 con.execute(f'drop view "{schema}"."{name}"')
-        built, stubbed = _create_views(con.execute, "create or replace view", "duckdb", models, zone, tables)
+        built, stubbed = _create_views(
+            lambda model, body: con.execute(f"create or replace view {model.qualified} as\n{body}"),
+            "duckdb",
+            models,
+            zone,
+            tables,
+        )
         con.execute("commit")
     except BaseException:
         try:
@@ -116,12 +127,15 @@ def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tu
     return built, stubbed
 
 
-def _build_postgres(warehouse: Any, models: list[Model], zone: str) -> tuple[list[str], list[tuple[Model, list[str]]]]:
-    """The views in PostgreSQL itself (analysts' tools query them there), in one transaction.
+def _build_postgres(
+    warehouse: Any, models: list[Model], zone: str, readers: tuple[str, ...]
+) -> tuple[list[str], list[tuple[Model, list[str]]]]:
+    """The views in PostgreSQL itself (analysts' tools query them there), in one transaction with
+    the readers' grants.
 
-    `create or replace view` cannot change a column's type, so every view of ours is dropped (in
-    reverse build order, never with CASCADE: a view of someone else's that reads ours stops the
-    build with one line instead of vanishing) and created again; the transaction makes it whole.
+    Each view is replaced in place, so grants and views of others on ours stay; one PostgreSQL
+    cannot change in place is dropped first (warehouse/postgres_views.py: never with CASCADE, a
+    view of someone else's that reads it stops the build with one line instead of vanishing).
     """
     con = warehouse.connect()  # the loaded ranges: bookkeeping, through the DuckDB session
     try:
@@ -137,21 +151,23 @@ def _build_postgres(warehouse: Any, models: list[Model], zone: str) -> tuple[lis
                 cursor.execute("select timezone(%s, now())", [zone])
             except Exception:
                 raise _bad_zone(zone) from None
+            if readers:
+                check_roles(cursor, readers, warehouse.describe())
             cursor.execute("select lower(table_schema), lower(table_name) from information_schema.tables")
             tables = {(s, n) for s, n in cursor.fetchall()}
             cursor.execute(
                 "select table_schema, table_name from information_schema.views where table_schema = any(%s)", [list(LAYERS)]
             )
             ours = {(m.schema, m.name) for m in models}
-            stale = [v for v in cursor.fetchall() if v not in ours]
-            for schema, name in [*stale, *[(m.schema, m.name) for m in reversed(models)]]:
-                try:
-                    cursor.execute(f'drop view if exists "{schema}"."{name}"')
-                except Exception as exc:
-                    raise ViewBuildError(f"views: cannot replace {schema}.{name}: {one_line(exc, 400)}") from None
+            for schema, name in [v for v in cursor.fetchall() if v not in ours]:
+                drop_view(cursor, schema, name, ours, f"cannot drop {schema}.{name} (no longer in sql/)")
             for layer in LAYERS:
                 cursor.execute(f"create schema if not exists {layer}")
-            built, stubbed = _create_views(cursor.execute, "create view", "postgres", models, zone, tables)
+            built, stubbed = _create_views(
+                lambda model, body: replace_view(cursor, model.schema, model.name, body, ours), "postgres", models, zone, tables
+            )
+            if readers:
+                grant_views(cursor, readers, LAYERS, built)
     finally:
         session.close()
     return built, stubbed
@@ -160,20 +176,35 @@ def _build_postgres(warehouse: Any, models: list[Model], zone: str) -> tuple[lis
 def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> list[str]:
     """(Re)create every view from sql/ in one transaction: all build, or none changes."""
     models = load_models(sql_dir)
-    zone = reporting_timezone()
+    settings = reporting_settings()
+    zone, readers = settings.timezone, settings.reader_roles()
+    granted = False
     with warehouse.writer_lock("views"):
         if warehouse.engine == "postgres":
-            built, stubbed = _build_postgres(warehouse, models, zone)
+            built, stubbed = _build_postgres(warehouse, models, zone, readers)
+            granted = bool(readers)
         else:
             con = warehouse.connect()
             try:
                 _check_timezone(con, zone)
+                if readers and getattr(warehouse, "is_postgres", False):
+                    # The catalog's grants hold for every later view build and load: granted
+                    # first, so a missing role stops the build before anything changes.
+                    grant_catalog(warehouse.catalog, LAKE_NAME, readers, warehouse.describe())
+                    granted = True
                 # On a DuckLake another process may commit first (a load, another build): build again.
                 built, stubbed = retry_on_conflict(lambda: _build(con, models, zone))
             finally:
                 con.close()
     for model, missing in stubbed:
         out.write(f"views: {model.qualified} is empty: {', '.join(missing)} not loaded yet\n")
+    if granted:
+        out.write(f"views: {', '.join(readers)} may read them ({setting_name('reporting', 'readers')})\n")
+    elif readers:
+        out.write(
+            f"views: {setting_name('reporting', 'readers')} has nothing to grant on {warehouse.describe()}: "
+            "readers need read access to its files (docs/shared-warehouse.md)\n"
+        )
     out.write(f"views: built {len(built)} views (staging, intermediate, reporting); timezone {zone}\n")
     out.flush()
     return built
