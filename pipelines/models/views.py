@@ -202,8 +202,8 @@ def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) 
         out.write(f"views: {', '.join(readers)} may read them ({setting_name('reporting', 'readers')})\n")
     elif readers:
         out.write(
-            f"views: {setting_name('reporting', 'readers')} has nothing to grant on {warehouse.describe()}: "
-            "readers need read access to its files (docs/shared-warehouse.md)\n"
+            f"views: {setting_name('reporting', 'readers')} has nothing to grant on {warehouse.describe()} (it has no "
+            "roles): readers need read access to its files (docs/shared-warehouse.md)\n"
         )
     out.write(f"views: built {len(built)} views (staging, intermediate, reporting); timezone {zone}\n")
     out.flush()
