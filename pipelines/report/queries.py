@@ -295,7 +295,7 @@ def read_report(con: Any, period: ReportRange, vendors: Sequence[str]) -> Report
                 """
                 select cast(status_code as varchar), min(reply_reason)
                 from reporting.sip_messages
-                where status_code is not null and "at" >= ? and "at" < ?
+                where status_code is not null and sent_at >= ? and sent_at < ?
                 group by status_code
                 """,
                 instants,
