@@ -10,6 +10,9 @@ Two things are not plain files:
 
 The SQL of each view (the file, the settings row, a stub) comes from `models/dialects.py`, which
 spells it for DuckDB or PostgreSQL; this module builds it on DuckDB (the file and DuckLake).
+On PostgreSQL each view is replaced in place where it can be (warehouse/postgres_views.py), so
+views of others on ours survive; the roles of `REPORTING__READERS` are granted read access at
+every build (warehouse/grants.py).
 """
 
 from __future__ import annotations
