@@ -97,6 +97,7 @@ def test_a_role_that_does_not_exist_is_one_line(make_sandbox, cli):
     ], result.stderr
 
 
+@pytest.mark.timeout(600)  # three loads of a DuckLake: a minute each on a busy two-core machine
 @pytest.mark.parametrize("warehouse_kind", ["ducklake"])
 def test_a_reader_role_attaches_a_ducklake_read_only_after_two_nightly_loads(make_sandbox, cli, warehouse_kind):
     run = small_cli(make_sandbox, cli, REPORTING__READERS=READER)

@@ -36,6 +36,7 @@ def create_team_view(run: Cli) -> None:
         con.close()
 
 
+@pytest.mark.timeout(600)  # three loads of a DuckLake: a minute each on a busy two-core machine
 @on_each_warehouse
 def test_a_teams_view_on_reporting_calls_answers_after_two_nightly_loads(make_sandbox, cli, warehouse_kind):
     run = small_cli(make_sandbox, cli)
