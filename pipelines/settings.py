@@ -79,6 +79,14 @@ class FreshnessSettings(BaseConfiguration):
 class ReportingSettings(BaseConfiguration):
     # IANA zone of the day and hour buckets in the views.
     timezone: str = DEFAULT_TIMEZONE
+    # Roles that read the views (`analyst,metabase`, like dbt's `grants`): every build grants
+    # them USAGE on the view schemas and SELECT on every view (PostgreSQL, or a DuckLake's
+    # PostgreSQL catalog). A TOML list works too.
+    readers: str | list[str] | None = None
+
+    def reader_roles(self) -> tuple[str, ...]:
+        names = self.readers.split(",") if isinstance(self.readers, str) else self.readers or []
+        return tuple(dict.fromkeys(str(name).strip() for name in names if str(name).strip()))
 
 
 # Every whole-number setting here counts something (threads, rows, pages): none may be below 1.

@@ -1,6 +1,6 @@
 """Builds `sql/` into the warehouse as views, all or none (models/project.py reads the files).
 
-Two things are not plain files:
+Three things are not plain files:
 - `staging.reporting_settings` (one row: `timezone`) is written from the dlt setting
   `reporting.timezone` (`REPORTING__TIMEZONE`, default UTC); day and hour buckets join to it.
 - `callhouse.loaded_ranges`, which `staging.loaded_ranges` reads, is rewritten from each source's
@@ -10,7 +10,10 @@ Two things are not plain files:
 
 The SQL of each view (the file, the settings row, a stub) comes from `models/dialects.py`, which
 spells it for DuckDB or PostgreSQL; this module builds it through the warehouse's view session
-(warehouse/kind.py), which runs it in the engine the views live in.
+(warehouse/kind.py), which runs it in the engine the views live in. On PostgreSQL each
+view is replaced in place where it can be (warehouse/postgres_views.py), so views of others on
+ours survive; the roles of `REPORTING__READERS` are granted read access at every build
+(warehouse/grants.py, through the view session and the warehouse).
 """
 
 from __future__ import annotations
@@ -21,11 +24,9 @@ from typing import Any, TextIO
 
 import duckdb
 
-from pipelines.errors import UsageError, one_line
+from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.fetch.windows import now as current_time
 from pipelines.models.dialects import missing_sources, view_sql
-from pipelines.models.dialects import settings_sql as settings_sql  # re-exported: it lived here before
-from pipelines.models.dialects import stub_sql as stub_sql  # re-exported: it lived here before
 from pipelines.models.project import LAYERS, Model, ViewBuildError, load_models
 from pipelines.settings import reporting_settings, setting_name
 from pipelines.warehouse.kind import ViewSession, Warehouse
@@ -78,35 +79,56 @@ def _create_views(
         body = view_sql(model, engine, zone=zone, tables=tables)
         try:
             create(model, body)
+        except CallhouseError:
+            raise  # already one line (a view of someone else's in the way)
         except Exception as exc:
             raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
         built.append(model.qualified)
     return built, stubbed
 
 
-def _build(session: ViewSession, models: list[Model], zone: str) -> tuple[list[str], list[tuple[Model, list[str]]]]:
+def _build(
+    session: ViewSession, models: list[Model], zone: str, readers: tuple[str, ...]
+) -> tuple[list[str], list[tuple[Model, list[str]]], bool]:
     """Inside the warehouse's view transaction: the loaded ranges as committed now, then every
-    view in build order (the session does what its engine needs to replace them)."""
+    view in build order (the session does what its engine needs to replace them), then the
+    readers' grants. Returns the views built, those built as stubs, and whether it granted."""
     session.record_loaded_ranges(current_time())
     if not session.knows_timezone(zone):
         raise _bad_zone(zone)
+    if readers:
+        session.check_readers(readers)  # a missing role stops the build before anything changes
     tables = session.tables()
     for layer in LAYERS:
         session.create_schema(layer)
     session.clear_views(LAYERS, [(m.schema, m.name) for m in models])
-    return _create_views(
+    built, stubbed = _create_views(
         lambda model, body: session.create_view(model.schema, model.name, body), session.engine, models, zone, tables
     )
+    granted = bool(readers) and session.grant_readers(readers, LAYERS, built)
+    return built, stubbed, granted
 
 
 def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> list[str]:
     """(Re)create every view from sql/ in one transaction: all build, or none changes."""
     models = load_models(sql_dir)
-    zone = reporting_timezone()
+    settings = reporting_settings()
+    zone, readers = settings.timezone, settings.reader_roles()
     with warehouse.writer_lock("views"):
-        built, stubbed = warehouse.in_view_transaction(lambda session: _build(session, models, zone))
+        # A DuckLake's catalog grants hold for every later build and load: granted first, so a
+        # missing role stops the build before anything changes.
+        granted = bool(readers) and warehouse.grant_catalog_readers(readers)
+        built, stubbed, granted_views = warehouse.in_view_transaction(lambda session: _build(session, models, zone, readers))
+        granted = granted or granted_views
     for model, missing in stubbed:
         out.write(f"views: {model.qualified} is empty: {', '.join(missing)} not loaded yet\n")
+    if granted:
+        out.write(f"views: {', '.join(readers)} may read them ({setting_name('reporting', 'readers')})\n")
+    elif readers:
+        out.write(
+            f"views: {setting_name('reporting', 'readers')} has nothing to grant on {warehouse.describe()} (it has no "
+            "roles): readers need read access to its files (docs/shared-warehouse.md)\n"
+        )
     out.write(f"views: built {len(built)} views (staging, intermediate, reporting); timezone {zone}\n")
     out.flush()
     return built

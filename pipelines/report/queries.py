@@ -304,7 +304,7 @@ def read_report(con: duckdb.DuckDBPyConnection, period: ReportRange, vendors: Se
                 """
                 select cast(status_code as varchar), min(reply_reason)
                 from reporting.sip_messages
-                where status_code is not null and "at" >= ? and "at" < ?
+                where status_code is not null and sent_at >= ? and sent_at < ?
                 group by status_code
                 """,
                 instants,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from pipelines.warehouse.attached import AttachedWarehouse
 from pipelines.warehouse.database_url import keep_secret, shown
 from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.extensions import duckdb_config
+from pipelines.warehouse.grants import grant_catalog
 from pipelines.warehouse.writer_lock import writer_lock
 
 CATALOG_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG"
@@ -130,6 +132,14 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
         return dlt.destinations.ducklake(credentials=credentials)
 
     # --- who may write ------------------------------------------------------------------------
+
+    def grant_catalog_readers(self, roles: Sequence[str]) -> bool:
+        """A catalog in PostgreSQL: its metadata schema readable by `roles`, now and for the
+        tables later loads create; a file catalog has no roles (its file's permissions decide)."""
+        if not self.is_postgres:
+            return False
+        grant_catalog(self.catalog, LAKE_NAME, roles, self.describe())
+        return True
 
     def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         """One load of `source` at a time, on every machine that uses this lake."""

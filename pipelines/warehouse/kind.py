@@ -56,6 +56,14 @@ class ViewSession(ABC):
     def create_view(self, schema: str, name: str, select: str) -> None:
         """Creates (or replaces) view `schema.name` as `select`."""
 
+    def check_readers(self, roles: Sequence[str]) -> None:
+        """Every role of REPORTING__READERS exists, else UsageError naming it (engines with roles)."""
+        return None  # an engine without roles has none to miss
+
+    def grant_readers(self, roles: Sequence[str], schemas: Sequence[str], views: Sequence[str]) -> bool:
+        """USAGE on `schemas` and SELECT on `views` for `roles`; False where the engine has no roles."""
+        return False
+
 
 class Warehouse(ABC):
     """Where the data lands, as the commands use it."""
@@ -99,6 +107,11 @@ class Warehouse(ABC):
     @abstractmethod
     def in_view_transaction(self, work: Callable[[ViewSession], T]) -> T:
         """Runs `work` on a session of the views' engine in one transaction: all of it commits, or none."""
+
+    def grant_catalog_readers(self, roles: Sequence[str]) -> bool:
+        """Read access for `roles` to what the views read besides the view schemas (a DuckLake's
+        catalog, including tables later loads create); False where there is nothing to grant."""
+        return False
 
     @property
     @abstractmethod

@@ -28,8 +28,10 @@ from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.attached import AttachedWarehouse
 from pipelines.warehouse.database_url import keep_secret, shown
 from pipelines.warehouse.extensions import duckdb_config
+from pipelines.warehouse.grants import check_roles, grant_views
 from pipelines.warehouse.kind import T, ViewSession
 from pipelines.warehouse.loaded_ranges import record_every_source
+from pipelines.warehouse.postgres_views import drop_view, replace_view
 
 CREDENTIALS_SETTING = "DESTINATION__POSTGRES__CREDENTIALS"
 ALIAS = "pg"  # DuckDB's name for the attached database
@@ -118,6 +120,7 @@ class PostgresViewSession(ViewSession):
     def __init__(self, warehouse: PostgresWarehouse, cursor: Any) -> None:
         self.warehouse = warehouse
         self.cursor = cursor
+        self.ours: set[tuple[str, str]] = set()  # the views of sql/, set by clear_views
 
     @property
     def engine(self) -> str:
@@ -153,22 +156,24 @@ class PostgresViewSession(ViewSession):
         self.cursor.execute(f"create schema if not exists {schema}")
 
     def clear_views(self, schemas: Sequence[str], views: Sequence[tuple[str, str]]) -> None:
-        """`create or replace view` cannot change a column's type, so every view of ours is dropped
-        (in reverse build order, never with CASCADE: a view of someone else's that reads ours stops
-        the build with one line instead of vanishing) and created again; the transaction makes it whole."""
+        """Drops the views of ours no longer in sql/; the others are replaced in place by
+        create_view (postgres_views.py), so grants and views of others on ours stay."""
+        self.ours = set(views)
         self.cursor.execute(
             "select table_schema, table_name from information_schema.views where table_schema = any(%s)", [list(schemas)]
         )
-        keep = set(views)
-        stale = [v for v in self.cursor.fetchall() if v not in keep]
-        for schema, name in [*stale, *reversed(views)]:
-            try:
-                self.cursor.execute(f'drop view if exists "{schema}"."{name}"')
-            except Exception as exc:
-                raise CallhouseError(f"views: cannot replace {schema}.{name}: {one_line(exc, 400)}") from None
+        for schema, name in [v for v in self.cursor.fetchall() if v not in self.ours]:
+            drop_view(self.cursor, schema, name, self.ours, f"cannot drop {schema}.{name} (no longer in sql/)")
 
     def create_view(self, schema: str, name: str, select: str) -> None:
-        self.cursor.execute(f"create view {schema}.{name} as\n{select}")
+        replace_view(self.cursor, schema, name, select, self.ours)
+
+    def check_readers(self, roles: Sequence[str]) -> None:
+        check_roles(self.cursor, roles, self.warehouse.describe())
+
+    def grant_readers(self, roles: Sequence[str], schemas: Sequence[str], views: Sequence[str]) -> bool:
+        grant_views(self.cursor, roles, schemas, views)
+        return True
 
 
 def _libpq(url: str) -> str:

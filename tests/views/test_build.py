@@ -52,7 +52,7 @@ CONTRACT = {
     "sip_messages": [
         "call_id",
         "conversation_id",
-        "at",
+        "sent_at",
         "method",
         "status_code",
         "is_request",
