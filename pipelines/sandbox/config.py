@@ -1,13 +1,22 @@
-"""Sandbox settings: the fixed configuration, and the two groups a test may change at runtime."""
+"""Sandbox settings: the fixed configuration, and the two groups a test may change at runtime.
+
+A vendor's own knobs are fields named `<vendor>_...`: its volume (`..._per_day`, which `python -m
+pipelines.sandbox` offers as an option) and its limits (`..._rps` / `..._rpm`, which
+`--no-rate-limits` lifts); the rest of the sandbox reads them by name.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-VENDORS = ("cinnox", "bandwidth", "genesys")
+
+def _every_vendor() -> tuple[str, ...]:
+    from .part import parts  # the vendor packages import this module: found at first use
+
+    return tuple(p.name for p in parts())
 
 
 @dataclass
@@ -54,7 +63,7 @@ class Faults:
     # rate only adds bad records and the same seed always breaks the same ones.
     bad_record_rate: float = 0.0
     # Vendors the request faults apply to (bad_record_rate applies to all).
-    vendors: tuple[str, ...] = VENDORS
+    vendors: tuple[str, ...] = field(default_factory=_every_vendor)
 
 
 @dataclass
@@ -97,3 +106,8 @@ def update_from_json(target: Faults | Limits, values: dict[str, Any]) -> list[st
             value = tuple(value)
         setattr(target, name, value)
     return unknown
+
+
+def rate_limit_fields() -> tuple[str, ...]:
+    """The vendors' rate limits (`<vendor>_rps`, `<vendor>_rpm`): None lifts one."""
+    return tuple(f.name for f in dataclasses.fields(Limits) if f.name.endswith(("_rps", "_rpm")))

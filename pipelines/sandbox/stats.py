@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 
-from .config import VENDORS
+from .part import parts
 
 
 def _empty() -> dict:
@@ -20,7 +20,7 @@ class Stats:
 
     def reset(self) -> None:
         with self._lock:
-            self._by_vendor = {v: _empty() for v in VENDORS}
+            self._by_vendor = {p.name: _empty() for p in parts()}
 
     def request(self, vendor: str, endpoint: str) -> None:
         with self._lock:

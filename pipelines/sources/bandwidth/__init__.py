@@ -23,6 +23,7 @@ from pipelines.sources.vendor import Vendor
 
 from .helpers import CallFlattener, CallPager, error_text, listed_call, rate_limit_wait
 from .open_calls import OpenCallWatch
+from .outcomes import OUTCOMES
 from .settings import (
     CALLS,
     CHILD_TABLES,
@@ -33,6 +34,7 @@ from .settings import (
     DEFAULT_WINDOW,
     MAX_PAGE_SIZE,
     NAME,
+    PERSONAL_DATA,
     SIP_HEADERS,
 )
 
@@ -137,4 +139,16 @@ def bandwidth(
     return calls
 
 
-VENDOR = Vendor(name=NAME, source=bandwidth, tables=TABLES, child_tables=CHILD_TABLES)
+VENDOR = Vendor(
+    name=NAME,
+    source=bandwidth,
+    tables=TABLES,
+    display_name="Bandwidth",
+    colour="#00897b",
+    outcomes=OUTCOMES,
+    sandbox_part="pipelines.sandbox.bandwidth",
+    personal_data=PERSONAL_DATA,
+    # The sandbox's 1 request/s limit is lifted with this for the demo and tests.
+    sandbox_settings={"requests_per_second": "0"},
+    child_tables=CHILD_TABLES,
+)

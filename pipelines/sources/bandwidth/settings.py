@@ -65,3 +65,7 @@ SIP_HEADERS = TableSpec(
 
 # Header rows are replaced with their call (load/repairs.py).
 CHILD_TABLES = (ChildTable(SIP_HEADERS.name, "call_id", CALLS.name, "id"),)
+
+# Personal data by table (Vendor.personal_data): the parties' numbers or SIP URIs, and header
+# values (X- headers carry whatever the customer's application put there).
+PERSONAL_DATA = {CALLS.name: ("from", "to"), SIP_HEADERS.name: ("value",)}

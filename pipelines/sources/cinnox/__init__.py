@@ -18,6 +18,7 @@ from pipelines.settings import credential, rate, whole_number
 from pipelines.sources.vendor import Vendor
 
 from .helpers import CallDetailFlattener, call_detail_pages, error_text, is_throttled
+from .outcomes import OUTCOMES
 from .settings import (
     CALL_DETAIL,
     CHILD_TABLES,
@@ -25,6 +26,7 @@ from .settings import (
     DEFAULT_WINDOW,
     MAX_PAGE_LIMIT,
     NAME,
+    PERSONAL_DATA,
     RECORDING_EVENTS,
     RECORDING_FILES,
 )
@@ -87,4 +89,15 @@ def cinnox(
     return call_detail
 
 
-VENDOR = Vendor(name=NAME, source=cinnox, tables=TABLES, child_tables=CHILD_TABLES, fetches_ahead=True)
+VENDOR = Vendor(
+    name=NAME,
+    source=cinnox,
+    tables=TABLES,
+    display_name="CINNOX",
+    colour="#5e35b1",
+    outcomes=OUTCOMES,
+    sandbox_part="pipelines.sandbox.cinnox",
+    personal_data=PERSONAL_DATA,
+    child_tables=CHILD_TABLES,
+    fetches_ahead=True,
+)

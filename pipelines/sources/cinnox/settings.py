@@ -101,3 +101,19 @@ CHILD_TABLES = (
     ChildTable(RECORDING_EVENTS.name, "call_detail_id", CALL_DETAIL.name, "id"),
     ChildTable(RECORDING_FILES.name, "call_detail_id", CALL_DETAIL.name, "id"),
 )
+
+# Personal data by table (Vendor.personal_data): phone numbers, people's names and the caller's IP.
+PERSONAL_DATA = {
+    CALL_DETAIL.name: (
+        "fromIP",
+        "callPrepareFromNum",
+        "caller",
+        "callee",
+        "fromDisplayName",
+        "toDisplayName",
+        "callerFirstName",
+        "callerLastName",
+        "calleeFirstName",
+        "calleeLastName",
+    ),
+}

@@ -23,6 +23,7 @@ from .auth import ClientCredentials, default_login_url
 from .headers import ConversationMemory, fetch_headers
 from .helpers import SiptraceFlattener, SplitReport, error_text, new_batch, siptrace_results
 from .notices import note_retention, note_truncated
+from .outcomes import OUTCOMES
 from .settings import (
     BATCH_ROWS,
     CONVERSATION_SIP_HEADERS,
@@ -33,6 +34,7 @@ from .settings import (
     DEFAULT_RESULT_CAP,
     DEFAULT_WINDOW,
     NAME,
+    PERSONAL_DATA,
     SIPTRACES,
 )
 
@@ -125,4 +127,15 @@ def _counted(batch: Batch, stats: RunStats) -> Batch:
 # and a nightly lookback re-delivers traces of conversations whose headers are not fetched again
 # (settings.REMEMBERED_CONVERSATIONS); declaring them children would delete those headers. A
 # conversation fetched again replaces its header rows through merge_key instead.
-VENDOR = Vendor(name=NAME, source=genesys, tables=TABLES)
+VENDOR = Vendor(
+    name=NAME,
+    source=genesys,
+    tables=TABLES,
+    display_name="Genesys",
+    colour="#ef6c00",
+    outcomes=OUTCOMES,
+    sandbox_part="pipelines.sandbox.genesys",
+    personal_data=PERSONAL_DATA,
+    # The sandbox's 300 requests/min limit is lifted with this; the headers table is optional.
+    sandbox_settings={"requests_per_minute": "0", "include_headers": "true"},
+)

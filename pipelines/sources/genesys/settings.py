@@ -101,3 +101,24 @@ CONVERSATION_SIP_HEADERS = TableSpec(
     primary_key=("conversation_id", "name", "value_index"),
     merge_key=("conversation_id",),
 )
+
+# Personal data by table (Vendor.personal_data): SIP users are phone numbers or user names, the
+# raw message repeats them, and the addresses are the parties' IPs; header values may carry any.
+PERSONAL_DATA = {
+    SIPTRACES.name: (
+        "ruri",
+        "ruriUser",
+        "fromUser",
+        "toUser",
+        "pidUser",
+        "contactUser",
+        "authUser",
+        "diversion",
+        "msg",
+        "sourceIp",
+        "destinationIp",
+        "contactIp",
+        "originatorIp",
+    ),
+    CONVERSATION_SIP_HEADERS.name: ("value",),
+}
