@@ -23,6 +23,9 @@ import pendulum
 from pipelines.fetch.windows import Window, iso, merge_intervals, parse_instant, split
 
 STATE_KEY = "callhouse"
+# Records a source stopped re-checking (id -> start), kept in its state for `callhouse status` to
+# list and `callhouse check` to warn on: any source may keep them (Bandwidth's open calls do).
+STALE_OPEN_CALLS = "stale_open_calls"
 
 
 @dataclass(frozen=True)

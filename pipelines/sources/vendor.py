@@ -44,6 +44,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Pacing:
+    """A source's client-side pacing: the setting (`requests_per_second`) and the vendor's own
+    limit it defaults to. The demo raises it with the sandbox's limit; tests and `make schemas`
+    turn it off (`Vendor.unpaced_settings`)."""
+
+    setting: str
+    limit: float
+
+
+@dataclass(frozen=True)
 class Vendor:
     name: str  # also its dlt source name, dataset (warehouse schema) and settings section
     source: Callable[..., Any]  # the @dlt.source function: (run: RunContext, **settings) -> DltSource
@@ -60,9 +70,10 @@ class Vendor:
     # free text that may carry them. Declared, not yet acted on (issue 26 masks them); a column
     # listed here must exist in the table's spec (tests/sources/test_conformance.py).
     personal_data: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # Settings that lift the vendor's client-side pacing (and switch on its optional tables) for
-    # runs against the sandbox: the demo, `make schemas` and the tests. Field -> value as text.
-    sandbox_settings: Mapping[str, str] = field(default_factory=dict)
+    pacing: Pacing | None = None
+    # Settings that switch on its optional tables for runs against the sandbox (the demo,
+    # `make schemas`, the tests), so those load every table: field -> value as text.
+    sandbox_options: Mapping[str, str] = field(default_factory=dict)
     child_tables: tuple[ChildTable, ...] = ()
     # Its fetch_window keeps no dlt state, so windows can be fetched while the previous
     # checkpoint loads (extract/lookahead.py).
@@ -80,6 +91,12 @@ class Vendor:
     def accepted_statuses(self) -> tuple[str, ...]:
         """The raw statuses (or SIP code classes) the outcome map knows, in declared order."""
         return tuple(dict.fromkeys(o.status for o in self.outcomes))
+
+    def sandbox_settings(self, pacing: float | None = 0) -> dict[str, str]:
+        """Its settings for a run against the sandbox: optional tables on, and the pacing at
+        `pacing` (0: off, as for a sandbox without rate limits)."""
+        paced = {self.setting(self.pacing.setting): f"{pacing:g}"} if self.pacing and pacing is not None else {}
+        return {self.setting(k): v for k, v in self.sandbox_options.items()} | paced
 
     def setting(self, field: str) -> str:
         """A setting of this vendor as users write it: SOURCES__CINNOX__APP_TOKEN."""

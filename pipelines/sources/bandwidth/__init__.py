@@ -19,7 +19,7 @@ from pipelines.fetch.retry import RetryPolicy
 from pipelines.fetch.windows import Window, parse_duration
 from pipelines.settings import base_url as checked_url
 from pipelines.settings import credential, rate, whole_number
-from pipelines.sources.vendor import Vendor
+from pipelines.sources.vendor import Pacing, Vendor
 
 from .helpers import CallFlattener, CallPager, error_text, listed_call, rate_limit_wait
 from .open_calls import OpenCallWatch
@@ -148,7 +148,6 @@ VENDOR = Vendor(
     outcomes=OUTCOMES,
     sandbox_part="pipelines.sandbox.bandwidth",
     personal_data=PERSONAL_DATA,
-    # The sandbox's 1 request/s limit is lifted with this for the demo and tests.
-    sandbox_settings={"requests_per_second": "0"},
+    pacing=Pacing("requests_per_second", DEFAULT_REQUESTS_PER_SECOND),
     child_tables=CHILD_TABLES,
 )

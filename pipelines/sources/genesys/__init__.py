@@ -17,7 +17,7 @@ from pipelines.fetch.retry import RetryPolicy
 from pipelines.fetch.windows import Window
 from pipelines.settings import base_url as checked_url
 from pipelines.settings import credential, rate, whole_number
-from pipelines.sources.vendor import Vendor
+from pipelines.sources.vendor import Pacing, Vendor
 
 from .auth import ClientCredentials, default_login_url
 from .headers import ConversationMemory, fetch_headers
@@ -136,6 +136,6 @@ VENDOR = Vendor(
     outcomes=OUTCOMES,
     sandbox_part="pipelines.sandbox.genesys",
     personal_data=PERSONAL_DATA,
-    # The sandbox's 300 requests/min limit is lifted with this; the headers table is optional.
-    sandbox_settings={"requests_per_minute": "0", "include_headers": "true"},
+    pacing=Pacing("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE),
+    sandbox_options={"include_headers": "true"},  # conversation_sip_headers is optional
 )
