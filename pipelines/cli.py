@@ -12,9 +12,9 @@ from pipelines.errors import EXIT_FAILED, EXIT_OK, CallhouseError, UsageError, o
 
 
 class _Formatter(argparse.HelpFormatter):
-    """Help texts name the registered vendors: `{sources}` (cinnox, bandwidth or genesys) and
-    `{vendors}` (CINNOX, Bandwidth and Genesys) are filled in only when help is shown, so that
-    parsing does not import every source (and dlt) and `--help` of the command line stays fast."""
+    """Help texts name the registered vendors: `{sources}` (their names: "a, b or c") and
+    `{vendors}` (their display names) are filled in only when help is shown, so that parsing does
+    not import every source (and dlt) and the command line stays fast."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         return _with_vendors(super()._get_help_string(action))

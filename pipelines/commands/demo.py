@@ -6,9 +6,8 @@ this process only), backfills the last 7 whole UTC days, runs the nightly load f
 rates and the busiest hour; then writes `callhouse report`'s page beside the warehouse and ends
 with its path. Each step is the same code path as its `callhouse` command.
 
-The sandbox's rate limits and the sources' pacing are raised together for the demo, 20 times
-(Bandwidth 1 -> 20 requests/s, Genesys 300 -> 6000 requests/min): the real limits would make the
-demo wait on the clock, not on the pipeline.
+The sandbox's rate limits and the sources' pacing (`Vendor.pacing`) are raised together for the
+demo, 20 times each: the real limits would make the demo wait on the clock, not on the pipeline.
 """
 
 from __future__ import annotations

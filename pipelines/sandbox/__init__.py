@@ -1,10 +1,10 @@
-"""The vendor-API sandbox: one loopback HTTP server that behaves like CINNOX, Bandwidth and
-Genesys Cloud, over deterministic data and a frozen clock.
+"""The vendor-API sandbox: one loopback HTTP server that behaves like every vendor's API, over
+deterministic data and a frozen clock.
 
     with Sandbox(SandboxConfig(seed=1)) as sb:
-        env = sb.env()              # point callhouse at it
-        sb.advance(hours=6)         # late CINNOX calls appear, active Bandwidth calls complete
-        sb.truth.cinnox_calls(a, b) # what the API serves now
+        env = sb.env()                      # point callhouse at it
+        sb.advance(hours=6)                 # late calls appear, open calls complete
+        sb.truth.records("cinnox", a, b)    # what the API serves now
 
 Each vendor is a package here exporting PART (part.py), found by `parts()`: its quirks are in
 the package docstring. `sb.stores[vendor]` is its store (`sb.<vendor>_store` reads the same) and
@@ -139,8 +139,7 @@ class Sandbox:
 
     def __getattr__(self, attribute: str) -> Any:
         """`sb.<vendor>_store` is `sb.stores[vendor]`; `sb.add_<vendor>_call(record)` is that
-        store's `add` (CINNOX serves it once its callEndTime has passed, Bandwidth from its
-        startTime on), returning the record's id."""
+        store's `add` where it has one (served as its store says), returning the record's id."""
         stores = self.__dict__.get("stores", {})
         if attribute.endswith("_store") and attribute[: -len("_store")] in stores:
             return stores[attribute[: -len("_store")]]

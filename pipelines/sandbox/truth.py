@@ -25,9 +25,8 @@ class Truth:
         self._sb = sandbox
 
     def records(self, vendor: str, start: Any, end: Any, include_bad: bool = False) -> list[dict]:
-        """What `vendor`'s API serves now with start <= its time < end, in time order (CINNOX
-        callDate, Bandwidth startTime in its current state, Genesys HomerRecord date within
-        retention and uncapped)."""
+        """What `vendor`'s API serves now with start <= its time < end, in time order, each
+        record in its current state (the part's `records`: its docstring says which time)."""
         return part(vendor).records(self._sb, _us(start), _us(end), include_bad)
 
     def bad_records(self, vendor: str, start: Any = None, end: Any = None) -> list[dict]:

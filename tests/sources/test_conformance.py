@@ -45,6 +45,7 @@ class Loaded:
     cli: Cli
     first: Result  # the backfill
     again: Result  # the same backfill once more
+    views: Result  # then `callhouse views`
     rows_after_first: dict[str, int]  # rows per table after the first backfill
 
 
@@ -74,7 +75,7 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         rows = row_counts(cli, vendor)
         again = cli(*backfill)
         assert again.returncode == 0, again.output
-        yield Loaded(vendor, sandbox, cli, first, again, rows)
+        yield Loaded(vendor, sandbox, cli, first, again, rows, cli("views"))
     finally:
         sandbox.stop()
 
@@ -124,7 +125,9 @@ def test_the_same_backfill_again_leaves_the_same_rows(loaded: Loaded):
     assert row_counts(loaded.cli, loaded.vendor) == loaded.rows_after_first
     main = loaded.vendor.tables[0]
     keys = ", ".join(f'"{column_name(k)}"' for k in main.primary_key)
-    duplicates = f'select count(*) from (select {keys} from {loaded.vendor.name}."{main.name}" group by {keys} having count(*) > 1)'
+    duplicates = (
+        f'select count(*) from (select {keys} from {loaded.vendor.name}."{main.name}" group by {keys} having count(*) > 1)'
+    )
     assert loaded.cli.query(duplicates) == [(0,)]
 
 
@@ -149,7 +152,7 @@ def test_no_credential_in_output_or_warehouse(loaded: Loaded, tmp_path: Path):
     assert refused.returncode == 1, refused.output
     assert any(name in refused.output for name in wrong), refused.output
     for secret in secrets + list(wrong.values()):
-        for result in (loaded.first, loaded.again, refused):
+        for result in (loaded.first, loaded.again, loaded.views, refused):
             assert secret not in result.output
         for table, column in _text_columns(loaded.cli, vendor.name):
             found = loaded.cli.query(f'select count(*) from {vendor.name}."{table}" where strpos("{column}", ?) > 0', [secret])
@@ -158,8 +161,7 @@ def test_no_credential_in_output_or_warehouse(loaded: Loaded, tmp_path: Path):
 
 def test_views_and_checks_pick_it_up(loaded: Loaded):
     cli, name = loaded.cli, loaded.vendor.name
-    views = cli("views")
-    assert views.returncode == 0, views.output
+    assert loaded.views.returncode == 0, loaded.views.output
     check = cli("check")
     assert check.returncode == 0, check.output
     assert re.search(r" 0 failed, \d+ warnings", check.stdout.strip().splitlines()[-1]), check.output
@@ -174,7 +176,7 @@ def test_views_and_checks_pick_it_up(loaded: Loaded):
 
 def test_the_report_shows_it(loaded: Loaded):
     cli, vendor = loaded.cli, loaded.vendor
-    assert cli("views").returncode == 0
+    assert loaded.views.returncode == 0, loaded.views.output
     page = cli.workdir / "report.html"
     start, end = START.to_date_string(), pendulum.instance(END).add(days=1).to_date_string()
     result = cli("report", "--out", str(page), "--vendor", vendor.name, "--start", start, "--end", end)
