@@ -45,7 +45,7 @@ class Sandbox:
         self.config = cfg
         start = cfg.now if cfg.now is not None else pendulum.now("UTC").replace(microsecond=0)
         start_ms = to_epoch_us(start) // 1000
-        self.runtime = Runtime(Clock(start_ms), faults_from(cfg), limits_from(cfg))
+        self.runtime = Runtime(Clock(start_ms), faults_from(cfg, tuple(p.name for p in parts())), limits_from(cfg))
         first_day = (start_ms - cfg.history_days * DAY_MS) // DAY_MS
         self.credentials = demo_credentials(cfg.seed)
         self.stores: dict[str, Any] = {p.name: p.store(cfg, first_day, self.credentials[p.name]) for p in parts()}

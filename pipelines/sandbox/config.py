@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-
-def _every_vendor() -> tuple[str, ...]:
-    from .part import parts  # the vendor packages import this module: found at first use
-
-    return tuple(p.name for p in parts())
 
 
 @dataclass
@@ -62,8 +56,9 @@ class Faults:
     # Share of records served malformed; which records is fixed per record, so raising the
     # rate only adds bad records and the same seed always breaks the same ones.
     bad_record_rate: float = 0.0
-    # Vendors the request faults apply to (bad_record_rate applies to all).
-    vendors: tuple[str, ...] = field(default_factory=_every_vendor)
+    # Vendors the request faults apply to (bad_record_rate applies to all); the sandbox starts
+    # with every vendor it serves.
+    vendors: tuple[str, ...] = ()
 
 
 @dataclass
@@ -86,8 +81,8 @@ def _pick(cls: type, cfg: SandboxConfig) -> Any:
     return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k in names})
 
 
-def faults_from(cfg: SandboxConfig) -> Faults:
-    return _pick(Faults, cfg)
+def faults_from(cfg: SandboxConfig, vendors: tuple[str, ...]) -> Faults:
+    return dataclasses.replace(_pick(Faults, cfg), vendors=vendors)
 
 
 def limits_from(cfg: SandboxConfig) -> Limits:

@@ -20,8 +20,6 @@ import numpy as np
 
 if TYPE_CHECKING:
     from . import Sandbox
-    from .config import SandboxConfig
-    from .runtime import Runtime
 
 Credentials = dict[str, str]
 
@@ -32,10 +30,10 @@ class VendorPart:
     prefixes: tuple[str, ...]  # URL path prefixes its endpoint answers
     # Fake credentials from a generator seeded per vendor; printing them is fine.
     credentials: Callable[[np.random.Generator], Credentials]
-    # (config, first generated day, credentials) -> its store
-    store: Callable[[SandboxConfig, int, Credentials], Any]
-    # (store, credentials, runtime) -> its endpoint (a gateway Api)
-    api: Callable[[Any, Credentials, Runtime], Any]
+    # (config: SandboxConfig, first generated day, credentials) -> its store
+    store: Callable[[Any, int, Credentials], Any]
+    # (store, credentials, runtime: Runtime) -> its endpoint (a gateway Api)
+    api: Callable[[Any, Credentials, Any], Any]
     # (sandbox url, credentials) -> the SOURCES__<VENDOR>__* settings pointing callhouse at it
     env: Callable[[str, Credentials], dict[str, str]]
     # (sandbox, start_us, end_us, include_bad) -> what its API serves now, in time order

@@ -12,8 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dlt.common.configuration.specs.base_configuration import is_secret_hint
+
 from pipelines.fetch.records import TableSpec
 from pipelines.settings import setting_name
+from pipelines.sources.windowed import WindowedSourceSettings
 
 OutcomeName = Literal["answered", "missed", "failed", "active"]
 
@@ -58,6 +61,9 @@ class Vendor:
     name: str  # also its dlt source name, dataset (warehouse schema) and settings section
     source: Callable[..., Any]  # the @dlt.source function: (run: RunContext, **settings) -> DltSource
     tables: tuple[TableSpec, ...]  # every table it loads, quarantine included
+    # Its settings class (a WindowedSourceSettings configspec, the source's `spec`): every
+    # SOURCES__<VENDOR>__* setting, the secrets among them.
+    settings: type[WindowedSourceSettings] | None = None
     display_name: str = ""  # as people write it (the report, help texts): "CINNOX"
     colour: str = "#424242"  # its line in the report's charts (CSS colour)
     # Raw status -> outcome: the vendor's rows of staging.outcome_map (models/generated.py). A
@@ -97,6 +103,12 @@ class Vendor:
         `pacing` (0: off, as for a sandbox without rate limits)."""
         paced = {self.setting(self.pacing.setting): f"{pacing:g}"} if self.pacing and pacing is not None else {}
         return {self.setting(k): v for k, v in self.sandbox_options.items()} | paced
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Its settings read as secrets (from `.dlt/secrets.toml` or the environment)."""
+        fields = self.settings.get_resolvable_fields() if self.settings else {}
+        return tuple(name for name, hint in fields.items() if is_secret_hint(hint))
 
     def setting(self, field: str) -> str:
         """A setting of this vendor as users write it: SOURCES__CINNOX__APP_TOKEN."""

@@ -1,8 +1,13 @@
 """Genesys Cloud telephony: endpoints, limits and the warehouse tables they fill."""
 
+from typing import ClassVar
+
 import pendulum
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
 from pipelines.fetch.records import TableSpec
+from pipelines.sources.windowed import WindowedSourceSettings
 
 NAME = "genesys"
 
@@ -122,3 +127,20 @@ PERSONAL_DATA = {
     ),
     CONVERSATION_SIP_HEADERS.name: ("value",),
 }
+
+
+@configspec
+class GenesysSettings(WindowedSourceSettings):
+    """SOURCES__GENESYS__*: the windowed settings, and Genesys' own."""
+
+    SOURCE: ClassVar[str] = NAME
+    base_url: str = DEFAULT_BASE_URL
+    login_url: str | None = None  # default: the base URL's login host (auth.default_login_url)
+    client_id: TSecretStrValue = None
+    client_secret: TSecretStrValue = None
+    lookback: str = DEFAULT_LOOKBACK
+    window: str = DEFAULT_WINDOW
+    result_cap: int = DEFAULT_RESULT_CAP
+    min_window_ms: int = DEFAULT_MIN_WINDOW_MS
+    requests_per_minute: float | None = DEFAULT_REQUESTS_PER_MINUTE
+    include_headers: bool = False  # also load conversation_sip_headers
