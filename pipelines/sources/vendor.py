@@ -50,7 +50,7 @@ class Outcome:
 class Pacing:
     """A source's client-side pacing: the setting (`requests_per_second`) and the vendor's own
     limit it defaults to. The demo raises it with the sandbox's limit; tests and `make schemas`
-    turn it off (`Vendor.unpaced_settings`)."""
+    turn it off (`Vendor.sandbox_settings`)."""
 
     setting: str
     limit: float
@@ -59,7 +59,7 @@ class Pacing:
 @dataclass(frozen=True)
 class Vendor:
     name: str  # also its dlt source name, dataset (warehouse schema) and settings section
-    source: Callable[..., Any]  # the @dlt.source function: (run: RunContext, **settings) -> DltSource
+    source: Callable[..., Any]  # the @dlt.source function: (run: RunContext) -> DltSource, settings by dlt
     tables: tuple[TableSpec, ...]  # every table it loads, quarantine included
     # Its settings class (a WindowedSourceSettings configspec, the source's `spec`): every
     # SOURCES__<VENDOR>__* setting, the secrets among them.
@@ -76,7 +76,7 @@ class Vendor:
     # free text that may carry them. Declared, not yet acted on (issue 26 masks them); a column
     # listed here must exist in the table's spec (tests/sources/test_conformance.py).
     personal_data: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    pacing: Pacing | None = None
+    pacing: Pacing | None = None  # None: the source does not pace itself
     # Settings that switch on its optional tables for runs against the sandbox (the demo,
     # `make schemas`, the tests), so those load every table: field -> value as text.
     sandbox_options: Mapping[str, str] = field(default_factory=dict)
