@@ -6,11 +6,40 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pipelines.errors import EXIT_FAILED, EXIT_OK, CallhouseError, UsageError, one_line, redact_secrets, root_error
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Help texts name the registered vendors: `{sources}` (their names: "a, b or c") and
+    `{vendors}` (their display names) are filled in only when help is shown, so that parsing does
+    not import every source (and dlt) and the command line stays fast."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return _with_vendors(super()._get_help_string(action))
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(_with_vendors(text) or "")
+
+
+def _with_vendors(text: str | None) -> str | None:
+    if not text or ("{sources}" not in text and "{vendors}" not in text):
+        return text
+    from pipelines.sources.registry import VENDORS
+
+    def listed(words: list[str], last: str) -> str:
+        return ", ".join(words[:-1]) + f" {last} " + words[-1] if len(words) > 1 else "".join(words)
+
+    sources = listed([v.name for v in VENDORS], "or")
+    return text.replace("{sources}", sources).replace("{vendors}", listed([v.display_name for v in VENDORS], "and"))
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line and exit 2, as for every usage error
         raise UsageError(message)
 
@@ -24,14 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     sources = argparse.ArgumentParser(add_help=False)
-    sources.add_argument(
-        "--source", action="append", dest="sources", metavar="S", help="cinnox, bandwidth or genesys (repeatable)"
-    )
+    sources.add_argument("--source", action="append", dest="sources", metavar="S", help="{sources} (repeatable)")
     sources.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish")
 
     parser = _Parser(
         prog="callhouse",
-        description="Call records from CINNOX, Bandwidth and Genesys into a warehouse: a DuckDB file, a DuckLake or PostgreSQL (WAREHOUSE__DESTINATION).",
+        description="Call records from {vendors} into a warehouse: a DuckDB file, a DuckLake or PostgreSQL (WAREHOUSE__DESTINATION).",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", parents=[common, sources], help="nightly load from each source's cursor, then rebuild views")
@@ -60,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--start", help="first day: a date (a day in REPORTING__TIMEZONE) or ISO-8601 datetime (UTC if no offset)"
     )
     report.add_argument("--end", help="end, exclusive, as --start (default for both: the last 7 full days)")
-    report.add_argument(
-        "--vendor", action="append", dest="vendors", metavar="V", help="cinnox, bandwidth or genesys (repeatable; default all)"
-    )
+    report.add_argument("--vendor", action="append", dest="vendors", metavar="V", help="{sources} (repeatable; default all)")
     sandbox = sub.add_parser("sandbox", parents=[common], help="serve the vendor-API sandbox in the foreground")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--seed", type=int, default=1)

@@ -3,7 +3,8 @@
 Each is a dlt configspec, so it is read like every other dlt setting (`.dlt/config.toml`, then
 `.dlt/secrets.toml`, environment variables first: `[warehouse] load_threads` is
 `WAREHOUSE__LOAD_THREADS`). A value that does not fit is a usage error (exit 2) naming the
-setting. The sources' own settings are the arguments of their dlt source functions.
+setting. The sources' own settings are configspecs too: `WindowedSourceSettings`
+(pipelines/sources/windowed.py) and each vendor's class extending it.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import pendulum
 import pytest
 
 from pipelines.sandbox import Sandbox, SandboxConfig
+from pipelines.sandbox.config import rate_limit_fields
 from pipelines.warehouse.catalog import committed_ledger
 from pipelines.warehouse.duckdb_file import DuckDBFile
 from pipelines.warehouse.ducklake import CATALOG_SETTING, STORAGE_SETTING, DuckLake, normalize_catalog, normalize_storage
@@ -36,7 +37,7 @@ def make_sandbox() -> Any:
     started: list[Sandbox] = []
 
     def make(**overrides: Any) -> Sandbox:
-        settings = {"seed": 7, "now": TEST_NOW, "history_days": 35, "bandwidth_rps": None, "genesys_rpm": None}
+        settings = {"seed": 7, "now": TEST_NOW, "history_days": 35, **dict.fromkeys(rate_limit_fields())}
         settings.update(overrides)
         sandbox = Sandbox(SandboxConfig(**settings)).start()
         started.append(sandbox)

@@ -6,9 +6,8 @@ this process only), backfills the last 7 whole UTC days, runs the nightly load f
 rates and the busiest hour; then writes `callhouse report`'s page beside the warehouse and ends
 with its path. Each step is the same code path as its `callhouse` command.
 
-The sandbox's rate limits and the sources' pacing are raised together for the demo (Bandwidth
-1 -> 20 requests/s, Genesys 300 -> 6000 requests/min): the real limits would make the demo wait
-on the clock, not on the pipeline.
+The sandbox's rate limits and the sources' pacing (`Vendor.pacing`) are raised together for the
+demo, 20 times each: the real limits would make the demo wait on the clock, not on the pipeline.
 """
 
 from __future__ import annotations
@@ -26,13 +25,14 @@ from pipelines.commands import loading
 from pipelines.commands import report as html_report
 from pipelines.commands.views import check
 from pipelines.errors import EXIT_FAILED, CallhouseError
-from pipelines.sandbox import Sandbox, SandboxConfig
-from pipelines.sources.registry import BANDWIDTH, GENESYS, VENDORS
+from pipelines.sandbox import Limits, Sandbox, SandboxConfig
+from pipelines.sandbox.config import rate_limit_fields
+from pipelines.sources.registry import VENDORS
+from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.choice import Warehouse, resolve_warehouse
 
 BACKFILL_DAYS = 7
-DEMO_BANDWIDTH_RPS = 20.0
-DEMO_GENESYS_RPM = 6000.0
+DEMO_SPEEDUP = 20  # the vendors' rate limits, and the sources' pacing with them, times this
 
 
 @contextmanager
@@ -53,16 +53,15 @@ def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None 
     out = out or sys.stdout
     warehouse = resolve_warehouse(warehouse_arg)
     started = time.monotonic()
-    sandbox = Sandbox(SandboxConfig(port=0, bandwidth_rps=DEMO_BANDWIDTH_RPS, genesys_rpm=DEMO_GENESYS_RPM)).start()
+    limits = {name: limit * DEMO_SPEEDUP for name in rate_limit_fields() if (limit := getattr(Limits(), name))}
+    sandbox = Sandbox(SandboxConfig(port=0, **limits)).start()
     now = sandbox.now()
     today = now.start_of("day")
     backfill_start = today.subtract(days=BACKFILL_DAYS)
     env = dict(sandbox.env())
     env.update(
         {
-            BANDWIDTH.setting("requests_per_second"): str(DEMO_BANDWIDTH_RPS),
-            GENESYS.setting("requests_per_minute"): str(DEMO_GENESYS_RPM),
-            GENESYS.setting("include_headers"): "true",
+            **{k: v for vendor in VENDORS for k, v in vendor.sandbox_settings(_demo_pacing(vendor)).items()},
             # The first nightly run starts where the backfill ended (default: 30 days back).
             **{vendor.setting("start_date"): today.isoformat() for vendor in VENDORS},
         }
@@ -99,6 +98,10 @@ def run_demo(warehouse_arg: str | None, debug: bool = False, out: TextIO | None 
         return check_code or EXIT_FAILED
     _say(out, f"demo: open the report in a browser: {page}")
     return check_code
+
+
+def _demo_pacing(vendor: Vendor) -> float | None:
+    return vendor.pacing.limit * DEMO_SPEEDUP if vendor.pacing else None
 
 
 def _write_page(warehouse_arg: str | None) -> Path | None:

@@ -9,6 +9,7 @@ changes). A test runs the same load and fails when the files and the code disagr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -43,30 +44,22 @@ def load_reference_warehouse(workdir: Path) -> Path:
     import pendulum
 
     from pipelines.sandbox import Sandbox, SandboxConfig
-    from pipelines.sources.registry import BANDWIDTH, GENESYS
+    from pipelines.sandbox.config import rate_limit_fields
+    from pipelines.sources.registry import VENDORS
 
     now = pendulum.datetime(2026, 11, 20, 6, tz="UTC")
-    sandbox = Sandbox(
-        SandboxConfig(
-            seed=11,
-            now=now,
-            history_days=5,
-            cinnox_calls_per_day=300,
-            bandwidth_calls_per_day=200,
-            genesys_dialogs_per_day=40,
-            bandwidth_rps=None,
-            genesys_rpm=None,
-        )
-    ).start()
+    # A fifth of each vendor's default volume, at least 40 a day: few records make a quick load,
+    # and a sparse vendor (Genesys' dialogs) still shows its rarer fields.
+    volumes = {f.name: max(f.default // 5, 40) for f in dataclasses.fields(SandboxConfig) if f.name.endswith("_per_day")}
+    no_limits = dict.fromkeys(rate_limit_fields())
+    sandbox = Sandbox(SandboxConfig(seed=11, now=now, history_days=5, **volumes, **no_limits)).start()
     warehouse = workdir / "warehouse" / "calls.duckdb"
     env = {
         **os.environ,
         **sandbox.env(),
         "CALLHOUSE_WAREHOUSE": str(warehouse),
         "CALLHOUSE_NOW": now.isoformat(),
-        GENESYS.setting("include_headers"): "true",
-        GENESYS.setting("requests_per_minute"): "0",
-        BANDWIDTH.setting("requests_per_second"): "0",
+        **{k: v for vendor in VENDORS for k, v in vendor.sandbox_settings().items()},
     }
     try:
         day = now.start_of("day").subtract(days=1)

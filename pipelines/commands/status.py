@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from pipelines.errors import EXIT_OK
-from pipelines.extract.ledger import coverage_gaps, coverage_until
+from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
 from pipelines.fetch.windows import now as current_time
 from pipelines.fetch.windows import parse_instant
-from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
 from pipelines.sources.registry import NAMES, vendor
 from pipelines.warehouse.catalog import committed_ledger, committed_rows, schema_exists, table_names
 from pipelines.warehouse.choice import Warehouse

@@ -24,6 +24,9 @@ from pipelines import JSON
 from pipelines.fetch.windows import Window, iso, merge_intervals, parse_instant, split
 
 STATE_KEY = "callhouse"
+# Records a source stopped re-checking (id -> start), kept in its state for `callhouse status` to
+# list and `callhouse check` to warn on: any source may keep them (calls still open past a horizon).
+STALE_OPEN_CALLS = "stale_open_calls"
 
 
 class Plan(TypedDict):

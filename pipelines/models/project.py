@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from pipelines.errors import CallhouseError
+from pipelines.models.generated import GENERATED
 from pipelines.warehouse.layout import OPS_SCHEMA, RAW_SCHEMAS, VIEW_LAYERS
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
@@ -107,10 +108,12 @@ def load_models(sql_dir: Path | None = None) -> list[Model]:
         for name in sorted(names):
             sql_path, yaml_path = folder / f"{name}.sql", folder / f"{name}.yml"
             model = Model(layer, name, sql_path if sql_path.exists() else None, yaml_path if yaml_path.exists() else None)
-            if model.sql_path is None and (layer, name) not in GENERATED_VIEWS:
-                raise ViewBuildError(f"views: {yaml_path}: no {name}.sql beside it")
             if model.sql_path is not None:
                 model.sql = model.sql_path.read_text()
+            elif (layer, name) in GENERATED:
+                model.sql = GENERATED[(layer, name)]()  # rows from the vendor registry (generated.py)
+            elif (layer, name) not in GENERATED_VIEWS:  # written at build time (models/dialects.py)
+                raise ViewBuildError(f"views: {yaml_path}: no {name}.sql beside it")
             if layer != "staging" and model.raw_refs:
                 raws = ", ".join(sorted(f"{s}.{n}" for s, n in model.raw_refs))
                 raise ViewBuildError(f"views: {model.where}: only staging views read raw tables ({raws}); read staging.*")

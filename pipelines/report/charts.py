@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 
 from pipelines.report import formatting
 from pipelines.report.queries import OUTCOMES, ReportData
+from pipelines.sources.registry import VENDORS
 
 OUTCOME_COLOURS = {
     "answered": "#2e7d32",
@@ -25,7 +26,9 @@ OUTCOME_COLOURS = {
     "active": "#1e88e5",
     "unknown": "#9e9e9e",
 }
-VENDOR_COLOURS = {"cinnox": "#5e35b1", "bandwidth": "#00897b", "genesys": "#ef6c00", "all": "#424242"}
+ALL = "all"  # the all-vendors line's key
+VENDOR_COLOURS = {v.name: v.colour for v in VENDORS} | {ALL: "#424242"}
+VENDOR_NAMES = {v.name: v.display_name for v in VENDORS} | {ALL: "all vendors"}
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 STAFF_IN_CHART = 10
 CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -68,7 +71,7 @@ def calls_per_day(data: ReportData) -> go.Figure | None:
     labels = [_day_label(d) for d in days]
     hover_days = [f"{formatting.short_day(d)} ({data.period.zone})" for d in days]
     by_key = {(row.vendor, row.day): row.counts for row in data.daily}
-    figure = make_subplots(rows=1, cols=len(vendors), subplot_titles=vendors, horizontal_spacing=0.06)
+    figure = make_subplots(rows=1, cols=len(vendors), subplot_titles=[VENDOR_NAMES[v] for v in vendors], horizontal_spacing=0.06)
     shown = [o for o in OUTCOMES if any(row.counts[o] for row in data.daily)]
     for column, vendor in enumerate(vendors, start=1):
         for outcome in shown:
@@ -82,7 +85,7 @@ def calls_per_day(data: ReportData) -> go.Figure | None:
                     showlegend=column == 1,
                     marker_color=OUTCOME_COLOURS[outcome],
                     customdata=hover_days,
-                    hovertemplate=f"{vendor}, %{{customdata}}<br>{outcome}: %{{y:,}}<extra></extra>",
+                    hovertemplate=f"{VENDOR_NAMES[vendor]}, %{{customdata}}<br>{outcome}: %{{y:,}}<extra></extra>",
                 ),
                 row=1,
                 col=column,
@@ -128,11 +131,11 @@ def answer_rate_trend(data: ReportData) -> go.Figure | None:
             go.Scatter(
                 x=labels,
                 y=rates[key],
-                name="all vendors" if key == "all" else key,
+                name=VENDOR_NAMES[key],
                 mode="lines+markers",
                 line=dict(color=VENDOR_COLOURS[key], width=3 if key == "all" else 2, dash="dot" if key == "all" else "solid"),
                 customdata=hover_days,
-                hovertemplate=f"{'all vendors' if key == 'all' else key}, %{{customdata}}: %{{y:.1%}}<extra></extra>",
+                hovertemplate=f"{VENDOR_NAMES[key]}, %{{customdata}}: %{{y:.1%}}<extra></extra>",
             )
         )
     figure.update_yaxes(title_text="answer rate", tickformat=".0%", rangemode="tozero")
@@ -168,18 +171,20 @@ def peak_concurrency(data: ReportData) -> go.Figure | None:
     vendors = [v for v in data.vendors if any(row[1] == v for row in data.concurrency)]
     if not vendors:
         return None
-    figure = make_subplots(rows=len(vendors), cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=vendors)
+    figure = make_subplots(
+        rows=len(vendors), cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=[VENDOR_NAMES[v] for v in vendors]
+    )
     for row, vendor in enumerate(vendors, start=1):
         points = [(hour, peak) for hour, v, peak in data.concurrency if v == vendor]
         figure.add_trace(
             go.Scatter(
                 x=[hour for hour, _ in points],
                 y=[peak for _, peak in points],
-                name=vendor,
+                name=VENDOR_NAMES[vendor],
                 mode="lines",
                 fill="tozeroy",
                 line=dict(color=VENDOR_COLOURS[vendor], width=1.2, shape="hv"),
-                hovertemplate=f"{vendor}, %{{x|%a %d %b %H:00}} ({data.period.zone}): %{{y:,}} at once<extra></extra>",
+                hovertemplate=f"{VENDOR_NAMES[vendor]}, %{{x|%a %d %b %H:00}} ({data.period.zone}): %{{y:,}} at once<extra></extra>",
             ),
             row=row,
             col=1,

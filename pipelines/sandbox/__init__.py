@@ -1,53 +1,42 @@
-"""The vendor-API sandbox: one loopback HTTP server that behaves like CINNOX, Bandwidth and
-Genesys Cloud, over deterministic data and a frozen clock.
+"""The vendor-API sandbox: one loopback HTTP server that behaves like every vendor's API, over
+deterministic data and a frozen clock.
 
     with Sandbox(SandboxConfig(seed=1)) as sb:
-        env = sb.env()              # point callhouse at it
-        sb.advance(hours=6)         # late CINNOX calls appear, active Bandwidth calls complete
-        sb.truth.cinnox_calls(a, b) # what the API serves now
+        env = sb.env()                      # point callhouse at it
+        sb.advance(hours=6)                 # late calls appear, open calls complete
+        sb.truth.records("cinnox", a, b)    # what the API serves now
 
-Where each vendor's quirks live: cinnox.py, bandwidth.py, genesys.py (module docstrings).
+Each vendor is a package here exporting PART (part.py), found by `parts()`: its quirks are in
+the package docstring. `sb.stores[vendor]` is its store (`sb.<vendor>_store` reads the same) and
+`sb.add_<vendor>_call(record)` injects a record where the store allows it.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import threading
+from typing import Any
 
 import numpy as np
 import pendulum
 
-from pipelines import JSON
-
-from .bandwidth import BandwidthApi, BandwidthStore
-from .cinnox import CinnoxApi, CinnoxStore
 from .config import Faults, Limits, SandboxConfig, faults_from, limits_from, set_fields
 from .control import ControlApi
-from .data import DAY_MS, derive_seed, hex_ids, to_epoch_us, uuids
+from .data import DAY_MS, derive_seed, to_epoch_us
 from .faults import FaultPlan
 from .gateway import Gateway
-from .genesys import GenesysApi, GenesysStore
+from .part import VendorPart, parts
 from .runtime import Clock, Runtime
 from .server import HttpServer
 from .stats import Stats, VendorCounts
 from .truth import Instant, Truth
 
-__all__ = ["Sandbox", "SandboxConfig", "Faults", "Limits", "serve"]
+__all__ = ["Sandbox", "SandboxConfig", "Faults", "Limits", "VendorPart", "parts", "serve"]
 
 
 def demo_credentials(seed: int) -> dict[str, dict[str, str]]:
-    """Fixed fake credentials per seed; printing them is fine."""
-    rng = np.random.default_rng(derive_seed(seed, "credentials"))
-    h = hex_ids(rng, 6, 16)
-    return {
-        "cinnox": {"app_id": f"app-{h[0][:12]}", "app_token": f"cnx-demo-{h[1]}"},
-        "bandwidth": {"user_id": f"u-{h[2][:20]}", "api_token": f"t-{h[3][:24]}", "api_secret": h[4]},
-        "genesys": {
-            "client_id": uuids(rng, 1)[0],
-            "client_secret": base64.urlsafe_b64encode(bytes.fromhex(h[5] + h[0])).decode().rstrip("="),
-        },
-    }
+    """Fixed fake credentials per seed and vendor; printing them is fine."""
+    return {p.name: p.credentials(np.random.default_rng(derive_seed(seed, "credentials", p.name))) for p in parts()}
 
 
 class Sandbox:
@@ -56,22 +45,18 @@ class Sandbox:
         self.config = cfg
         start = cfg.now if cfg.now is not None else pendulum.now("UTC").replace(microsecond=0)
         start_ms = to_epoch_us(start) // 1000
-        self.runtime = Runtime(Clock(start_ms), faults_from(cfg), limits_from(cfg))
+        self.runtime = Runtime(Clock(start_ms), faults_from(cfg, tuple(p.name for p in parts())), limits_from(cfg))
         first_day = (start_ms - cfg.history_days * DAY_MS) // DAY_MS
         self.credentials = demo_credentials(cfg.seed)
-        c, b, g = self.credentials["cinnox"], self.credentials["bandwidth"], self.credentials["genesys"]
-        self.cinnox_store = CinnoxStore(cfg.seed, first_day, cfg.cinnox_calls_per_day)
-        self.bandwidth_store = BandwidthStore(cfg.seed, first_day, cfg.bandwidth_calls_per_day, b["user_id"])
-        self.genesys_store = GenesysStore(cfg.seed, first_day, cfg.genesys_dialogs_per_day)
+        self.stores: dict[str, Any] = {p.name: p.store(cfg, first_day, self.credentials[p.name]) for p in parts()}
         self.truth = Truth(self)
         self._stats = Stats()
+        routes = []
+        for p in parts():
+            api = p.api(self.stores[p.name], self.credentials[p.name], self.runtime)
+            routes.extend((prefix, api) for prefix in p.prefixes)
         self._gateway = Gateway(
-            [
-                ("/v1/api/apps/", CinnoxApi(self.cinnox_store, c["app_id"], c["app_token"], self.runtime)),
-                ("/v1/users/", BandwidthApi(self.bandwidth_store, b["user_id"], b["api_token"], b["api_secret"], self.runtime)),
-                ("/oauth/", genesys := GenesysApi(self.genesys_store, g["client_id"], g["client_secret"], self.runtime)),
-                ("/api/v2/", genesys),
-            ],
+            routes,
             ControlApi(self),
             self.runtime,
             FaultPlan(self.runtime.faults, cfg.seed),
@@ -108,25 +93,17 @@ class Sandbox:
         return self._url
 
     def env(self) -> dict[str, str]:
-        c, b, g = self.credentials["cinnox"], self.credentials["bandwidth"], self.credentials["genesys"]
-        return {
-            "SOURCES__CINNOX__BASE_URL": self.url,
-            "SOURCES__CINNOX__APP_ID": c["app_id"],
-            "SOURCES__CINNOX__APP_TOKEN": c["app_token"],
-            "SOURCES__BANDWIDTH__BASE_URL": self.url,
-            "SOURCES__BANDWIDTH__USER_ID": b["user_id"],
-            "SOURCES__BANDWIDTH__API_TOKEN": b["api_token"],
-            "SOURCES__BANDWIDTH__API_SECRET": b["api_secret"],
-            "SOURCES__GENESYS__BASE_URL": self.url,
-            "SOURCES__GENESYS__LOGIN_URL": self.url,
-            "SOURCES__GENESYS__CLIENT_ID": g["client_id"],
-            "SOURCES__GENESYS__CLIENT_SECRET": g["client_secret"],
-        }
+        """The SOURCES__* settings that point callhouse at every vendor here."""
+        return {k: v for p in parts() for k, v in p.env(self.url, self.credentials[p.name]).items()}
 
     # --- clock ---
 
     def now(self) -> pendulum.DateTime:
         return self.runtime.clock.now()
+
+    @property
+    def now_ms(self) -> int:
+        return self.runtime.clock.now_ms()
 
     def advance(self, *, days: int = 0, hours: int = 0, minutes: int = 0, seconds: float = 0) -> pendulum.DateTime:
         return self.runtime.clock.advance(days=days, hours=hours, minutes=minutes, seconds=seconds)
@@ -154,20 +131,19 @@ class Sandbox:
 
     def warm(self) -> dict[str, int]:
         """Generate every day up to now (otherwise done lazily on first use); returns counts."""
-        now = self.runtime.clock.now_ms()
-        return {
-            "cinnox": self.cinnox_store.generate_until(now),
-            "bandwidth": self.bandwidth_store.generate_until(now),
-            "genesys": self.genesys_store.generate_until(now),
-        }
+        return {name: store.generate_until(self.now_ms) for name, store in self.stores.items()}
 
-    def add_cinnox_call(self, record: dict[str, JSON]) -> str:
-        """Serve `record` as a CINNOX call once its callEndTime has passed; returns its id."""
-        return self.cinnox_store.add(record)
-
-    def add_bandwidth_call(self, record: dict[str, JSON]) -> str:
-        """Serve `record` as a Bandwidth call from its startTime on, as given; returns its id."""
-        return self.bandwidth_store.add(record)
+    def __getattr__(self, attribute: str) -> Any:
+        """`sb.<vendor>_store` is `sb.stores[vendor]`; `sb.add_<vendor>_call(record)` is that
+        store's `add` where it has one (served as its store says), returning the record's id."""
+        stores = self.__dict__.get("stores", {})
+        if attribute.endswith("_store") and attribute[: -len("_store")] in stores:
+            return stores[attribute[: -len("_store")]]
+        if attribute.startswith("add_") and attribute.endswith("_call"):
+            store = stores.get(attribute[len("add_") : -len("_call")])
+            if store is not None and hasattr(store, "add"):
+                return store.add
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
 
 
 def serve(port: int = 8765, seed: int = 1, warm: bool = False, **config_overrides: object) -> None:

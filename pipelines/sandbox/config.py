@@ -1,4 +1,9 @@
-"""Sandbox settings: the fixed configuration, and the two groups a test may change at runtime."""
+"""Sandbox settings: the fixed configuration, and the two groups a test may change at runtime.
+
+A vendor's own knobs are fields named `<vendor>_...`: its volume (`..._per_day`, which `python -m
+pipelines.sandbox` offers as an option) and its limits (`..._rps` / `..._rpm`, which
+`--no-rate-limits` lifts); the rest of the sandbox reads them by name.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,6 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
-
-VENDORS = ("cinnox", "bandwidth", "genesys")
 
 
 @dataclass
@@ -54,8 +57,9 @@ class Faults:
     # Share of records served malformed; which records is fixed per record, so raising the
     # rate only adds bad records and the same seed always breaks the same ones.
     bad_record_rate: float = 0.0
-    # Vendors the request faults apply to (bad_record_rate applies to all).
-    vendors: tuple[str, ...] = VENDORS
+    # Vendors the request faults apply to (bad_record_rate applies to all); the sandbox starts
+    # with every vendor it serves.
+    vendors: tuple[str, ...] = ()
 
 
 @dataclass
@@ -81,8 +85,8 @@ def _pick(cls: type[_Group], cfg: SandboxConfig) -> _Group:
     return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k in names})
 
 
-def faults_from(cfg: SandboxConfig) -> Faults:
-    return _pick(Faults, cfg)
+def faults_from(cfg: SandboxConfig, vendors: tuple[str, ...]) -> Faults:
+    return dataclasses.replace(_pick(Faults, cfg), vendors=vendors)
 
 
 def limits_from(cfg: SandboxConfig) -> Limits:
@@ -100,3 +104,8 @@ def set_fields(target: SandboxConfig | Faults | Limits, values: Mapping[str, obj
             continue
         setattr(target, name, tuple(value) if name == "vendors" and isinstance(value, list) else value)
     return unknown
+
+
+def rate_limit_fields() -> tuple[str, ...]:
+    """The vendors' rate limits (`<vendor>_rps`, `<vendor>_rpm`): None lifts one."""
+    return tuple(f.name for f in dataclasses.fields(Limits) if f.name.endswith(("_rps", "_rpm")))

@@ -1,9 +1,9 @@
 """`/_sandbox/...`: the Python interface over HTTP (no auth), for a sandbox in another process
 (`callhouse sandbox`).
 
-GET  /_sandbox/truth/{cinnox|bandwidth|genesys}?start=ISO&end=ISO[&include_bad=1]
+GET  /_sandbox/truth/{vendor}?start=ISO&end=ISO[&include_bad=1]
 GET  /_sandbox/truth/{vendor}/bad[?start=ISO&end=ISO]
-GET  /_sandbox/truth/genesys/headers/{conversationId}
+GET  /_sandbox/truth/{vendor}/{lookup}/{key}    a part's lookup, e.g. genesys/headers/{conversationId}
 GET  /_sandbox/clock                POST {"advance_s": N} or {"now": ISO}
 GET  /_sandbox/faults               POST {field: value, ...} (fault and limit fields)
 GET  /_sandbox/stats                POST /_sandbox/stats/reset
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from .config import VENDORS, set_fields
+from .config import set_fields
+from .part import parts
 from .wire import Reply, Request
 
 if TYPE_CHECKING:
@@ -77,23 +78,22 @@ class ControlApi:
     def _fields(self) -> set[str]:
         return self._fault_fields() | {f.name for f in dataclasses.fields(self._sb.limits)}
 
-    def _truth(self, req: Request, parts: list[str]) -> Reply:
-        truth = self._sb.truth
-        if len(parts) == 3 and parts[:2] == ["genesys", "headers"]:
-            headers = truth.genesys_headers(parts[2])
-            if headers is None:
-                return Reply.json(404, {"error": "no such conversation (or not started, or past retention)"})
-            return Reply.json(200, headers)
-        if not parts or parts[0] not in VENDORS:
-            return _bad_request(f"vendor must be one of {', '.join(VENDORS)}")
-        vendor = parts[0]
-        if parts[1:] == ["bad"]:
-            return Reply.json(200, truth.bad_records(vendor, req.arg("start"), req.arg("end")))
-        if parts[1:]:
+    def _truth(self, req: Request, path: list[str]) -> Reply:
+        truth, served = self._sb.truth, {p.name: p for p in parts()}
+        if not path or path[0] not in served:
+            return _bad_request(f"vendor must be one of {', '.join(served)}")
+        vendor = served[path[0]]
+        if len(path) == 3 and path[1] in vendor.lookups:
+            found = vendor.lookups[path[1]](self._sb, path[2])
+            if found is None:
+                return Reply.json(404, {"error": f"no such {path[1]} key (or not started, or past retention)"})
+            return Reply.json(200, found)
+        if path[1:] == ["bad"]:
+            return Reply.json(200, truth.bad_records(vendor.name, req.arg("start"), req.arg("end")))
+        if path[1:]:
             return _bad_request("unknown truth path")
         start, end = req.arg("start"), req.arg("end")
         if not start or not end:
             return _bad_request("start and end (ISO-8601) are required")
         include_bad = (req.arg("include_bad") or "").lower() in ("1", "true", "yes")
-        getter = {"cinnox": truth.cinnox_calls, "bandwidth": truth.bandwidth_calls, "genesys": truth.genesys_messages}[vendor]
-        return Reply.json(200, getter(start, end, include_bad=include_bad))
+        return Reply.json(200, truth.records(vendor.name, start, end, include_bad=include_bad))

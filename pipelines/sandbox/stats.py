@@ -6,7 +6,7 @@ import copy
 import threading
 from typing import TypedDict
 
-from .config import VENDORS
+from .part import parts
 
 # Counts of one vendor; `endpoints`: endpoint -> requests.
 VendorCounts = TypedDict(
@@ -37,7 +37,7 @@ class Stats:
 
     def reset(self) -> None:
         with self._lock:
-            self._by_vendor = {v: _empty() for v in VENDORS}
+            self._by_vendor = {p.name: _empty() for p in parts()}
 
     def request(self, vendor: str, endpoint: str) -> None:
         with self._lock:

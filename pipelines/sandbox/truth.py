@@ -8,12 +8,13 @@ records included. `bad_records(vendor)` lists the malformed ones with what is wr
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelines import JSON
 
 from .data import to_epoch_us
 from .faults import BadRecord
+from .part import part, parts
 
 if TYPE_CHECKING:
     from . import Sandbox
@@ -31,46 +32,23 @@ class Truth:
     def __init__(self, sandbox: Sandbox):
         self._sb = sandbox
 
-    @property
-    def _now_ms(self) -> int:
-        return self._sb.runtime.clock.now_ms()
+    def records(self, vendor: str, start: Any, end: Any, include_bad: bool = False) -> list[dict]:
+        """What `vendor`'s API serves now with start <= its time < end, in time order, each
+        record in its current state (the part's `records`: its docstring says which time)."""
+        return part(vendor).records(self._sb, _us(start), _us(end), include_bad)
 
-    def cinnox_calls(self, start: Instant, end: Instant, include_bad: bool = False) -> list[Record]:
-        """Calls with start <= callDate < end, as served now, in (callDate, id) order."""
-        return self._sb.cinnox_store.calls(
-            to_epoch_us(start), to_epoch_us(end), self._now_ms, self._sb.faults.bad_record_rate, include_bad
-        )
-
-    def bandwidth_calls(self, start: Instant, end: Instant, include_bad: bool = False) -> list[Record]:
-        """Calls with start <= startTime < end in their current state, in (startTime, id) order."""
-        return self._sb.bandwidth_store.calls(
-            to_epoch_us(start), to_epoch_us(end), self._now_ms, self._sb.faults.bad_record_rate, include_bad
-        )
-
-    def genesys_messages(self, start: Instant, end: Instant, include_bad: bool = False) -> list[Record]:
-        """HomerRecords with start <= date < end within retention, in (date, id) order, uncapped."""
-        return self._sb.genesys_store.messages(
-            to_epoch_us(start),
-            to_epoch_us(end),
-            self._now_ms,
-            self._sb.limits.genesys_retention_days,
-            self._sb.faults.bad_record_rate,
-            include_bad,
-        )
-
-    def genesys_headers(self, conversation_id: str) -> dict[str, list[str]] | None:
-        """The `headers` map the headers endpoint serves, or None where it answers 404."""
-        found = self._sb.genesys_store.conversation(conversation_id, self._now_ms, self._sb.limits.genesys_retention_days)
-        return None if found is None else found[2]
-
-    def bad_records(self, vendor: str, start: Instant | None = None, end: Instant | None = None) -> list[BadRecord]:
-        """Malformed records served now (default: the whole visible history), each
+    def bad_records(self, vendor: str, start: Any = None, end: Any = None) -> list[BadRecord]:
+        """The malformed records `vendor` serves now (None: no bound), each as
         {vendor, id (the true id), defect, field, record (as served)}."""
-        rate, now = self._sb.faults.bad_record_rate, self._now_ms
-        if vendor == "cinnox":
-            return self._sb.cinnox_store.bad_records(_us(start), _us(end), now, rate)
-        if vendor == "bandwidth":
-            return self._sb.bandwidth_store.bad_records(_us(start), _us(end), now, rate)
-        if vendor == "genesys":
-            return self._sb.genesys_store.bad_records(_us(start), _us(end), now, self._sb.limits.genesys_retention_days, rate)
-        raise ValueError(f"unknown vendor {vendor!r}")
+        return part(vendor).bad_records(self._sb, _us(start), _us(end))
+
+    def __getattr__(self, name: str) -> Any:
+        """Each part's getters by name: `cinnox_calls(start, end)` is `records("cinnox", ...)`;
+        a lookup `genesys_headers(key)` is the genesys part's `headers`."""
+        for p in parts():
+            if name == p.truth_name:
+                return lambda start, end, include_bad=False, _v=p.name: self.records(_v, start, end, include_bad)
+            for lookup, read in p.lookups.items():
+                if name == f"{p.name}_{lookup}":
+                    return lambda key, _read=read: _read(self._sb, key)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")

@@ -1,4 +1,7 @@
-"""The vendors callhouse loads: every list of sources, schemas and reserved names derives from here."""
+"""The vendors callhouse loads: every list of sources, schemas and reserved names derives from here.
+
+A new vendor is one line below (and its own folders: docs/adding-a-vendor.md). The order is the
+order shared code lists them in (help texts, the report's legend, `callhouse status`)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ from dlt.common.versioned_state import compress_state
 from pipelines import cli as cli_module
 from pipelines.extract.ledger import STATE_KEY
 from pipelines.sandbox import Sandbox, SandboxConfig
-from pipelines.sources.registry import vendor
+from pipelines.sandbox.config import rate_limit_fields
+from pipelines.sources.registry import NAMES, VENDORS, vendor
 from tests.conftest import TEST_NOW, Cli, Result, lake_env, postgres_env
 
 RANGE_START = TEST_NOW.start_of("day").subtract(days=3)
@@ -34,18 +35,15 @@ SANDBOX = dict(
     seed=7,
     now=TEST_NOW,
     history_days=35,
-    bandwidth_rps=None,
-    genesys_rpm=None,
+    **dict.fromkeys(rate_limit_fields()),
     cinnox_calls_per_day=400,
     bandwidth_calls_per_day=300,
     genesys_dialogs_per_day=80,
 )
 FAST_ENV = {
-    "SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": "100000",
-    "SOURCES__GENESYS__REQUESTS_PER_MINUTE": "6000000",
-    "SOURCES__GENESYS__INCLUDE_HEADERS": "true",
+    **{k: v for v in VENDORS for k, v in v.sandbox_settings().items()},
     "REPORTING__TIMEZONE": "UTC",
-    **{f"SOURCES__{s}__START_DATE": NIGHTLY_START.isoformat() for s in ("CINNOX", "BANDWIDTH", "GENESYS")},
+    **{v.setting("start_date"): NIGHTLY_START.isoformat() for v in VENDORS},
 }
 
 
@@ -73,12 +71,7 @@ class Loaded:
         return clone
 
     def truth(self) -> dict[str, list[dict]]:
-        t = self.sandbox.truth
-        return {
-            "cinnox": t.cinnox_calls(self.start, self.end),
-            "bandwidth": t.bandwidth_calls(self.start, self.end),
-            "genesys": t.genesys_messages(self.start, self.end),
-        }
+        return {name: self.sandbox.truth.records(name, self.start, self.end) for name in NAMES}
 
 
 def load(sandbox: Sandbox, cli: Cli, tmp: pytest.TempPathFactory) -> Loaded:

@@ -15,7 +15,44 @@ Quirks served on purpose (see vendor-apis.md section 2):
 [U] chosen here: 401 body category `unauthorized`; single calls at `.../calls/{callId}`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..data import hex_ids
+from ..part import VendorPart
 from .api import BandwidthApi
+from .records import VENDOR
 from .store import BandwidthStore
 
-__all__ = ["BandwidthApi", "BandwidthStore"]
+if TYPE_CHECKING:
+    from .. import Sandbox
+
+__all__ = ["BandwidthApi", "BandwidthStore", "PART"]
+
+
+def _store(sb: Sandbox) -> BandwidthStore:
+    return sb.stores[VENDOR]
+
+
+PART = VendorPart(
+    name=VENDOR,
+    prefixes=("/v1/users/",),
+    credentials=lambda rng: dict(zip(("user_id", "api_token", "api_secret"), _credentials(hex_ids(rng, 3, 16)))),
+    store=lambda cfg, first_day, creds: BandwidthStore(cfg.seed, first_day, cfg.bandwidth_calls_per_day, creds["user_id"]),
+    api=lambda store, creds, rt: BandwidthApi(store, creds["user_id"], creds["api_token"], creds["api_secret"], rt),
+    env=lambda url, creds: {
+        "SOURCES__BANDWIDTH__BASE_URL": url,
+        "SOURCES__BANDWIDTH__USER_ID": creds["user_id"],
+        "SOURCES__BANDWIDTH__API_TOKEN": creds["api_token"],
+        "SOURCES__BANDWIDTH__API_SECRET": creds["api_secret"],
+    },
+    records=lambda sb, start, end, bad: _store(sb).calls(start, end, sb.now_ms, sb.faults.bad_record_rate, bad),
+    bad_records=lambda sb, start, end: _store(sb).bad_records(start, end, sb.now_ms, sb.faults.bad_record_rate),
+    order=2,
+    truth_name="bandwidth_calls",
+)
+
+
+def _credentials(h: list[str]) -> tuple[str, str, str]:
+    return f"u-{h[0][:20]}", f"t-{h[1][:24]}", h[2]

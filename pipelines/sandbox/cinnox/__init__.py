@@ -14,7 +14,43 @@ Unconfirmed details chosen here [U]: success code 0, 401/403 bodies with codes 6
 429 + Retry-After for code 6451010, limit 0 or absent = 100.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..data import hex_ids
+from ..part import VendorPart
 from .api import CinnoxApi
+from .records import VENDOR
 from .store import CinnoxStore
 
-__all__ = ["CinnoxApi", "CinnoxStore"]
+if TYPE_CHECKING:
+    from .. import Sandbox
+
+__all__ = ["CinnoxApi", "CinnoxStore", "PART"]
+
+
+def _store(sb: Sandbox) -> CinnoxStore:
+    return sb.stores[VENDOR]
+
+
+def _credentials(h: list[str]) -> dict[str, str]:
+    return {"app_id": f"app-{h[0][:12]}", "app_token": f"cnx-demo-{h[1]}"}
+
+
+PART = VendorPart(
+    name=VENDOR,
+    prefixes=("/v1/api/apps/",),
+    credentials=lambda rng: _credentials(hex_ids(rng, 2, 16)),
+    store=lambda cfg, first_day, creds: CinnoxStore(cfg.seed, first_day, cfg.cinnox_calls_per_day),
+    api=lambda store, creds, rt: CinnoxApi(store, creds["app_id"], creds["app_token"], rt),
+    env=lambda url, creds: {
+        "SOURCES__CINNOX__BASE_URL": url,
+        "SOURCES__CINNOX__APP_ID": creds["app_id"],
+        "SOURCES__CINNOX__APP_TOKEN": creds["app_token"],
+    },
+    records=lambda sb, start, end, bad: _store(sb).calls(start, end, sb.now_ms, sb.faults.bad_record_rate, bad),
+    bad_records=lambda sb, start, end: _store(sb).bad_records(start, end, sb.now_ms, sb.faults.bad_record_rate),
+    order=1,
+    truth_name="cinnox_calls",
+)

@@ -12,69 +12,48 @@ import pendulum
 
 from pipelines.extract.context import RunContext
 from pipelines.extract.ledger import SourceLedger
-from pipelines.extract.walk import Checkpoint, WalkSettings
 from pipelines.fetch.http import VendorClient
 from pipelines.fetch.records import QUARANTINE, Batch
-from pipelines.fetch.retry import RetryPolicy
 from pipelines.fetch.windows import Window, parse_duration
-from pipelines.settings import base_url as checked_url
 from pipelines.settings import credential, rate, whole_number
-from pipelines.sources.vendor import Vendor
+from pipelines.sources.vendor import Pacing, Vendor
 
 from .helpers import CallFlattener, CallPager, error_text, listed_call, rate_limit_wait
 from .open_calls import OpenCallWatch
+from .outcomes import OUTCOMES
 from .settings import (
     CALLS,
     CHILD_TABLES,
-    DEFAULT_BASE_URL,
-    DEFAULT_LOOKBACK,
-    DEFAULT_OPEN_CALL_HORIZON,
     DEFAULT_REQUESTS_PER_SECOND,
-    DEFAULT_WINDOW,
     MAX_PAGE_SIZE,
     NAME,
+    PERSONAL_DATA,
     SIP_HEADERS,
+    BandwidthSettings,
 )
 
 TABLES = (CALLS, SIP_HEADERS, QUARANTINE)
 
 
-@dlt.source(name=NAME, section=NAME)
-def bandwidth(
-    run: RunContext,
-    base_url: str = DEFAULT_BASE_URL,
-    user_id: str = dlt.config.value,
-    api_token: str = dlt.secrets.value,
-    api_secret: str = dlt.secrets.value,
-    start_date: str | None = None,
-    lookback: str = DEFAULT_LOOKBACK,
-    window: str = DEFAULT_WINDOW,
-    page_size: int = MAX_PAGE_SIZE,
-    requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND,
-    max_retries: int = 8,
-    open_call_horizon: str = DEFAULT_OPEN_CALL_HORIZON,
-    checkpoint_rows: int = Checkpoint.rows,
-    checkpoint_seconds: float = Checkpoint.seconds,
-) -> Any:
-    settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
-    name = VENDOR.setting
-    horizon = parse_duration(open_call_horizon, name("open_call_horizon"))
-    user_id = credential(user_id, name("user_id"))
-    api_token, api_secret = credential(api_token, name("api_token")), credential(api_secret, name("api_secret"))
+@dlt.source(name=NAME, section=NAME, spec=BandwidthSettings)
+def bandwidth(run: RunContext, config: BandwidthSettings = None) -> Any:
+    settings, name = config.walk(), config.name
+    horizon = parse_duration(config.open_call_horizon, name("open_call_horizon"))
+    user_id = credential(config.user_id, name("user_id"))
+    api_token, api_secret = credential(config.api_token, name("api_token")), credential(config.api_secret, name("api_secret"))
     basic_credential = base64.b64encode(f"{api_token}:{api_secret}".encode()).decode()
     client = VendorClient(
         vendor=NAME,
-        base_url=checked_url(base_url, name("base_url")),
+        base_url=config.api_url(),
         auth=httpx.BasicAuth(api_token, api_secret),
-        # 0 or none turns client-side pacing off (429s are still honoured).
-        requests_per_second=rate(requests_per_second, name("requests_per_second")),
+        requests_per_second=rate(config.requests_per_second, name("requests_per_second")),
         wait_hint=rate_limit_wait,
-        retry=RetryPolicy(max_retries=whole_number(max_retries, name("max_retries"), low=0)),
+        retry=config.retry(),
         error_text=error_text,
         auth_hint=f"{VENDOR.setting('api_token')}, {VENDOR.setting('api_secret')} and {VENDOR.setting('user_id')}",
         secrets=(api_secret, api_token, basic_credential),
     )
-    pager = CallPager(client, user_id, whole_number(page_size, name("page_size"), high=MAX_PAGE_SIZE))
+    pager = CallPager(client, user_id, whole_number(config.page_size, name("page_size"), high=MAX_PAGE_SIZE))
     flattener = CallFlattener(redact=client.redact)
     open_calls = OpenCallWatch(run.request, horizon)
     stats = run.stats
@@ -137,4 +116,16 @@ def bandwidth(
     return calls
 
 
-VENDOR = Vendor(name=NAME, source=bandwidth, tables=TABLES, child_tables=CHILD_TABLES)
+VENDOR = Vendor(
+    name=NAME,
+    source=bandwidth,
+    tables=TABLES,
+    settings=BandwidthSettings,
+    display_name="Bandwidth",
+    colour="#00897b",
+    outcomes=OUTCOMES,
+    sandbox_part="pipelines.sandbox.bandwidth",
+    personal_data=PERSONAL_DATA,
+    pacing=Pacing("requests_per_second", DEFAULT_REQUESTS_PER_SECOND),
+    child_tables=CHILD_TABLES,
+)

@@ -26,13 +26,13 @@ from typing import Any
 import pendulum
 import pyarrow as pa
 
-from pipelines.extract.ledger import LoadRequest, SourceLedger
+from pipelines.extract.ledger import STALE_OPEN_CALLS, LoadRequest, SourceLedger
 from pipelines.fetch.windows import iso, parse_instant
 
 from .settings import OPEN_STATES
 
 OPEN = "open_calls"
-STALE = "stale_open_calls"
+STALE = STALE_OPEN_CALLS
 OLDEST_OPEN = "oldest_open_call"  # the oldest start in OPEN (shown by `callhouse status`)
 RECHECK = "open_call_recheck"
 

@@ -1,7 +1,13 @@
 """Bandwidth (Catapult v1) list calls: endpoint, limits and the warehouse tables it fills."""
 
+from typing import ClassVar
+
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
+
 from pipelines.fetch.records import TableSpec
 from pipelines.sources.vendor import ChildTable
+from pipelines.sources.windowed import WindowedSourceSettings
 
 NAME = "bandwidth"
 
@@ -65,3 +71,24 @@ SIP_HEADERS = TableSpec(
 
 # Header rows are replaced with their call (load/repairs.py).
 CHILD_TABLES = (ChildTable(SIP_HEADERS.name, "call_id", CALLS.name, "id"),)
+
+# Personal data by table (Vendor.personal_data): the parties' numbers or SIP URIs, and header
+# values (X- headers carry whatever the customer's application put there).
+PERSONAL_DATA = {CALLS.name: ("from", "to"), SIP_HEADERS.name: ("value",)}
+
+
+@configspec
+class BandwidthSettings(WindowedSourceSettings):
+    """SOURCES__BANDWIDTH__*: the windowed settings, and Bandwidth's own."""
+
+    SOURCE: ClassVar[str] = NAME
+    base_url: str = DEFAULT_BASE_URL
+    user_id: str = None
+    api_token: TSecretStrValue = None
+    api_secret: TSecretStrValue = None
+    lookback: str = DEFAULT_LOOKBACK
+    window: str = DEFAULT_WINDOW
+    page_size: int = MAX_PAGE_SIZE
+    # 0 or none turns client-side pacing off (429s are still honoured).
+    requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
+    open_call_horizon: str = DEFAULT_OPEN_CALL_HORIZON

@@ -1,7 +1,13 @@
 """CINNOX call-detail: endpoint, limits and the warehouse tables it fills."""
 
+from typing import ClassVar
+
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
+
 from pipelines.fetch.records import TableSpec
 from pipelines.sources.vendor import ChildTable
+from pipelines.sources.windowed import WindowedSourceSettings
 
 NAME = "cinnox"
 
@@ -101,3 +107,35 @@ CHILD_TABLES = (
     ChildTable(RECORDING_EVENTS.name, "call_detail_id", CALL_DETAIL.name, "id"),
     ChildTable(RECORDING_FILES.name, "call_detail_id", CALL_DETAIL.name, "id"),
 )
+
+# Personal data by table (Vendor.personal_data): phone numbers, people's names and the caller's IP.
+PERSONAL_DATA = {
+    CALL_DETAIL.name: (
+        "fromIP",
+        "callPrepareFromNum",
+        "caller",
+        "callee",
+        "fromDisplayName",
+        "toDisplayName",
+        "callerFirstName",
+        "callerLastName",
+        "calleeFirstName",
+        "calleeLastName",
+    ),
+}
+
+
+@configspec
+class CinnoxSettings(WindowedSourceSettings):
+    """SOURCES__CINNOX__*: the windowed settings, and CINNOX's own."""
+
+    SOURCE: ClassVar[str] = NAME
+    app_id: str = None
+    app_token: TSecretStrValue = None
+    lookback: str = DEFAULT_LOOKBACK
+    window: str = DEFAULT_WINDOW
+    page_limit: int = MAX_PAGE_LIMIT
+    requests_per_second: float | None = None  # none: CINNOX publishes no limit; 429s are honoured
+    # Recording download URLs are signed: kept only when asked (they are credentials).
+    keep_url_signatures: bool = False
+    concurrency: int = 1  # windows fetched at once

@@ -1,8 +1,13 @@
 """Genesys Cloud telephony: endpoints, limits and the warehouse tables they fill."""
 
+from typing import ClassVar
+
 import pendulum
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
 from pipelines.fetch.records import TableSpec
+from pipelines.sources.windowed import WindowedSourceSettings
 
 NAME = "genesys"
 
@@ -101,3 +106,41 @@ CONVERSATION_SIP_HEADERS = TableSpec(
     primary_key=("conversation_id", "name", "value_index"),
     merge_key=("conversation_id",),
 )
+
+# Personal data by table (Vendor.personal_data): SIP users are phone numbers or user names, the
+# raw message repeats them, and the addresses are the parties' IPs; header values may carry any.
+PERSONAL_DATA = {
+    SIPTRACES.name: (
+        "ruri",
+        "ruriUser",
+        "fromUser",
+        "toUser",
+        "pidUser",
+        "contactUser",
+        "authUser",
+        "diversion",
+        "msg",
+        "sourceIp",
+        "destinationIp",
+        "contactIp",
+        "originatorIp",
+    ),
+    CONVERSATION_SIP_HEADERS.name: ("value",),
+}
+
+
+@configspec
+class GenesysSettings(WindowedSourceSettings):
+    """SOURCES__GENESYS__*: the windowed settings, and Genesys' own."""
+
+    SOURCE: ClassVar[str] = NAME
+    base_url: str = DEFAULT_BASE_URL
+    login_url: str | None = None  # default: the base URL's login host (auth.default_login_url)
+    client_id: TSecretStrValue = None
+    client_secret: TSecretStrValue = None
+    lookback: str = DEFAULT_LOOKBACK
+    window: str = DEFAULT_WINDOW
+    result_cap: int = DEFAULT_RESULT_CAP
+    min_window_ms: int = DEFAULT_MIN_WINDOW_MS
+    requests_per_minute: float | None = DEFAULT_REQUESTS_PER_MINUTE
+    include_headers: bool = False  # also load conversation_sip_headers
