@@ -36,12 +36,11 @@ from typing import Any, TextIO
 import pendulum
 
 from pipelines.errors import EXIT_FAILED, EXIT_OK, UsageError, one_line
-from pipelines.extract.ledger import coverage_gaps, coverage_until
+from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
 from pipelines.fetch.windows import now as current_time
 from pipelines.fetch.windows import parse_duration
 from pipelines.models.project import SQL_DIR, Model, ViewBuildError, load_models, read_yaml
 from pipelines.settings import DEFAULT_ERROR_AFTER, DEFAULT_WARN_AFTER, freshness_settings, setting_name
-from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
 from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import committed_ledger, existing_tables
 from pipelines.warehouse.choice import Warehouse
