@@ -91,7 +91,12 @@ class ReportingSettings(BaseConfiguration):
 
 
 # Every whole-number setting here counts something (threads, rows, pages): none may be below 1.
-_KINDS = {int: "positive whole number", int | None: "positive whole number", float: "number", bool: "boolean (true/false)"}
+_KINDS: dict[object, str] = {
+    int: "positive whole number",
+    int | None: "positive whole number",
+    float: "number",
+    bool: "boolean (true/false)",
+}
 
 TSettings = TypeVar("TSettings", bound=BaseConfiguration)
 

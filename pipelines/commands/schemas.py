@@ -44,15 +44,16 @@ def load_reference_warehouse(workdir: Path) -> Path:
     import pendulum
 
     from pipelines.sandbox import Sandbox, SandboxConfig
-    from pipelines.sandbox.config import rate_limit_fields
+    from pipelines.sandbox.config import rate_limit_fields, set_fields
     from pipelines.sources.registry import VENDORS
 
     now = pendulum.datetime(2026, 11, 20, 6, tz="UTC")
     # A fifth of each vendor's default volume, at least 40 a day: few records make a quick load,
     # and a sparse vendor (Genesys' dialogs) still shows its rarer fields.
-    volumes = {f.name: max(f.default // 5, 40) for f in dataclasses.fields(SandboxConfig) if f.name.endswith("_per_day")}
-    no_limits = dict.fromkeys(rate_limit_fields())
-    sandbox = Sandbox(SandboxConfig(seed=11, now=now, history_days=5, **volumes, **no_limits)).start()
+    config = SandboxConfig(seed=11, now=now, history_days=5)
+    volumes = {f.name: max(getattr(config, f.name) // 5, 40) for f in dataclasses.fields(config) if f.name.endswith("_per_day")}
+    set_fields(config, {**volumes, **dict.fromkeys(rate_limit_fields())})
+    sandbox = Sandbox(config).start()
     warehouse = workdir / "warehouse" / "calls.duckdb"
     env = {
         **os.environ,

@@ -12,7 +12,7 @@ from pipelines.fetch.windows import now as current_time
 from pipelines.fetch.windows import parse_instant
 from pipelines.sources.registry import NAMES, vendor
 from pipelines.warehouse.catalog import committed_ledger, committed_rows, schema_exists, table_names
-from pipelines.warehouse.choice import Warehouse
+from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
 from pipelines.warehouse.run_log import last_run
 from pipelines.warehouse.view_builds import last_view_build

@@ -44,7 +44,7 @@ from pipelines.settings import DEFAULT_ERROR_AFTER, DEFAULT_WARN_AFTER, freshnes
 from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
 from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import committed_ledger, existing_tables
-from pipelines.warehouse.choice import Warehouse
+from pipelines.warehouse.kind import Warehouse
 
 SOURCES_YAML = "sources.yml"
 EXAMPLES = 3
@@ -162,7 +162,7 @@ def make_test(
     if kind == "not_null":
         return DataTest(relation, f"{column} not_null", f"{rows} and {col} is null", severity, "NULL values", show)
     if kind == "unique" or kind == UNIQUE_COMBINATION:
-        columns = [column] if kind == "unique" else _as_list(args.get("combination_of_columns"))
+        columns: list[str] = [column] if kind == "unique" and column else _as_list(args.get("combination_of_columns"))
         keys = ", ".join(map(_ident, columns))
         present = " and ".join(f"{_ident(c)} is not null" for c in columns) if kind == "unique" else "true"
         # one row per surplus copy: a key present 3 times counts 2
@@ -181,7 +181,7 @@ def make_test(
             failing,
             severity,
             "rows with other values",
-            show or (column,),
+            show or (str(column),),  # a column test: column is set (checked above)
         )
     if kind == EXPRESSION:
         # dbt_utils: under a column, the expression follows the column (`>= 0`)

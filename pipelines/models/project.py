@@ -90,7 +90,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 def _model_spec(path: Path, name: str) -> dict[str, Any]:
     doc = read_yaml(path)
-    for spec in doc.get("models") or []:
+    specs: list[dict[str, Any]] = doc.get("models") or []
+    for spec in specs:
         if spec.get("name") == name:
             return spec
     raise ViewBuildError(f"views: {path}: no entry `models: - name: {name}`")

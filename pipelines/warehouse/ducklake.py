@@ -49,8 +49,8 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
     def from_settings(cls, work_dir: Path) -> DuckLake:
         import dlt
 
-        catalog = dlt.secrets.get("destination.ducklake.credentials.catalog")
-        storage = dlt.config.get("destination.ducklake.credentials.storage")
+        catalog: object = dlt.secrets.get("destination.ducklake.credentials.catalog")
+        storage: object = dlt.config.get("destination.ducklake.credentials.storage")
         missing = [name for name, value in ((CATALOG_SETTING, catalog), (STORAGE_SETTING, storage)) if not value]
         if missing:
             raise UsageError(f"WAREHOUSE__DESTINATION=ducklake: set {', '.join(missing)} (.dlt/secrets.toml or environment)")
@@ -160,9 +160,9 @@ def normalize_catalog(value: str) -> str:
         return f"{scheme}:///{Path(path).expanduser().absolute()}"
     if scheme:
         raise UsageError(f"{CATALOG_SETTING}: {scheme}:// is not a catalog callhouse knows (postgres://, sqlite:///, duckdb:///)")
-    path = Path(value).expanduser().absolute()
-    kind = "sqlite" if path.suffix in (".sqlite", ".db", ".sqlite3") else "duckdb"
-    return f"{kind}:///{path}"
+    file = Path(value).expanduser().absolute()
+    kind = "sqlite" if file.suffix in (".sqlite", ".db", ".sqlite3") else "duckdb"
+    return f"{kind}:///{file}"
 
 
 def normalize_storage(value: str) -> str:

@@ -62,7 +62,7 @@ def grant_catalog(catalog_url: str, schema: str, roles: Iterable[str], where: st
             grantees = sql.SQL(", ").join(sql.Identifier(role) for role in roles)
             metadata = sql.Identifier(schema)
             cursor.execute("select current_user")
-            (loader,) = cursor.fetchone()
+            (loader,) = cursor.fetchall()[0]
             for statement in (
                 "grant usage on schema {schema} to {roles}",
                 "grant select on all tables in schema {schema} to {roles}",

@@ -47,7 +47,7 @@ class PostgresWarehouse(AttachedWarehouse):
     def from_settings(cls, work_dir: Path) -> PostgresWarehouse:
         import dlt
 
-        url = dlt.secrets.get("destination.postgres.credentials")
+        url: object = dlt.secrets.get("destination.postgres.credentials")
         if not url:
             raise UsageError(f"WAREHOUSE__DESTINATION=postgres: set {CREDENTIALS_SETTING} (.dlt/secrets.toml or environment)")
         if not isinstance(url, str) or urlsplit(url.strip()).scheme not in ("postgres", "postgresql"):

@@ -31,7 +31,11 @@ TABLES = (CALL_DETAIL, RECORDING_EVENTS, RECORDING_FILES, QUARANTINE)
 
 
 @dlt.source(name=NAME, section=NAME, spec=CinnoxSettings)
-def cinnox(run: RunContext, config: CinnoxSettings = None) -> Any:
+def cinnox(
+    run: RunContext,
+    # dlt injects the settings into the argument annotated with exactly the spec class
+    config: CinnoxSettings = None,  # type: ignore[assignment]
+) -> Any:
     settings, name = config.walk(), config.name
     app_id, app_token = credential(config.app_id, name("app_id")), credential(config.app_token, name("app_token"))
     concurrency = whole_number(config.concurrency, name("concurrency"))

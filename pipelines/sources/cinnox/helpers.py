@@ -121,7 +121,9 @@ class CallDetailFlattener:
         }
 
 
-def _children(parents: list[dict[str, Any]], field: str, bad: dict[int, str]) -> tuple[list[dict], list[int], list[int]]:
+def _children(
+    parents: list[dict[str, Any]], field: str, bad: dict[int, str]
+) -> tuple[list[dict[str, Any]], list[int], list[int]]:
     """The objects of each parent's list `field`, with their parent's index and their position."""
     children, parent_of, position = [], [], []
     for index, parent in enumerate(parents):

@@ -36,7 +36,11 @@ TABLES = (SIPTRACES, CONVERSATION_SIP_HEADERS, QUARANTINE)
 
 
 @dlt.source(name=NAME, section=NAME, spec=GenesysSettings)
-def genesys(run: RunContext, config: GenesysSettings = None) -> Any:
+def genesys(
+    run: RunContext,
+    # dlt injects the settings into the argument annotated with exactly the spec class
+    config: GenesysSettings = None,  # type: ignore[assignment]
+) -> Any:
     settings, name = config.walk(), config.name
     cap = whole_number(config.result_cap, name("result_cap"))
     min_ms = whole_number(config.min_window_ms, name("min_window_ms"))
