@@ -13,18 +13,22 @@ import dataclasses
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    from dlt.common.schema import Schema
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 COLUMN_KEYS = ("data_type", "nullable", "primary_key", "merge_key", "unique", "precision", "scale", "timezone")
 
 
-def schema_summary(schema: Any) -> dict[str, Any]:
+def schema_summary(schema: Schema) -> dict[str, object]:
     """The reviewed part of a dlt schema: user tables with their columns' types and keys."""
-    tables = {}
+    tables: dict[str, object] = {}
     for name, table in sorted(schema.tables.items()):
         if name.startswith("_dlt"):
             continue
@@ -32,7 +36,8 @@ def schema_summary(schema: Any) -> dict[str, Any]:
         for column_name, column in table.get("columns", {}).items():
             if "data_type" not in column:
                 continue  # a hint for a column no row has filled yet
-            columns[column_name] = {k: column[k] for k in COLUMN_KEYS if column.get(k) not in (None, False) or k == "nullable"}
+            hints: Mapping[str, object] = column
+            columns[column_name] = {k: hints[k] for k in COLUMN_KEYS if hints.get(k) not in (None, False) or k == "nullable"}
         tables[name] = {"write_disposition": table.get("write_disposition"), "columns": columns}
     return {"name": schema.name, "tables": tables}
 
@@ -78,7 +83,7 @@ def load_reference_warehouse(workdir: Path) -> Path:
     return warehouse
 
 
-def live_summaries(warehouse: Path) -> dict[str, dict[str, Any]]:
+def live_summaries(warehouse: Path) -> dict[str, dict[str, object]]:
     import dlt
 
     from pipelines.sources.registry import VENDORS
@@ -91,7 +96,7 @@ def live_summaries(warehouse: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def render(summary: dict[str, Any]) -> str:
+def render(summary: dict[str, object]) -> str:
     header = "# dlt schema of this source as loaded (types, keys). Regenerate with `make schemas`; review the diff.\n"
     return header + yaml.safe_dump(summary, sort_keys=False, allow_unicode=True)
 

@@ -6,19 +6,21 @@ import json
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import duckdb
+
 from pipelines.errors import EXIT_OK
 from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
 from pipelines.fetch.windows import now as current_time
 from pipelines.fetch.windows import parse_instant
 from pipelines.sources.registry import NAMES, vendor
-from pipelines.warehouse.catalog import committed_ledger, committed_rows, schema_exists, table_names
+from pipelines.warehouse.catalog import committed_ledger, committed_rows, count, schema_exists, table_names
 from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
 from pipelines.warehouse.run_log import last_run
 from pipelines.warehouse.view_builds import last_view_build
 
 
-def source_status(con: Any, name: str, now: datetime) -> dict[str, Any]:
+def source_status(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> dict[str, Any]:
     """What is committed: rows of unfinished loads and coverage beyond `now` are not shown."""
     state = committed_ledger(con, name)
     coverage = coverage_until(state.get("coverage", []), now)
@@ -46,10 +48,11 @@ def source_status(con: Any, name: str, now: datetime) -> dict[str, Any]:
         main = vendor(name).tables[0].name
         if "quarantine" in tables and main in tables:
             # A quarantined record whose id has since loaded (a later delivery was fine).
-            status["quarantine_since_loaded"] = con.execute(
+            status["quarantine_since_loaded"] = count(
+                con,
                 f"select count(*) from \"{name}\".quarantine q where json_extract_string(q.raw_json, '$.id') in "
-                f'(select id from "{name}"."{main}")'
-            ).fetchone()[0]
+                f'(select id from "{name}"."{main}")',
+            )
     if "runs" in table_names(con, OPS_SCHEMA):  # the schema alone may hold only the loaded ranges
         status["last_run"] = last_run(con, name)
     return status
@@ -75,7 +78,9 @@ def print_status(warehouse: Warehouse, out: TextIO, shape: str = "text") -> int:
     return EXIT_OK
 
 
-def status_document(con: Any, warehouse: Warehouse, statuses: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+def status_document(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, statuses: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
     """`callhouse status --json`: the schema docs/operations.md documents (its version is `schema`)."""
     built = last_view_build(con)
     sources = {}
@@ -126,7 +131,7 @@ def _views_line(views: dict[str, Any]) -> str:
     return f"views: {built}\n"
 
 
-def _last_success(con: Any, source: str) -> datetime | None:
+def _last_success(con: duckdb.DuckDBPyConnection, source: str) -> datetime | None:
     """When the source's newest load that ended `ok` finished."""
     row = con.execute(f"select max(finished_at) from {OPS_SCHEMA}.runs where source = ? and outcome = 'ok'", [source]).fetchone()
     return row[0] if row else None
@@ -213,5 +218,5 @@ def _print_one(s: dict[str, Any], out: TextIO) -> None:
         out.write(
             f"  quarantined: {s['tables']['quarantine']:,} records could not be loaded (see {s['source']}.quarantine){resolved}\n"
         )
-    for table, count in s["tables"].items():
-        out.write(f"  {table:<48} {count:>12,}\n")
+    for table, rows in s["tables"].items():
+        out.write(f"  {table:<48} {rows:>12,}\n")

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import duckdb
@@ -31,6 +31,9 @@ from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.grants import grant_catalog
 from pipelines.warehouse.writer_lock import writer_lock
+
+if TYPE_CHECKING:
+    from dlt.common.destination import TDestinationReferenceArg
 
 CATALOG_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG"
 STORAGE_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE"
@@ -122,7 +125,7 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
                 time.sleep(0.2 * (attempt + 1))
         con.execute(f"use {LAKE_NAME}")
 
-    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
         """dlt's ducklake destination for this lake, loading the extensions from the wheels."""
         import dlt
         from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials

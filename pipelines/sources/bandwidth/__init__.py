@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from typing import Any
 
 import dlt
 import httpx
 import pendulum
+from dlt.extract import DltResource
+from dlt.extract.items import DataItemWithMeta
 
 from pipelines.extract.context import RunContext
 from pipelines.extract.ledger import SourceLedger
@@ -40,7 +41,7 @@ def bandwidth(
     run: RunContext,
     # dlt injects the settings into the argument annotated with exactly the spec class
     config: BandwidthSettings = None,  # type: ignore[assignment]
-) -> Any:
+) -> DltResource:
     settings, name = config.walk(), config.name
     horizon = parse_duration(config.open_call_horizon, name("open_call_horizon"))
     user_id = credential(config.user_id, name("user_id"))
@@ -110,7 +111,7 @@ def bandwidth(
     walk = run.walk(settings, fetch_window, TABLES, nightly_start=nightly_start)
 
     @dlt.resource(name=CALLS.name, write_disposition="merge", primary_key="id")
-    def calls() -> Iterator[Any]:
+    def calls() -> Iterator[DataItemWithMeta]:
         try:
             yield from walk
         finally:

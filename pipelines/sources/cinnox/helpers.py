@@ -46,7 +46,7 @@ def call_detail_pages(client: VendorClient, app_id: str, window: Window, limit: 
         offset += limit
 
 
-def is_throttled(body: Any) -> bool:
+def is_throttled(body: object) -> bool:
     """CINNOX may report throttling in the body of an answer that is not a 429 (vendor-apis.md §1)."""
     return isinstance(body, dict) and body.get("result") is None and body.get("code") == TOO_MANY_REQUESTS
 
