@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, TypedDict
 
 import duckdb
 
@@ -16,15 +16,30 @@ from pipelines.sources.registry import NAMES, vendor
 from pipelines.warehouse.catalog import committed_ledger, committed_rows, count, schema_exists, table_names
 from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
-from pipelines.warehouse.run_log import last_run
+from pipelines.warehouse.run_log import LastRun, last_run
 from pipelines.warehouse.view_builds import last_view_build
 
 
-def source_status(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> dict[str, Any]:
+class SourceStatus(TypedDict):
+    """One source in `callhouse status` (the report's data health reads it too)."""
+
+    source: str
+    cursor: str | None
+    coverage: list[list[str]]
+    gaps: list[list[str]]
+    truncated: list[list[str | int]]  # [start, end, rows]
+    stale_open_calls: dict[str, str]  # id -> start
+    unfinished_backfills: list[str]
+    tables: dict[str, int]  # committed rows per table
+    quarantine_since_loaded: int
+    last_run: LastRun | None
+
+
+def source_status(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> SourceStatus:
     """What is committed: rows of unfinished loads and coverage beyond `now` are not shown."""
     state = committed_ledger(con, name)
     coverage = coverage_until(state.get("coverage", []), now)
-    status: dict[str, Any] = {
+    status: SourceStatus = {
         "source": name,
         "cursor": state.get("cursor"),
         "coverage": coverage,
@@ -79,14 +94,18 @@ def print_status(warehouse: Warehouse, out: TextIO, shape: str = "text") -> int:
 
 
 def status_document(
-    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, statuses: list[dict[str, Any]], now: datetime
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, statuses: list[SourceStatus], now: datetime
 ) -> dict[str, Any]:
     """`callhouse status --json`: the schema docs/operations.md documents (its version is `schema`)."""
     built = last_view_build(con)
     sources = {}
+    successes: list[str] = []
     for s in statuses:
         run = s["last_run"]
         success = _last_success(con, s["source"]) if s["last_run"] else None
+        success_at = _iso(success)
+        if success_at:
+            successes.append(success_at)
         sources[s["source"]] = {
             "last_run": None
             if run is None
@@ -98,7 +117,7 @@ def status_document(
                 "rows": run["rows"],
                 "message": run["message"] or None,
             },
-            "last_success_at": _iso(success),
+            "last_success_at": success_at,
             "cursor": s["cursor"],
             "coverage": s["coverage"],
             "gaps": s["gaps"],
@@ -109,7 +128,6 @@ def status_document(
             "quarantine": {"records": s["tables"].get("quarantine", 0), "loaded_since": s["quarantine_since_loaded"]},
             "views_older_than_last_success": bool(success and (built is None or built < success)),
         }
-    successes = [v["last_success_at"] for v in sources.values() if v["last_success_at"]]
     last_load = max(successes) if successes else None
     return {
         "schema": 1,
@@ -182,7 +200,7 @@ def _unix(value: str | None) -> int:
     return int(parse_instant(value).timestamp()) if value else 0
 
 
-def _print_one(s: dict[str, Any], out: TextIO) -> None:
+def _print_one(s: SourceStatus, out: TextIO) -> None:
     out.write(f"{s['source']}\n")
     run = s["last_run"]
     if run and run["finished_at"] is None:

@@ -13,7 +13,7 @@ import datetime as dt
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 import jinja2
 import pendulum
@@ -24,9 +24,19 @@ from pipelines.fetch.windows import parse_instant
 from pipelines.models.data_tests import CheckResults
 from pipelines.report import charts, formatting
 from pipelines.report.queries import Figures, ReportData
+from pipelines.warehouse.run_log import LastRun
 
 STAFF_IN_TABLE = 15
 CHECK_LINES_SHOWN = 20
+
+
+class SourceHealth(TypedDict):
+    """What the data health panel reads of a source's status (commands/status.SourceStatus)."""
+
+    source: str
+    coverage: list[list[str]]
+    gaps: list[list[str]]
+    last_run: LastRun | None
 
 
 @dataclass
@@ -34,7 +44,7 @@ class PageInputs:
     data: ReportData
     warehouse: str  # what the page names as its source
     made_at: dt.datetime  # UTC
-    sources: list[dict[str, Any]]  # `callhouse status` per source (commands/status.source_status)
+    sources: Sequence[SourceHealth]  # `callhouse status` per source (commands/status.source_status)
     checks: CheckResults  # `callhouse check`
     warnings: list[str] = field(default_factory=list)  # shown at the top (e.g. a zone mismatch)
 
@@ -261,7 +271,7 @@ def _spans(intervals: Sequence[Sequence[str | dt.datetime]], limit: int = 3) -> 
     return Spans(parts[:limit], max(0, len(parts) - limit), len(parts))
 
 
-def _last_run(run: dict[str, Any] | None) -> tuple[str, dict[str, object] | None]:
+def _last_run(run: LastRun | None) -> tuple[str, dict[str, object] | None]:
     """(status, what the page says) of a source's last run."""
     if not run:
         return "skip", None
@@ -330,7 +340,8 @@ def health(inputs: PageInputs) -> Health:
             if fresh and fresh.status in ("warn", "fail"):
                 problems.append(f"{name}: last load {fresh.detail.split(', ')[-1] if fresh.detail else 'too old'}")
             if run_status in ("fail", "warn"):
-                problems.append(f"{name}: last run {'not finished' if run_status == 'warn' else status['last_run']['outcome']}")
+                outcome = "not finished" if run_status == "warn" or status["last_run"] is None else status["last_run"]["outcome"]
+                problems.append(f"{name}: last run {outcome}")
     counts = inputs.checks.counts
     if counts["fail"]:
         problems.append(f"{counts['fail']} data test{'s' if counts['fail'] != 1 else ''} failing")
