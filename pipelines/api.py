@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipelines.commands.alerted import performed
 from pipelines.commands.checks import run_data_tests
@@ -26,6 +26,9 @@ from pipelines.fetch.windows import now, parse_instant
 from pipelines.load.runner import build_source, new_run_id
 from pipelines.sources.registry import vendor
 from pipelines.warehouse.choice import resolve_warehouse
+
+if TYPE_CHECKING:
+    from dlt.extract import DltSource
 
 __all__ = ["CommandResult", "SourceResult", "backfill", "check", "dlt_source", "run"]
 
@@ -52,7 +55,7 @@ def check(*, warehouse: str | None = None) -> CommandResult:
     return performed("check", warehouse, lambda result: run_data_tests(resolve_warehouse(warehouse), result))
 
 
-def dlt_source(name: str, start: str | datetime | None = None, end: str | datetime | None = None) -> Any:
+def dlt_source(name: str, start: str | datetime | None = None, end: str | datetime | None = None) -> DltSource:
     """The vendor's dlt source (`cinnox`, `bandwidth`, `genesys`) for a dlt pipeline of your own,
     with its settings from dlt's config (`SOURCES__<S>__...`, `.dlt/`), as callhouse reads them.
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from pipelines.errors import EXIT_FAILED, EXIT_OK, CallhouseError, UsageError, one_line, redact_secrets, root_error
 
@@ -40,19 +40,19 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str) -> None:  # one line and exit 2, as for every usage error
+    def error(self, message: str) -> NoReturn:  # one line and exit 2, as for every usage error
         raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--warehouse",
         help="the DuckDB file (WAREHOUSE__DESTINATION=duckdb, the default); with ducklake or postgres, a file whose folder "
         "keeps this machine's working files (default warehouse/calls.duckdb or $CALLHOUSE_WAREHOUSE)",
     )
     common.add_argument("--debug", action="store_true", help="show tracebacks")
-    sources = argparse.ArgumentParser(add_help=False)
+    sources = _Parser(add_help=False)
     sources.add_argument("--source", action="append", dest="sources", metavar="S", help="{sources} (repeatable)")
     sources.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish")
 
@@ -127,8 +127,8 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command in ("run", "backfill"):
         from pipelines.commands import loading
 
-        check = getattr(args, "check", False)
-        options = loading.LoadOptions(args.warehouse, tuple(args.sources or ()), args.wait, args.debug, check)
+        then_check = getattr(args, "check", False)
+        options = loading.LoadOptions(args.warehouse, tuple(args.sources or ()), args.wait, args.debug, then_check)
         return loading.run(options) if args.command == "run" else loading.backfill(options, args.start, args.end)
     if args.command == "views":
         from pipelines.commands import views

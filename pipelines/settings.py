@@ -13,7 +13,7 @@ import math
 import os
 import re
 import unicodedata
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec
@@ -91,7 +91,12 @@ class ReportingSettings(BaseConfiguration):
 
 
 # Every whole-number setting here counts something (threads, rows, pages): none may be below 1.
-_KINDS = {int: "positive whole number", int | None: "positive whole number", float: "number", bool: "boolean (true/false)"}
+_KINDS: dict[object, str] = {
+    int: "positive whole number",
+    int | None: "positive whole number",
+    float: "number",
+    bool: "boolean (true/false)",
+}
 
 TSettings = TypeVar("TSettings", bound=BaseConfiguration)
 
@@ -142,14 +147,19 @@ def reporting_settings() -> ReportingSettings:
     return settings
 
 
+# A setting as dlt gives it: its declared type, or the text of an environment variable it could
+# not coerce.
+SettingValue = str | int | float | None
+
+
 # --- single values, checked before any request: one line naming the setting, never a loop, a
 # silent clamp or a request the vendor refuses nine times ---------------------------------------
 
 
-def whole_number(value: Any, name: str, low: int = 1, high: int | None = None) -> int:
+def whole_number(value: SettingValue, name: str, low: int = 1, high: int | None = None) -> int:
     """An integer in [low, high]."""
     try:
-        number = int(value)
+        number = None if value is None else int(value)
     except (TypeError, ValueError):
         number = None
     if (
@@ -164,7 +174,7 @@ def whole_number(value: Any, name: str, low: int = 1, high: int | None = None) -
     return number
 
 
-def rate(value: Any, name: str) -> float | None:
+def rate(value: SettingValue, name: str) -> float | None:
     """Requests per second or minute: a positive number, or 0 / empty for no client-side pacing."""
     if value in (None, "", 0, "0"):
         return None
@@ -177,7 +187,7 @@ def rate(value: Any, name: str) -> float | None:
     return number or None
 
 
-def base_url(value: Any, name: str) -> str:
+def base_url(value: object, name: str) -> str:
     """An absolute http(s) URL: a host alone would fail every request only after all retries."""
     text = str(value or "").strip()
     parts = urlsplit(text)
@@ -186,7 +196,7 @@ def base_url(value: Any, name: str) -> str:
     return text
 
 
-def credential(value: Any, name: str) -> str:
+def credential(value: object, name: str) -> str:
     """A secret as configured: not empty, and free of control characters (a `.env` saved on
     Windows leaves a `\\r`, which httpx would print back in its error). Never shown."""
     text = "" if value is None else str(value)

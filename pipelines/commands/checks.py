@@ -8,7 +8,8 @@ from typing import TextIO
 from pipelines.commands.alerted import alerted
 from pipelines.commands.outcome import CommandResult
 from pipelines.models.data_tests import declared_checks, evaluate_checks
-from pipelines.warehouse.choice import Warehouse, resolve_warehouse
+from pipelines.warehouse.choice import resolve_warehouse
+from pipelines.warehouse.kind import Warehouse
 
 
 def check(warehouse_arg: str | None) -> int:

@@ -29,7 +29,8 @@ from pipelines.sandbox import Limits, Sandbox, SandboxConfig
 from pipelines.sandbox.config import rate_limit_fields
 from pipelines.sources.registry import VENDORS
 from pipelines.sources.vendor import Vendor
-from pipelines.warehouse.choice import Warehouse, resolve_warehouse
+from pipelines.warehouse.choice import resolve_warehouse
+from pipelines.warehouse.kind import Warehouse
 
 BACKFILL_DAYS = 7
 DEMO_SPEEDUP = 20  # the vendors' rate limits, and the sources' pacing with them, times this
@@ -130,7 +131,7 @@ def _say(out: TextIO, line: str) -> None:
 def report(warehouse: Warehouse, out: TextIO) -> None:
     con = warehouse.connect(read_only=True)
     try:
-        zone = con.execute("select timezone from staging.reporting_settings").fetchone()[0]
+        zone = con.execute("select timezone from staging.reporting_settings").fetchall()[0][0]
         rows = con.execute("""
             select vendor, count(*) as calls,
                 count(*) filter (where outcome = 'answered'), count(*) filter (where outcome = 'missed'),
@@ -139,7 +140,7 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
                 sum(talk_s)
             from reporting.calls group by vendor order by vendor
         """).fetchall()
-        first, last = con.execute("select min(day), max(day) from reporting.daily_calls").fetchone()
+        first, last = con.execute("select min(day), max(day) from reporting.daily_calls").fetchall()[0]
         busiest = con.execute("""
             select date_trunc('hour', timezone(s.timezone, c.started_at)) as hour, count(*) as calls
             from reporting.calls c cross join staging.reporting_settings s

@@ -25,7 +25,8 @@ from pipelines.load.runner import SourceRun, apply_dlt_defaults, missing_setting
 from pipelines.models.views import check_timezone
 from pipelines.sources.registry import NAMES, VENDORS, vendor
 from pipelines.sources.vendor import Vendor
-from pipelines.warehouse.choice import Warehouse, resolve_warehouse
+from pipelines.warehouse.choice import resolve_warehouse
+from pipelines.warehouse.kind import Warehouse
 
 
 @dataclass(frozen=True)

@@ -4,25 +4,42 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, TypedDict
+
+import duckdb
 
 from pipelines.errors import EXIT_OK
 from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
 from pipelines.fetch.windows import now as current_time
 from pipelines.fetch.windows import parse_instant
 from pipelines.sources.registry import NAMES, vendor
-from pipelines.warehouse.catalog import committed_ledger, committed_rows, schema_exists, table_names
-from pipelines.warehouse.choice import Warehouse
+from pipelines.warehouse.catalog import committed_ledger, committed_rows, count, schema_exists, table_names
+from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
-from pipelines.warehouse.run_log import last_run
+from pipelines.warehouse.run_log import LastRun, last_run
 from pipelines.warehouse.view_builds import last_view_build
 
 
-def source_status(con: Any, name: str, now: datetime) -> dict[str, Any]:
+class SourceStatus(TypedDict):
+    """One source in `callhouse status` (the report's data health reads it too)."""
+
+    source: str
+    cursor: str | None
+    coverage: list[list[str]]
+    gaps: list[list[str]]
+    truncated: list[list[str | int]]  # [start, end, rows]
+    stale_open_calls: dict[str, str]  # id -> start
+    unfinished_backfills: list[str]
+    tables: dict[str, int]  # committed rows per table
+    quarantine_since_loaded: int
+    last_run: LastRun | None
+
+
+def source_status(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> SourceStatus:
     """What is committed: rows of unfinished loads and coverage beyond `now` are not shown."""
     state = committed_ledger(con, name)
     coverage = coverage_until(state.get("coverage", []), now)
-    status: dict[str, Any] = {
+    status: SourceStatus = {
         "source": name,
         "cursor": state.get("cursor"),
         "coverage": coverage,
@@ -46,10 +63,11 @@ def source_status(con: Any, name: str, now: datetime) -> dict[str, Any]:
         main = vendor(name).tables[0].name
         if "quarantine" in tables and main in tables:
             # A quarantined record whose id has since loaded (a later delivery was fine).
-            status["quarantine_since_loaded"] = con.execute(
+            status["quarantine_since_loaded"] = count(
+                con,
                 f"select count(*) from \"{name}\".quarantine q where json_extract_string(q.raw_json, '$.id') in "
-                f'(select id from "{name}"."{main}")'
-            ).fetchone()[0]
+                f'(select id from "{name}"."{main}")',
+            )
     if "runs" in table_names(con, OPS_SCHEMA):  # the schema alone may hold only the loaded ranges
         status["last_run"] = last_run(con, name)
     return status
@@ -75,13 +93,19 @@ def print_status(warehouse: Warehouse, out: TextIO, shape: str = "text") -> int:
     return EXIT_OK
 
 
-def status_document(con: Any, warehouse: Warehouse, statuses: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+def status_document(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, statuses: list[SourceStatus], now: datetime
+) -> dict[str, Any]:
     """`callhouse status --json`: the schema docs/operations.md documents (its version is `schema`)."""
     built = last_view_build(con)
     sources = {}
+    successes: list[str] = []
     for s in statuses:
         run = s["last_run"]
         success = _last_success(con, s["source"]) if s["last_run"] else None
+        success_at = _iso(success)
+        if success_at:
+            successes.append(success_at)
         sources[s["source"]] = {
             "last_run": None
             if run is None
@@ -93,7 +117,7 @@ def status_document(con: Any, warehouse: Warehouse, statuses: list[dict[str, Any
                 "rows": run["rows"],
                 "message": run["message"] or None,
             },
-            "last_success_at": _iso(success),
+            "last_success_at": success_at,
             "cursor": s["cursor"],
             "coverage": s["coverage"],
             "gaps": s["gaps"],
@@ -104,7 +128,6 @@ def status_document(con: Any, warehouse: Warehouse, statuses: list[dict[str, Any
             "quarantine": {"records": s["tables"].get("quarantine", 0), "loaded_since": s["quarantine_since_loaded"]},
             "views_older_than_last_success": bool(success and (built is None or built < success)),
         }
-    successes = [v["last_success_at"] for v in sources.values() if v["last_success_at"]]
     last_load = max(successes) if successes else None
     return {
         "schema": 1,
@@ -126,7 +149,7 @@ def _views_line(views: dict[str, Any]) -> str:
     return f"views: {built}\n"
 
 
-def _last_success(con: Any, source: str) -> datetime | None:
+def _last_success(con: duckdb.DuckDBPyConnection, source: str) -> datetime | None:
     """When the source's newest load that ended `ok` finished."""
     row = con.execute(f"select max(finished_at) from {OPS_SCHEMA}.runs where source = ? and outcome = 'ok'", [source]).fetchone()
     return row[0] if row else None
@@ -177,7 +200,7 @@ def _unix(value: str | None) -> int:
     return int(parse_instant(value).timestamp()) if value else 0
 
 
-def _print_one(s: dict[str, Any], out: TextIO) -> None:
+def _print_one(s: SourceStatus, out: TextIO) -> None:
     out.write(f"{s['source']}\n")
     run = s["last_run"]
     if run and run["finished_at"] is None:
@@ -213,5 +236,5 @@ def _print_one(s: dict[str, Any], out: TextIO) -> None:
         out.write(
             f"  quarantined: {s['tables']['quarantine']:,} records could not be loaded (see {s['source']}.quarantine){resolved}\n"
         )
-    for table, count in s["tables"].items():
-        out.write(f"  {table:<48} {count:>12,}\n")
+    for table, rows in s["tables"].items():
+        out.write(f"  {table:<48} {rows:>12,}\n")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypedDict, cast
+from typing import Final, Literal, TypedDict, cast
 
 import pendulum
 
@@ -26,7 +26,7 @@ from pipelines.fetch.windows import Window, iso, merge_intervals, parse_instant,
 STATE_KEY = "callhouse"
 # Records a source stopped re-checking (id -> start), kept in its state for `callhouse status` to
 # list and `callhouse check` to warn on: any source may keep them (calls still open past a horizon).
-STALE_OPEN_CALLS = "stale_open_calls"
+STALE_OPEN_CALLS: Final = "stale_open_calls"
 
 
 class Plan(TypedDict):

@@ -84,7 +84,7 @@ class VendorClient:
     max_connections: int = 8
     wait_hint: Callable[[httpx.Response], float | None] | None = None
     error_text: Callable[[httpx.Response], str] | None = None
-    throttled_body: Callable[[Any], bool] | None = None
+    throttled_body: Callable[[object], bool] | None = None
     auth_hint: str = "credentials"
     secrets: tuple[str, ...] = ()
 

@@ -28,22 +28,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+import duckdb
 import pendulum
 
 from pipelines.errors import EXIT_FAILED, EXIT_OK, UsageError, one_line
 from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
 from pipelines.fetch.windows import now as current_time
 from pipelines.fetch.windows import parse_duration
-from pipelines.models.project import SQL_DIR, Model, ViewBuildError, load_models, read_yaml
+from pipelines.models.project import SQL_DIR, Model, ViewBuildError, YamlMapping, load_models, read_yaml
 from pipelines.settings import DEFAULT_ERROR_AFTER, DEFAULT_WARN_AFTER, freshness_settings, setting_name
 from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import committed_ledger, existing_tables
-from pipelines.warehouse.choice import Warehouse
+from pipelines.warehouse.kind import Warehouse
 
 SOURCES_YAML = "sources.yml"
 EXAMPLES = 3
@@ -91,7 +92,7 @@ def _relation(qualified: str) -> str:
     return f"{_ident(schema)}.{_ident(table)}"
 
 
-def _lit(value: Any) -> str:
+def _lit(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -99,7 +100,7 @@ def _lit(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _as_list(value: Any) -> list[str]:
+def _as_list(value: str | Iterable[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value or [])
 
 
@@ -111,7 +112,7 @@ _REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$""")
 _SOURCE = re.compile(r"""^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$""")
 
 
-def _parse(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
+def _parse(entry: object, where: str) -> tuple[str, YamlMapping]:
     """(test name, arguments), dbt's `config:` (where, severity, meta.show) merged into them."""
     if isinstance(entry, str):
         return entry, {}
@@ -130,7 +131,7 @@ def _parse(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
     raise ViewBuildError(f"check: {where}: cannot read test {entry!r}")
 
 
-def _target(to: Any, where: str, refs: Mapping[str, str]) -> str:
+def _target(to: object, where: str, refs: Mapping[str, str]) -> str:
     """`schema.table` of a relationships test's `to`: ref('view'), source('source', 'table'), or
     schema.table as it is."""
     text = str(to)
@@ -146,7 +147,7 @@ def _target(to: Any, where: str, refs: Mapping[str, str]) -> str:
 
 
 def make_test(
-    relation: str, entry: Any, where: str, column: str | None = None, refs: Mapping[str, str] | None = None
+    relation: str, entry: object, where: str, column: str | None = None, refs: Mapping[str, str] | None = None
 ) -> DataTest:
     """One declared test as SQL selecting its failing rows. `refs`: what `ref('name')` (and
     `source:<name>`) mean, view name -> schema.view (source -> its schema)."""
@@ -161,7 +162,7 @@ def make_test(
     if kind == "not_null":
         return DataTest(relation, f"{column} not_null", f"{rows} and {col} is null", severity, "NULL values", show)
     if kind == "unique" or kind == UNIQUE_COMBINATION:
-        columns = [column] if kind == "unique" else _as_list(args.get("combination_of_columns"))
+        columns: list[str] = [column] if kind == "unique" and column else _as_list(args.get("combination_of_columns"))
         keys = ", ".join(map(_ident, columns))
         present = " and ".join(f"{_ident(c)} is not null" for c in columns) if kind == "unique" else "true"
         # one row per surplus copy: a key present 3 times counts 2
@@ -180,7 +181,7 @@ def make_test(
             failing,
             severity,
             "rows with other values",
-            show or (column,),
+            show or (str(column),),  # a column test: column is set (checked above)
         )
     if kind == EXPRESSION:
         # dbt_utils: under a column, the expression follows the column (`>= 0`)
@@ -207,7 +208,7 @@ def make_test(
     raise ViewBuildError(f"check: {where}: unknown test {kind!r}")
 
 
-def tests_for(relation: str, spec: dict[str, Any], where: str, refs: Mapping[str, str] | None = None) -> Iterator[DataTest]:
+def tests_for(relation: str, spec: YamlMapping, where: str, refs: Mapping[str, str] | None = None) -> Iterator[DataTest]:
     """The model's `data_tests`, then each column's; dbt's older key `tests:` is refused (by name)
     rather than skipped, so no test goes unrun."""
     for part in [spec, *(spec.get("columns") or [])]:
@@ -231,7 +232,7 @@ class Freshness:
     error_after: pendulum.Duration
 
 
-def freshness_rules(sources: list[dict[str, Any]]) -> list[Freshness]:
+def freshness_rules(sources: list[YamlMapping]) -> list[Freshness]:
     """Per source: the settings (settings.FreshnessSettings), else sql/sources.yml, else the defaults
     (settings.DEFAULT_WARN_AFTER / DEFAULT_ERROR_AFTER)."""
     rules = []
@@ -245,7 +246,7 @@ def freshness_rules(sources: list[dict[str, Any]]) -> list[Freshness]:
     return rules
 
 
-def collect(sql_dir: Path | None = None) -> tuple[list[DataTest], list[DataTest], list[dict[str, Any]]]:
+def collect(sql_dir: Path | None = None) -> tuple[list[DataTest], list[DataTest], list[YamlMapping]]:
     """(tests on raw tables, tests on views, the sources) declared under sql/."""
     sql_dir = sql_dir or SQL_DIR
     sources_path = sql_dir / SOURCES_YAML
@@ -263,23 +264,23 @@ def collect(sql_dir: Path | None = None) -> tuple[list[DataTest], list[DataTest]
     return raw_tests, view_tests, sources
 
 
-def _refs(models: list[Model], sources: list[dict[str, Any]]) -> dict[str, str]:
+def _refs(models: list[Model], sources: list[YamlMapping]) -> dict[str, str]:
     """ref('name') -> schema.name for a name one layer defines (a name in two layers is left out,
     so ref() to it fails naming it); source:<name> -> the source's schema."""
     layers: dict[str, list[str]] = {}
     for model in models:
         layers.setdefault(model.name, []).append(model.qualified)
     refs = {name: qualified[0] for name, qualified in layers.items() if len(qualified) == 1}
-    refs.update({f"source:{s['name']}": s.get("schema", s["name"]) for s in sources})
+    refs.update({f"source:{s['name']}": str(s.get("schema", s["name"])) for s in sources})
     return refs
 
 
 # --- running ----------------------------------------------------------------------------------
 
 
-def _run_test(con: Any, test: DataTest) -> Outcome:
+def _run_test(con: duckdb.DuckDBPyConnection, test: DataTest) -> Outcome:
     try:
-        failing = con.execute(test.count_sql).fetchone()[0]
+        failing = con.execute(test.count_sql).fetchall()[0][0]
     except Exception as exc:
         return Outcome("fail", f"FAIL {test.name}: could not run: {one_line(exc)}")
     if not failing:
@@ -293,7 +294,7 @@ def _run_test(con: Any, test: DataTest) -> Outcome:
     return Outcome(status, line)
 
 
-def _stale_open_calls(con: Any, source: str) -> Outcome:
+def _stale_open_calls(con: duckdb.DuckDBPyConnection, source: str) -> Outcome:
     """Calls open past the source's open-call horizon are no longer re-checked: a warning."""
     stale = committed_ledger(con, source).get(STALE_OPEN_CALLS) or {}
     if not stale:
@@ -306,7 +307,7 @@ def _stale_open_calls(con: Any, source: str) -> Outcome:
     )
 
 
-def _coverage_gaps(con: Any, source: str, now: pendulum.DateTime) -> Outcome:
+def _coverage_gaps(con: duckdb.DuckDBPyConnection, source: str, now: pendulum.DateTime) -> Outcome:
     """A hole inside a source's loaded ranges: its days read as quiet ones in any sum over time."""
     gaps = coverage_gaps(coverage_until(committed_ledger(con, source).get("coverage", []), now))
     if not gaps:
@@ -319,7 +320,7 @@ def _coverage_gaps(con: Any, source: str, now: pendulum.DateTime) -> Outcome:
     )
 
 
-def _freshness(con: Any, rule: Freshness, tables: set[tuple[str, str]], now: pendulum.DateTime) -> Outcome:
+def _freshness(con: duckdb.DuckDBPyConnection, rule: Freshness, tables: set[tuple[str, str]], now: pendulum.DateTime) -> Outcome:
     label = f"{rule.source}: freshness"
     if (rule.source, "_dlt_loads") not in tables:
         return Outcome("skip", f"SKIP {label}: never loaded", "never loaded")
@@ -375,7 +376,7 @@ def declared_checks(sql_dir: Path | None = None) -> DeclaredChecks:
     return DeclaredChecks(raw_tests, view_tests, freshness_rules(sources))
 
 
-def evaluate_checks(con: Any, declared: DeclaredChecks) -> CheckResults:
+def evaluate_checks(con: duckdb.DuckDBPyConnection, declared: DeclaredChecks) -> CheckResults:
     """Runs every test on an open (read-only) connection; views not built is a usage error."""
     raw_tests, view_tests, rules = declared.raw_tests, declared.view_tests, declared.freshness
     outcomes: list[Outcome] = []

@@ -20,6 +20,9 @@ from pipelines.errors import CallhouseError
 from pipelines.models.generated import GENERATED
 from pipelines.warehouse.layout import OPS_SCHEMA, RAW_SCHEMAS, VIEW_LAYERS
 
+# A mapping as yaml.safe_load gives it (sql/**/*.yml, dbt's layout): its shape is the file's.
+YamlMapping = dict[str, Any]
+
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 LAYERS = VIEW_LAYERS
 SETTINGS_VIEW = ("staging", "reporting_settings")
@@ -47,7 +50,7 @@ class Model:
     sql_path: Path | None
     yaml_path: Path | None
     sql: str = ""
-    spec: dict[str, Any] = field(default_factory=dict)
+    spec: YamlMapping = field(default_factory=dict)
 
     @property
     def qualified(self) -> str:
@@ -76,11 +79,11 @@ class Model:
         return {r for r in self.refs if r[0] in SOURCE_SCHEMAS}
 
     @property
-    def columns(self) -> list[dict[str, Any]]:
+    def columns(self) -> list[YamlMapping]:
         return list(self.spec.get("columns") or [])
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> YamlMapping:
     try:
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -88,9 +91,10 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _model_spec(path: Path, name: str) -> dict[str, Any]:
+def _model_spec(path: Path, name: str) -> YamlMapping:
     doc = read_yaml(path)
-    for spec in doc.get("models") or []:
+    specs: list[YamlMapping] = doc.get("models") or []
+    for spec in specs:
         if spec.get("name") == name:
             return spec
     raise ViewBuildError(f"views: {path}: no entry `models: - name: {name}`")

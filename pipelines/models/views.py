@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import duckdb
 
@@ -55,7 +55,7 @@ def _bad_zone(zone: str) -> UsageError:
     )
 
 
-def _check_timezone(con: Any, zone: str) -> None:
+def _check_timezone(con: duckdb.DuckDBPyConnection, zone: str) -> None:
     try:
         con.execute("select timezone(?, timestamptz '2000-01-01 00:00:00+00')", [zone]).fetchone()
     except Exception:
@@ -66,7 +66,7 @@ def _check_timezone(con: Any, zone: str) -> None:
 
 
 def _create_views(
-    create: Callable[[Model, str], Any], engine: str, models: list[Model], zone: str, tables: set[tuple[str, str]]
+    create: Callable[[Model, str], object], engine: str, models: list[Model], zone: str, tables: set[tuple[str, str]]
 ) -> tuple[list[str], list[tuple[Model, list[str]]]]:
     """Every view in build order through `create(model, select)` (inside the caller's transaction);
     a failing one names its file and the engine's error. Returns the views built and those built as stubs."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from datetime import datetime
+from typing import Protocol, TextIO
 
 import httpx
 from dlt.common.configuration import configspec
@@ -21,6 +22,28 @@ from dlt.common.typing import TSecretStrValue
 from pipelines.errors import one_line, redact_secrets, register_secret
 from pipelines.fetch.redaction import strip_signatures_in_text
 from pipelines.settings import resolve, setting_name
+
+
+class CommandOutcome(Protocol):
+    """What a webhook message tells of a command: a CommandResult (pipelines.commands.outcome,
+    a layer above this one)."""
+
+    command: str
+    warehouse: str
+    started_at: datetime
+    checks_run: bool
+    failed_checks: list[str]
+    duration_s: float
+
+    @property
+    def rows(self) -> dict[str, int]: ...
+    @property
+    def failures(self) -> list[str]: ...
+    @property
+    def exit_code(self) -> int: ...
+    @property
+    def ok(self) -> bool: ...
+
 
 SECTION = "alerts"
 
@@ -43,7 +66,7 @@ def alert_settings() -> AlertSettings:
     return settings
 
 
-def message(result: Any) -> dict[str, Any]:
+def message(result: CommandOutcome) -> dict[str, object]:
     """The JSON posted for a CommandResult (pipelines.commands.outcome): every value redacted."""
     failures = [_clean(line) for line in result.failures]
     status = "ok" if not failures else "failed"
@@ -71,7 +94,7 @@ def _clean(text: str) -> str:
     return strip_signatures_in_text(redact_secrets(text))
 
 
-def notify(result: Any, err: TextIO | None = None, settings: AlertSettings | None = None) -> bool | None:
+def notify(result: CommandOutcome, err: TextIO | None = None, settings: AlertSettings | None = None) -> bool | None:
     """Posts the result's message if a webhook is set and the result calls for one. True when
     delivered, False when every try failed (said on stderr), None when nothing was to be sent."""
     settings = settings or alert_settings()
@@ -81,7 +104,7 @@ def notify(result: Any, err: TextIO | None = None, settings: AlertSettings | Non
 
 
 def deliver(
-    url: str, body: dict[str, Any], settings: AlertSettings, err: TextIO, sleep: Callable[[float], None] = time.sleep
+    url: str, body: dict[str, object], settings: AlertSettings, err: TextIO, sleep: Callable[[float], None] = time.sleep
 ) -> bool:
     tries = max(1, int(settings.tries))
     problem = ""

@@ -13,19 +13,30 @@ import datetime as dt
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 import jinja2
 import pendulum
+import plotly.graph_objects as go
 from markupsafe import Markup
 
 from pipelines.fetch.windows import parse_instant
 from pipelines.models.data_tests import CheckResults
 from pipelines.report import charts, formatting
 from pipelines.report.queries import Figures, ReportData
+from pipelines.warehouse.run_log import LastRun
 
 STAFF_IN_TABLE = 15
 CHECK_LINES_SHOWN = 20
+
+
+class SourceHealth(TypedDict):
+    """What the data health panel reads of a source's status (commands/status.SourceStatus)."""
+
+    source: str
+    coverage: list[list[str]]
+    gaps: list[list[str]]
+    last_run: LastRun | None
 
 
 @dataclass
@@ -33,7 +44,7 @@ class PageInputs:
     data: ReportData
     warehouse: str  # what the page names as its source
     made_at: dt.datetime  # UTC
-    sources: list[dict[str, Any]]  # `callhouse status` per source (commands/status.source_status)
+    sources: Sequence[SourceHealth]  # `callhouse status` per source (commands/status.source_status)
     checks: CheckResults  # `callhouse check`
     warnings: list[str] = field(default_factory=list)  # shown at the top (e.g. a zone mismatch)
 
@@ -70,7 +81,7 @@ class Chart:
     reason: str = ""
 
 
-def chart(name: str, figure: Any, reason: str) -> Chart:
+def chart(name: str, figure: go.Figure | None, reason: str) -> Chart:
     return Chart(name, None if figure is None else Markup(charts.chart_html(figure, name)), reason)
 
 
@@ -83,7 +94,7 @@ class Spans:
     count: int
 
 
-def headline_card(figures: Figures, title: str) -> dict[str, Any]:
+def headline_card(figures: Figures, title: str) -> dict[str, object]:
     rate = figures.answer_rate
     items = [
         ("calls", "calls", figures.calls, formatting.count(figures.calls)),
@@ -109,7 +120,7 @@ def headline_card(figures: Figures, title: str) -> dict[str, Any]:
 # --- panels -----------------------------------------------------------------------------------
 
 
-def headline_panel(data: ReportData) -> dict[str, Any]:
+def headline_panel(data: ReportData) -> dict[str, object]:
     cards = []
     for vendor in data.vendors:
         if vendor in data.figures:
@@ -130,7 +141,7 @@ def _range_reason(data: ReportData) -> str:
     return f"no calls started in {data.period.describe()} for {', '.join(data.vendors)}"
 
 
-def calls_per_day_panel(data: ReportData) -> dict[str, Any]:
+def calls_per_day_panel(data: ReportData) -> dict[str, object]:
     missing = [v for v in data.vendors if v not in data.figures]
     caption = f"Calls started per day ({data.period.zone}) and vendor, stacked by outcome."
     if missing and data.figures:
@@ -138,16 +149,16 @@ def calls_per_day_panel(data: ReportData) -> dict[str, Any]:
     return {"caption": caption, "chart": chart("calls-per-day", charts.calls_per_day(data), _range_reason(data))}
 
 
-def answer_rate_panel(data: ReportData) -> dict[str, Any]:
+def answer_rate_panel(data: ReportData) -> dict[str, object]:
     caption = f"Answered share of the calls that ended, per day ({data.period.zone}); the dotted line is all vendors together."
     reason = "no call in the range has ended yet" if data.figures else _range_reason(data)
     return {"caption": caption, "chart": chart("answer-rate", charts.answer_rate_trend(data), reason)}
 
 
-def heatmap_panel(data: ReportData) -> dict[str, Any]:
+def heatmap_panel(data: ReportData) -> dict[str, object]:
     caption = f"Call starts by hour of day and day of week in {data.period.zone}, summed over the range; darker = busier."
     busiest = max(data.starts.items(), key=lambda kv: (kv[1], -kv[0][0], -kv[0][1]), default=None)
-    panel: dict[str, Any] = {
+    panel: dict[str, object] = {
         "caption": caption,
         "chart": chart("heatmap", charts.starts_heatmap(data), _range_reason(data)),
         "busiest": None,
@@ -159,7 +170,7 @@ def heatmap_panel(data: ReportData) -> dict[str, Any]:
     return panel
 
 
-def concurrency_panel(data: ReportData) -> dict[str, Any]:
+def concurrency_panel(data: ReportData) -> dict[str, object]:
     caption = f"The most calls in progress at the same moment in each hour ({data.period.zone}), per vendor (reporting.hourly_concurrency)."
     peaks = []
     for vendor in data.vendors:
@@ -170,7 +181,7 @@ def concurrency_panel(data: ReportData) -> dict[str, Any]:
     return {"caption": caption, "chart": chart("concurrency", charts.peak_concurrency(data), _range_reason(data)), "peaks": peaks}
 
 
-def staff_panel(data: ReportData) -> dict[str, Any]:
+def staff_panel(data: ReportData) -> dict[str, object]:
     caption = (
         "CINNOX staff with the most calls in the range (reporting.agent_daily: the member who last handled "
         "each call): calls, answered, and talk time."
@@ -201,7 +212,7 @@ def staff_panel(data: ReportData) -> dict[str, Any]:
     }
 
 
-def sip_panel(data: ReportData) -> dict[str, Any]:
+def sip_panel(data: ReportData) -> dict[str, object]:
     caption = (
         "Genesys dialogs by the final SIP reply to their INVITE (reporting.calls status_raw, coloured by outcome), "
         "and how many never got an answer (no 2xx)."
@@ -252,7 +263,7 @@ def _utc_span(a: dt.datetime, b: dt.datetime) -> str:
     )
 
 
-def _spans(intervals: Sequence[Sequence[Any]], limit: int = 3) -> Spans:
+def _spans(intervals: Sequence[Sequence[str | dt.datetime]], limit: int = 3) -> Spans:
     parts = [
         _utc_span(parse_instant(a) if isinstance(a, str) else a, parse_instant(b) if isinstance(b, str) else b)
         for a, b in intervals
@@ -260,7 +271,7 @@ def _spans(intervals: Sequence[Sequence[Any]], limit: int = 3) -> Spans:
     return Spans(parts[:limit], max(0, len(parts) - limit), len(parts))
 
 
-def _last_run(run: dict[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
+def _last_run(run: LastRun | None) -> tuple[str, dict[str, object] | None]:
     """(status, what the page says) of a source's last run."""
     if not run:
         return "skip", None
@@ -284,7 +295,7 @@ FRESHNESS_LABELS = {"pass": "fresh", "warn": "stale", "fail": "too old", "skip":
 
 @dataclass
 class Health:
-    rows: list[dict[str, Any]]  # one per source
+    rows: list[dict[str, object]]  # one per source, for the template
     problems: list[str]  # what a reader should know before trusting the page
 
 
@@ -329,14 +340,15 @@ def health(inputs: PageInputs) -> Health:
             if fresh and fresh.status in ("warn", "fail"):
                 problems.append(f"{name}: last load {fresh.detail.split(', ')[-1] if fresh.detail else 'too old'}")
             if run_status in ("fail", "warn"):
-                problems.append(f"{name}: last run {'not finished' if run_status == 'warn' else status['last_run']['outcome']}")
+                outcome = "not finished" if run_status == "warn" or status["last_run"] is None else status["last_run"]["outcome"]
+                problems.append(f"{name}: last run {outcome}")
     counts = inputs.checks.counts
     if counts["fail"]:
         problems.append(f"{counts['fail']} data test{'s' if counts['fail'] != 1 else ''} failing")
     return Health(rows, problems)
 
 
-def checks_summary(checks: CheckResults) -> dict[str, Any]:
+def checks_summary(checks: CheckResults) -> dict[str, object]:
     counts = checks.counts
     lines = [o.line for o in checks.outcomes if o.status in ("fail", "warn")]
     return {

@@ -30,6 +30,7 @@ from .runtime import Clock, Runtime
 from .server import HttpServer
 from .stats import Stats, VendorCounts
 from .truth import Instant, Truth
+from .wire import VendorApi
 
 __all__ = ["Sandbox", "SandboxConfig", "Faults", "Limits", "VendorPart", "parts", "serve"]
 
@@ -51,7 +52,7 @@ class Sandbox:
         self.stores: dict[str, Any] = {p.name: p.store(cfg, first_day, self.credentials[p.name]) for p in parts()}
         self.truth = Truth(self)
         self._stats = Stats()
-        routes = []
+        routes: list[tuple[str, VendorApi]] = []
         for p in parts():
             api = p.api(self.stores[p.name], self.credentials[p.name], self.runtime)
             routes.extend((prefix, api) for prefix in p.prefixes)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from dlt.common.configuration.specs.base_configuration import is_secret_hint
 
 from pipelines.fetch.records import TableSpec
 from pipelines.settings import setting_name
 from pipelines.sources.windowed import WindowedSourceSettings
+
+if TYPE_CHECKING:
+    from dlt.extract import DltSource
 
 OutcomeName = Literal["answered", "missed", "failed", "active"]
 
@@ -59,7 +62,7 @@ class Pacing:
 @dataclass(frozen=True)
 class Vendor:
     name: str  # also its dlt source name, dataset (warehouse schema) and settings section
-    source: Callable[..., Any]  # the @dlt.source function: (run: RunContext) -> DltSource, settings by dlt
+    source: Callable[..., DltSource]  # the @dlt.source function: (run: RunContext) -> DltSource, settings by dlt
     tables: tuple[TableSpec, ...]  # every table it loads, quarantine included
     # Its settings class (a WindowedSourceSettings configspec, the source's `spec`): every
     # SOURCES__<VENDOR>__* setting, the secrets among them.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import dlt
 from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import BaseConfiguration
 
@@ -23,13 +24,13 @@ from pipelines.settings import setting_name, whole_number
 @configspec
 class WindowedSourceSettings(BaseConfiguration):
     # The vendor's API root (a sandbox URL in tests); each vendor sets its default, if it has one.
-    base_url: str = None
+    base_url: str = dlt.config.value  # required (dlt: no default)
     # The first nightly run's start (ISO-8601); default: 30 days back.
     start_date: str | None = None
     # How far behind the cursor each nightly run starts again, and the walk's window size
     # (durations: "2d", "1h"); each vendor sets its defaults.
-    lookback: str = None
-    window: str = None
+    lookback: str = dlt.config.value  # required (dlt: no default)
+    window: str = dlt.config.value  # required (dlt: no default)
     max_retries: int = 8
     checkpoint_rows: int = Checkpoint.rows
     checkpoint_seconds: float = Checkpoint.seconds

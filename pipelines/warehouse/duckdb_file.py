@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -18,6 +18,9 @@ from pipelines.settings import warehouse_settings
 from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.layout import RESERVED_NAMES
 from pipelines.warehouse.writer_lock import current_writer, writer_lock
+
+if TYPE_CHECKING:
+    from dlt.common.destination import TDestinationReferenceArg
 
 DEFAULT_PATH = "warehouse/calls.duckdb"
 # How long a load waits for a reader that had the warehouse open before it started.
@@ -134,7 +137,7 @@ class DuckDBFile(DuckDBEngine):
         """Nothing more per source: the file has one writer, held by `writer_lock`."""
         return nullcontext()
 
-    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
         """dlt's duckdb destination, loading through the command's one connection."""
         import dlt
 

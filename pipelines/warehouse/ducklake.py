@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import duckdb
@@ -31,6 +31,9 @@ from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.grants import grant_catalog
 from pipelines.warehouse.writer_lock import writer_lock
+
+if TYPE_CHECKING:
+    from dlt.common.destination import TDestinationReferenceArg
 
 CATALOG_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG"
 STORAGE_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE"
@@ -49,8 +52,8 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
     def from_settings(cls, work_dir: Path) -> DuckLake:
         import dlt
 
-        catalog = dlt.secrets.get("destination.ducklake.credentials.catalog")
-        storage = dlt.config.get("destination.ducklake.credentials.storage")
+        catalog: object = dlt.secrets.get("destination.ducklake.credentials.catalog")
+        storage: object = dlt.config.get("destination.ducklake.credentials.storage")
         missing = [name for name, value in ((CATALOG_SETTING, catalog), (STORAGE_SETTING, storage)) if not value]
         if missing:
             raise UsageError(f"WAREHOUSE__DESTINATION=ducklake: set {', '.join(missing)} (.dlt/secrets.toml or environment)")
@@ -122,7 +125,7 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
                 time.sleep(0.2 * (attempt + 1))
         con.execute(f"use {LAKE_NAME}")
 
-    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
         """dlt's ducklake destination for this lake, loading the extensions from the wheels."""
         import dlt
         from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
@@ -160,9 +163,9 @@ def normalize_catalog(value: str) -> str:
         return f"{scheme}:///{Path(path).expanduser().absolute()}"
     if scheme:
         raise UsageError(f"{CATALOG_SETTING}: {scheme}:// is not a catalog callhouse knows (postgres://, sqlite:///, duckdb:///)")
-    path = Path(value).expanduser().absolute()
-    kind = "sqlite" if path.suffix in (".sqlite", ".db", ".sqlite3") else "duckdb"
-    return f"{kind}:///{path}"
+    file = Path(value).expanduser().absolute()
+    kind = "sqlite" if file.suffix in (".sqlite", ".db", ".sqlite3") else "duckdb"
+    return f"{kind}:///{file}"
 
 
 def normalize_storage(value: str) -> str:

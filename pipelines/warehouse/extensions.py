@@ -14,6 +14,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 import duckdb
 
@@ -28,7 +29,7 @@ def extension_directory() -> Path:
     return Path(os.environ.get("CALLHOUSE_EXTENSION_DIR") or Path(sys.prefix) / "share" / "callhouse" / "duckdb_extensions")
 
 
-def duckdb_config() -> dict[str, object]:
+def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     """What every connection that may load an extension is opened with."""
     folder = _prepared(extension_directory())
     return {"extension_directory": str(folder), "autoinstall_known_extensions": False, "autoload_known_extensions": True}
@@ -41,7 +42,7 @@ def _prepared(folder: Path) -> Path:
     version = duckdb.__version__
     con = duckdb.connect()
     try:
-        platform = con.execute("pragma platform").fetchone()[0]
+        platform = con.execute("pragma platform").fetchall()[0][0]
     finally:
         con.close()
     target = folder / f"v{version}" / platform
@@ -66,7 +67,7 @@ def _wheel_file(package: str, version: str) -> Path:
         raise UsageError(
             f"DuckLake needs the DuckDB extension wheel {wheel}: install it (`make` installs it from requirements.lock)"
         ) from None
-    files = sorted(Path(module.__file__).parent.glob(f"extensions/v{version}/*.duckdb_extension"))
+    files = sorted(Path(cast(str, module.__file__)).parent.glob(f"extensions/v{version}/*.duckdb_extension"))
     if not files:
         raise UsageError(
             f"the installed {package.replace('_', '-')} carries no extension for DuckDB {version}: install {wheel} (requirements.lock)"

@@ -10,15 +10,18 @@ that loads (the catalog URL's user), which is the role that creates them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.settings import setting_name
 
+if TYPE_CHECKING:
+    import psycopg2.extensions
+
 READERS_SETTING = setting_name("reporting", "readers")
 
 
-def check_roles(cursor: Any, roles: Iterable[str], where: str) -> None:
+def check_roles(cursor: psycopg2.extensions.cursor, roles: Iterable[str], where: str) -> None:
     """Every role exists on the server, else one line naming the first that does not (exit 2)."""
     roles = list(roles)
     cursor.execute("select rolname from pg_roles where rolname = any(%s)", [roles])
@@ -31,7 +34,7 @@ def check_roles(cursor: Any, roles: Iterable[str], where: str) -> None:
             )
 
 
-def grant_views(cursor: Any, roles: Iterable[str], schemas: Iterable[str], views: Iterable[str]) -> None:
+def grant_views(cursor: psycopg2.extensions.cursor, roles: Iterable[str], schemas: Iterable[str], views: Iterable[str]) -> None:
     """USAGE on the schemas and SELECT on each view (`schema.name`), inside the caller's transaction."""
     from psycopg2 import sql
 
@@ -62,7 +65,7 @@ def grant_catalog(catalog_url: str, schema: str, roles: Iterable[str], where: st
             grantees = sql.SQL(", ").join(sql.Identifier(role) for role in roles)
             metadata = sql.Identifier(schema)
             cursor.execute("select current_user")
-            (loader,) = cursor.fetchone()
+            (loader,) = cursor.fetchall()[0]
             for statement in (
                 "grant usage on schema {schema} to {roles}",
                 "grant select on all tables in schema {schema} to {roles}",

@@ -16,9 +16,12 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
+
+if TYPE_CHECKING:
+    from dlt.common.destination import TDestinationReferenceArg
 
 T = TypeVar("T")
 
@@ -101,7 +104,7 @@ class Warehouse(ABC):
         """The session a load command keeps its bookkeeping in (and, for a DuckDB file, loads through), tuned for loading."""
 
     @abstractmethod
-    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
         """dlt's destination that loads this warehouse (`connection`: the command's loading_connection)."""
 
     @abstractmethod

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import duckdb
@@ -32,6 +32,10 @@ from pipelines.warehouse.grants import check_roles, grant_views
 from pipelines.warehouse.kind import T, ViewSession
 from pipelines.warehouse.loaded_ranges import record_every_source
 from pipelines.warehouse.postgres_views import drop_view, replace_view
+
+if TYPE_CHECKING:
+    import psycopg2.extensions
+    from dlt.common.destination import TDestinationReferenceArg
 
 CREDENTIALS_SETTING = "DESTINATION__POSTGRES__CREDENTIALS"
 ALIAS = "pg"  # DuckDB's name for the attached database
@@ -47,7 +51,7 @@ class PostgresWarehouse(AttachedWarehouse):
     def from_settings(cls, work_dir: Path) -> PostgresWarehouse:
         import dlt
 
-        url = dlt.secrets.get("destination.postgres.credentials")
+        url: object = dlt.secrets.get("destination.postgres.credentials")
         if not url:
             raise UsageError(f"WAREHOUSE__DESTINATION=postgres: set {CREDENTIALS_SETTING} (.dlt/secrets.toml or environment)")
         if not isinstance(url, str) or urlsplit(url.strip()).scheme not in ("postgres", "postgresql"):
@@ -85,7 +89,7 @@ class PostgresWarehouse(AttachedWarehouse):
             raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
         return con
 
-    def native(self) -> Any:
+    def native(self) -> psycopg2.extensions.connection:
         """A psycopg2 session (autocommit off) for what must be PostgreSQL's own SQL: the views."""
         import psycopg2
 
@@ -103,7 +107,7 @@ class PostgresWarehouse(AttachedWarehouse):
         finally:
             session.close()
 
-    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
         import dlt
 
         return dlt.destinations.postgres(credentials=self.url.replace("postgres://", "postgresql://", 1))
@@ -117,7 +121,7 @@ class PostgresWarehouse(AttachedWarehouse):
 class PostgresViewSession(ViewSession):
     """The view build in PostgreSQL's own SQL, on a psycopg2 cursor inside the caller's transaction."""
 
-    def __init__(self, warehouse: PostgresWarehouse, cursor: Any) -> None:
+    def __init__(self, warehouse: PostgresWarehouse, cursor: psycopg2.extensions.cursor) -> None:
         self.warehouse = warehouse
         self.cursor = cursor
         self.ours: set[tuple[str, str]] = set()  # the views of sql/, set by clear_views

@@ -11,9 +11,12 @@ else's that reads it stops the build with one line naming it, because dropping i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipelines.errors import CallhouseError, one_line
+
+if TYPE_CHECKING:
+    import psycopg2.extensions
 
 INVALID_TABLE_DEFINITION = "42P16"  # PostgreSQL's code for "cannot change ... of view column"
 _SAVEPOINT = "callhouse_view"
@@ -35,6 +38,9 @@ order by namespace.nspname, class.relname
 _COLUMNS = """
 select attname, format_type(atttypid, atttypmod)
 from pg_attribute
+
+if TYPE_CHECKING:
+    import psycopg2.extensions
 where attrelid = %s::regclass and attnum > 0 and not attisdropped
 order by attnum
 """
@@ -52,13 +58,13 @@ def _quoted(schema: str, name: str) -> str:
     return f"{_identifier(schema)}.{_identifier(name)}"
 
 
-def views_reading(cursor: Any, schema: str, name: str) -> list[tuple[str, str]]:
+def views_reading(cursor: psycopg2.extensions.cursor, schema: str, name: str) -> list[tuple[str, str]]:
     """The views whose query reads schema.name directly."""
     cursor.execute(_READERS, [_quoted(schema, name)])
     return [(s, n) for s, n in cursor.fetchall()]
 
 
-def replace_view(cursor: Any, schema: str, name: str, body: str, ours: set[tuple[str, str]]) -> None:
+def replace_view(cursor: psycopg2.extensions.cursor, schema: str, name: str, body: str, ours: set[tuple[str, str]]) -> None:
     """The view replaced in place where PostgreSQL can; else dropped and created again (see the
     module's docstring), inside the caller's transaction."""
     import psycopg2
@@ -77,7 +83,7 @@ def replace_view(cursor: Any, schema: str, name: str, body: str, ours: set[tuple
     cursor.execute(f"release savepoint {_SAVEPOINT}")
 
 
-def drop_view(cursor: Any, schema: str, name: str, ours: set[tuple[str, str]], why: str) -> None:
+def drop_view(cursor: psycopg2.extensions.cursor, schema: str, name: str, ours: set[tuple[str, str]], why: str) -> None:
     """Drops the view, never with CASCADE, once no view reads it: those of `ours` are detached by
     an empty stand-in; `why` opens the line that names any other."""
     import psycopg2
@@ -98,7 +104,7 @@ def drop_view(cursor: Any, schema: str, name: str, ours: set[tuple[str, str]], w
         raise ViewInUse(f"views: {why}, and it cannot be dropped: {one_line(exc.pgerror or exc, 300)}") from None
 
 
-def _stand_in(cursor: Any, schema: str, name: str) -> None:
+def _stand_in(cursor: psycopg2.extensions.cursor, schema: str, name: str) -> None:
     """The view replaced in place by one with the same columns and no rows, reading nothing."""
     cursor.execute(_COLUMNS, [_quoted(schema, name)])
     columns = ", ".join(f"cast(null as {kind}) as {_identifier(column)}" for column, kind in cursor.fetchall())

@@ -4,10 +4,12 @@ older than the last load (a load whose view build failed leaves them describing 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+
+import duckdb
 
 from pipelines.warehouse.catalog import table_names
 from pipelines.warehouse.conflicts import retry_on_conflict
+from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
 
 TABLE = f"{OPS_SCHEMA}.view_builds"
@@ -17,7 +19,7 @@ create table if not exists {TABLE} (built_at timestamptz, views bigint);
 """
 
 
-def record_view_build(warehouse: Any, at: datetime, views: int) -> None:
+def record_view_build(warehouse: Warehouse, at: datetime, views: int) -> None:
     """Keep one row: the newest build."""
     con = warehouse.connect()
     try:
@@ -32,7 +34,7 @@ def record_view_build(warehouse: Any, at: datetime, views: int) -> None:
         con.close()
 
 
-def last_view_build(con: Any) -> datetime | None:
+def last_view_build(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """When the views were last built by callhouse, or None (never, or before this was kept)."""
     if "view_builds" not in table_names(con, OPS_SCHEMA):
         return None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from typing import Any
 
 import dlt
 import httpx
 import pendulum
+from dlt.extract import DltResource
+from dlt.extract.items import DataItemWithMeta
 
 from pipelines.extract.context import RunContext
 from pipelines.extract.ledger import SourceLedger
@@ -18,7 +19,7 @@ from pipelines.fetch.windows import Window, parse_duration
 from pipelines.settings import credential, rate, whole_number
 from pipelines.sources.vendor import Pacing, Vendor
 
-from .helpers import CallFlattener, CallPager, error_text, listed_call, rate_limit_wait
+from .helpers import CallFlattener, CallPager, ListedCall, error_text, listed_call, rate_limit_wait
 from .open_calls import OpenCallWatch
 from .outcomes import OUTCOMES
 from .settings import (
@@ -36,7 +37,11 @@ TABLES = (CALLS, SIP_HEADERS, QUARANTINE)
 
 
 @dlt.source(name=NAME, section=NAME, spec=BandwidthSettings)
-def bandwidth(run: RunContext, config: BandwidthSettings = None) -> Any:
+def bandwidth(
+    run: RunContext,
+    # dlt injects the settings into the argument annotated with exactly the spec class
+    config: BandwidthSettings = None,  # type: ignore[assignment]
+) -> DltResource:
     settings, name = config.walk(), config.name
     horizon = parse_duration(config.open_call_horizon, name("open_call_horizon"))
     user_id = credential(config.user_id, name("user_id"))
@@ -90,7 +95,7 @@ def bandwidth(run: RunContext, config: BandwidthSettings = None) -> Any:
         stats.notices.append(f"re-checked {len(listed)} open calls from before the lookback by id")
         return flattened(listed, w)
 
-    def flattened(listed: list, w: Window) -> Batch:
+    def flattened(listed: list[ListedCall], w: Window) -> Batch:
         batch = flattener.flatten(listed, w, seen)
         open_calls.note(batch[CALLS.name])
         stats.quarantined += len(batch[QUARANTINE.name])
@@ -100,13 +105,13 @@ def bandwidth(run: RunContext, config: BandwidthSettings = None) -> Any:
 
     def nightly_start(ledger: SourceLedger) -> pendulum.DateTime:
         # Cursor minus lookback, or earlier to re-read calls still open (open_calls.py).
-        pager.attach(ledger.state)
-        return open_calls.plan(ledger, lookback_start(ledger), pager.index.pages_between)
+        index = pager.attach(ledger.state)
+        return open_calls.plan(ledger, lookback_start(ledger), index.pages_between)
 
     walk = run.walk(settings, fetch_window, TABLES, nightly_start=nightly_start)
 
     @dlt.resource(name=CALLS.name, write_disposition="merge", primary_key="id")
-    def calls() -> Iterator[Any]:
+    def calls() -> Iterator[DataItemWithMeta]:
         try:
             yield from walk
         finally:

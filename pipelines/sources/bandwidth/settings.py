@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+import dlt
 from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
@@ -83,9 +84,9 @@ class BandwidthSettings(WindowedSourceSettings):
 
     SOURCE: ClassVar[str] = NAME
     base_url: str = DEFAULT_BASE_URL
-    user_id: str = None
-    api_token: TSecretStrValue = None
-    api_secret: TSecretStrValue = None
+    user_id: str = dlt.config.value  # required (dlt: no default)
+    api_token: TSecretStrValue = dlt.secrets.value
+    api_secret: TSecretStrValue = dlt.secrets.value
     lookback: str = DEFAULT_LOOKBACK
     window: str = DEFAULT_WINDOW
     page_size: int = MAX_PAGE_SIZE

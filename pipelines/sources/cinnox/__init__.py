@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import dlt
+from dlt.extract import DltResource
+from dlt.extract.items import DataItemWithMeta
 
 from pipelines.extract.context import RunContext
 from pipelines.fetch.http import VendorClient
@@ -31,7 +32,11 @@ TABLES = (CALL_DETAIL, RECORDING_EVENTS, RECORDING_FILES, QUARANTINE)
 
 
 @dlt.source(name=NAME, section=NAME, spec=CinnoxSettings)
-def cinnox(run: RunContext, config: CinnoxSettings = None) -> Any:
+def cinnox(
+    run: RunContext,
+    # dlt injects the settings into the argument annotated with exactly the spec class
+    config: CinnoxSettings = None,  # type: ignore[assignment]
+) -> DltResource:
     settings, name = config.walk(), config.name
     app_id, app_token = credential(config.app_id, name("app_id")), credential(config.app_token, name("app_token"))
     concurrency = whole_number(config.concurrency, name("concurrency"))
@@ -63,7 +68,7 @@ def cinnox(run: RunContext, config: CinnoxSettings = None) -> Any:
     walk = run.walk(settings, fetch_window, TABLES, concurrency=concurrency, release=client.close)
 
     @dlt.resource(name=CALL_DETAIL.name, write_disposition="merge", primary_key="id")
-    def call_detail() -> Iterator[Any]:
+    def call_detail() -> Iterator[DataItemWithMeta]:
         yield from walk  # the walk closes the client (or hands it to the lookahead)
 
     return call_detail

@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+import dlt
 from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
@@ -130,8 +131,8 @@ class CinnoxSettings(WindowedSourceSettings):
     """SOURCES__CINNOX__*: the windowed settings, and CINNOX's own."""
 
     SOURCE: ClassVar[str] = NAME
-    app_id: str = None
-    app_token: TSecretStrValue = None
+    app_id: str = dlt.config.value  # required (dlt: no default)
+    app_token: TSecretStrValue = dlt.secrets.value
     lookback: str = DEFAULT_LOOKBACK
     window: str = DEFAULT_WINDOW
     page_limit: int = MAX_PAGE_LIMIT

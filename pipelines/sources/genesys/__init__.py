@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import dlt
+from dlt.extract import DltResource
+from dlt.extract.items import DataItemWithMeta
 
 from pipelines.extract.context import RunContext
 from pipelines.extract.run_stats import RunStats
@@ -36,7 +37,11 @@ TABLES = (SIPTRACES, CONVERSATION_SIP_HEADERS, QUARANTINE)
 
 
 @dlt.source(name=NAME, section=NAME, spec=GenesysSettings)
-def genesys(run: RunContext, config: GenesysSettings = None) -> Any:
+def genesys(
+    run: RunContext,
+    # dlt injects the settings into the argument annotated with exactly the spec class
+    config: GenesysSettings = None,  # type: ignore[assignment]
+) -> DltResource:
     settings, name = config.walk(), config.name
     cap = whole_number(config.result_cap, name("result_cap"))
     min_ms = whole_number(config.min_window_ms, name("min_window_ms"))
@@ -87,7 +92,7 @@ def genesys(run: RunContext, config: GenesysSettings = None) -> Any:
     walk = run.walk(settings, fetch_window, TABLES)
 
     @dlt.resource(name=SIPTRACES.name, write_disposition="merge", primary_key=list(SIPTRACES.primary_key))
-    def siptraces() -> Iterator[Any]:
+    def siptraces() -> Iterator[DataItemWithMeta]:
         try:
             yield from walk
         finally:

@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+import dlt
 import pendulum
 from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
@@ -136,8 +137,8 @@ class GenesysSettings(WindowedSourceSettings):
     SOURCE: ClassVar[str] = NAME
     base_url: str = DEFAULT_BASE_URL
     login_url: str | None = None  # default: the base URL's login host (auth.default_login_url)
-    client_id: TSecretStrValue = None
-    client_secret: TSecretStrValue = None
+    client_id: TSecretStrValue = dlt.secrets.value
+    client_secret: TSecretStrValue = dlt.secrets.value
     lookback: str = DEFAULT_LOOKBACK
     window: str = DEFAULT_WINDOW
     result_cap: int = DEFAULT_RESULT_CAP
