@@ -125,4 +125,3 @@ class S3Server:
         request = urllib.request.Request(self.endpoint + path, method=method)
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.read()
-
