@@ -59,7 +59,7 @@ def maintenance_settings() -> MaintenanceSettings:
 def maintain(warehouse: DuckDBFile | DuckLake | PostgresWarehouse, out: TextIO, wait_s: float = 0.0) -> None:
     settings = maintenance_settings()
     if isinstance(warehouse, DuckLake):
-        steps = _maintain_lake(warehouse, settings.retention(), wait_s)
+        steps = _maintain_lake(warehouse, settings.retention(), str(settings.snapshot_retention), wait_s)
     elif isinstance(warehouse, PostgresWarehouse):
         steps = _maintain_postgres(warehouse)
     else:
@@ -105,7 +105,7 @@ def _record(warehouse: DuckDBFile | DuckLake | PostgresWarehouse, summary: str) 
 # --- DuckLake ---------------------------------------------------------------------------------
 
 
-def _maintain_lake(lake: DuckLake, retention: pendulum.Duration, wait_s: float) -> list[str]:
+def _maintain_lake(lake: DuckLake, retention: pendulum.Duration, written: str, wait_s: float) -> list[str]:
     """Every source's load lock is held: a merge or an expiry racing a commit would fail it."""
     from contextlib import ExitStack
 
@@ -118,7 +118,7 @@ def _maintain_lake(lake: DuckLake, retention: pendulum.Duration, wait_s: float) 
             steps = [_empty_staging(con)]
             older_than = f"now() - interval '{int(retention.total_seconds())} seconds'"
             expired = con.execute(f"call ducklake_expire_snapshots('{LAKE_NAME}', older_than => {older_than})").fetchall()
-            steps.append(f"{len(expired)} snapshots expired (older than {_human(retention)}, DUCKLAKE__SNAPSHOT_RETENTION)")
+            steps.append(f"{len(expired)} snapshots expired (older than DUCKLAKE__SNAPSHOT_RETENTION={written})")
             merged = con.execute(f"call ducklake_merge_adjacent_files('{LAKE_NAME}')").fetchall()
             steps.append(
                 f"{sum(r[2] for r in merged)} small files merged into {sum(r[3] for r in merged)}"
@@ -196,10 +196,6 @@ def _maintain_postgres(warehouse: PostgresWarehouse) -> list[str]:
     finally:
         session.close()
     return [f"vacuum (analyze): {len(tables)} tables"]
-
-
-def _human(duration: pendulum.Duration) -> str:
-    return duration.in_words() or "0 seconds"
 
 
 def _size(count: int) -> str:

@@ -20,7 +20,13 @@ from pipelines.errors import UsageError, one_line, register_secret
 STORAGE_SECTIONS = ("destination", "ducklake", "credentials", "storage")
 SECRET_NAME = "callhouse_lake_storage"
 # The fields of dlt's credentials that are secrets, on every store dlt knows.
-_SECRET_FIELDS = ("aws_secret_access_key", "aws_session_token", "azure_storage_account_key", "azure_storage_sas_token", "private_key")
+_SECRET_FIELDS = (
+    "aws_secret_access_key",
+    "aws_session_token",
+    "azure_storage_account_key",
+    "azure_storage_sas_token",
+    "private_key",
+)
 
 
 def is_remote(storage: str) -> bool:
@@ -57,7 +63,9 @@ def secret_statements(storage: str) -> list[str]:
     statements = DuckDbSqlClient._build_secret_statements(config.bucket_url, config.credentials, SECRET_NAME, "", False)
     if not statements:
         scheme = urlsplit(storage).scheme
-        raise UsageError(f"DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE: DuckDB cannot read {scheme}:// with the credentials given")
+        raise UsageError(
+            f"DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE: DuckDB cannot read {scheme}:// with the credentials given"
+        )
     return statements
 
 

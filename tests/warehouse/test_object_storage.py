@@ -4,7 +4,9 @@ test PostgreSQL server: every command works on it, and its keys are written nowh
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from pipelines.models.project import load_models
 from tests.conftest import TEST_NOW, Cli, lake_env
+from tests.reliability.crash import run_and_kill
 from tests.sources.test_cinnox import counts, truth_tables, warehouse_tables
 from tests.support.postgres import find_bin_dir
 from tests.support.s3 import S3Server
@@ -45,8 +48,8 @@ def s3_lake(s3_server, postgres_db, tmp_path, monkeypatch):
         monkeypatch.setenv(key, value)
     env = {**FAST_ENV, **lake_env(postgres_db, tmp_path / "unused"), **storage_env}
 
-    def make(sandbox, workdir: Path | None = None) -> Cli:
-        return Cli(sandbox, workdir or tmp_path, dict(env))
+    def make(sandbox, workdir: Path | None = None, **extra: str) -> Cli:
+        return Cli(sandbox, workdir or tmp_path, {**env, **extra})
 
     make.bucket = bucket.removeprefix("s3://")
     make.catalog = postgres_db
@@ -141,3 +144,97 @@ def test_maintain_keeps_a_lake_of_ten_loads_as_small_as_one_and_every_view_uncha
     assert abs(after[0] - one_load[0]) <= 0.1 * one_load[0] and abs(after[1] - one_load[1]) <= 0.1 * one_load[1], lean
     assert _reporting_rows(lake) == views
     assert "snapshots expired" in lean and "0 snapshots expired" not in lean, lean
+
+
+READER = """
+import json, sys, time
+from pathlib import Path
+from pipelines.warehouse.ducklake import DuckLake
+lake = DuckLake(sys.argv[1], sys.argv[2], Path(sys.argv[3]))
+stop, reads, errors = Path(sys.argv[4]), [], []
+while not stop.exists():
+    try:
+        con = lake.connect(read_only=True)
+        try:
+            reads.append(con.execute("select count(*), count(distinct id) from cinnox.call_detail").fetchone())
+        finally:
+            con.close()
+    except Exception as exc:
+        errors.append(str(exc)[:300])
+print(json.dumps({"reads": reads, "errors": errors}))
+"""
+
+
+def test_a_reader_in_another_process_sees_whole_loads_while_a_load_writes_to_the_bucket(make_sandbox, s3_lake, tmp_path):
+    sandbox = make_sandbox(cinnox_calls_per_day=600)
+    lake = s3_lake(sandbox)
+    earlier = ("backfill", "--source", "cinnox", "--start", DAY.subtract(days=1).to_date_string(), "--end", DAY.to_date_string())
+    _ok(lake(*earlier))
+    before = lake.query("select count(*) from cinnox.call_detail")[0][0]
+
+    stop = tmp_path / "stop-reading"
+    shared = lake.lake
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, shared.catalog, shared.storage, str(tmp_path / "reader"), str(stop)],
+        env=lake.full_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        load = lake.start(
+            "backfill", "--source", "cinnox", "--start", DAY.to_date_string(), "--end", DAY.add(days=1).to_date_string()
+        )
+        assert load.wait(timeout=600) == 0, load.stderr.read()
+    finally:
+        stop.touch()
+        out, err = reader.communicate(timeout=120)
+    assert reader.returncode == 0, err
+    seen = json.loads(out)
+    after = lake.query("select count(*) from cinnox.call_detail")[0][0]
+    assert seen["errors"] == [] and len(seen["reads"]) >= 3, seen
+    totals = [total for total, _ in seen["reads"]]
+    assert all(total == distinct for total, distinct in seen["reads"]), "a reader saw a call twice"
+    assert totals == sorted(totals) and before <= totals[0] and totals[-1] <= after, totals
+    assert after == before + len(sandbox.truth.cinnox_calls(DAY, DAY.add(days=1)))
+
+
+def test_a_load_killed_while_writing_to_the_bucket_then_rerun_has_exactly_the_sandbox_rows(make_sandbox, s3_lake):
+    sandbox = make_sandbox(cinnox_calls_per_day=1200, latency_ms=20)  # three pages: three loads of one day
+    lake = s3_lake(sandbox, SOURCES__CINNOX__CHECKPOINT_ROWS="1")
+    load = ["backfill", "--source", "cinnox", "--start", DAY.to_date_string(), "--end", DAY.add(days=1).to_date_string()]
+    killed = run_and_kill(load, lake.full_env(), lake.workdir, lake.pipelines_dir / "callhouse_cinnox", "load-mid", 2, sandbox, 3)
+    assert killed, "the load finished before its second package was half loaded"
+
+    _ok(lake(*load))
+    truth = truth_tables(sandbox, DAY, DAY.add(days=1))
+    assert warehouse_tables(lake) == truth
+    assert counts(lake) == tuple(len(t) for t in truth), "duplicate rows after the rerun"
+
+
+def test_two_machines_share_one_catalog_and_one_bucket_without_losing_or_doubling_a_row(make_sandbox, s3_lake, tmp_path):
+    sandbox = make_sandbox(**SANDBOX)
+    first, second = (s3_lake(sandbox, tmp_path / name) for name in ("machine-a", "machine-b"))
+    for machine in (first, second):
+        machine.workdir.mkdir()
+    day = ("--start", DAY.to_date_string(), "--end", DAY.add(days=1).to_date_string())
+
+    # Different sources at once, then the same source from both (the second waits for the first's lock).
+    loads = [first.start("backfill", "--source", "cinnox", *day), second.start("backfill", "--source", "bandwidth", *day)]
+    assert [load.wait(timeout=600) for load in loads] == [0, 0], [load.stderr.read() for load in loads]
+    loads = [machine.start("backfill", "--source", "genesys", "--wait", "600", *day) for machine in (first, second)]
+    assert [load.wait(timeout=900) for load in loads] == [0, 0], [load.stderr.read() for load in loads]
+    _ok(second("views"))
+
+    truth = truth_tables(sandbox, DAY, DAY.add(days=1))
+    assert warehouse_tables(first) == warehouse_tables(second) == truth
+    assert counts(second) == tuple(len(t) for t in truth)
+    bandwidth = {c["id"] for c in sandbox.truth.bandwidth_calls(DAY, DAY.add(days=1))}
+    assert first.query("select count(*), count(distinct id) from bandwidth.calls")[0] == (len(bandwidth), len(bandwidth))
+    messages = len(sandbox.truth.genesys_messages(DAY, DAY.add(days=1)))
+    assert first.query("select count(*) from genesys.siptraces")[0][0] == messages
+
+    checks = [machine("check") for machine in (first, second)]
+    assert [c.returncode for c in checks] == [0, 0] and checks[0].stdout == checks[1].stdout, checks[0].output
+    statuses = [_ok(machine("status")) for machine in (first, second)]
+    assert statuses[0] == statuses[1]
