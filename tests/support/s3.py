@@ -12,6 +12,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -53,16 +54,17 @@ class S3Server:
 
     def start(self) -> S3Server:
         self.port = free_port()
+        # Its log to a file, never a pipe: werkzeug writes a line per request, and a pipe nobody
+        # reads fills up and stops the server mid-test.
+        self._log = tempfile.TemporaryFile(mode="w+")
         self._process = subprocess.Popen(
-            [*moto_command(), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            [*moto_command(), "-H", "127.0.0.1", "-p", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT, text=True
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise S3Error(f"moto_server exited {self._process.returncode}: {self._process.stderr.read()[-2000:]}")
+                self._log.seek(0)
+                raise S3Error(f"moto_server exited {self._process.returncode}: {self._log.read()[-2000:]}")
             try:
                 self._request("GET", "/")
                 return self
@@ -79,8 +81,8 @@ class S3Server:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-            self._process.stderr.close()
             self._process = None
+            self._log.close()
 
     def __enter__(self) -> S3Server:
         return self.start()
