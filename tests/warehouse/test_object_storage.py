@@ -238,3 +238,32 @@ def test_two_machines_share_one_catalog_and_one_bucket_without_losing_or_doublin
     assert [c.returncode for c in checks] == [0, 0] and checks[0].stdout == checks[1].stdout, checks[0].output
     statuses = [_ok(machine("status")) for machine in (first, second)]
     assert statuses[0] == statuses[1]
+
+
+def test_the_storage_secret_follows_dlts_settings_and_its_key_is_redacted(monkeypatch):
+    from pipelines.errors import redact_secrets
+    from pipelines.warehouse.object_storage import secret_statements
+
+    prefix = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__CREDENTIALS__"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "AKIATEST",
+        "AWS_SECRET_ACCESS_KEY": "not-to-be-shown-7",
+        "ENDPOINT_URL": "http://127.0.0.1:9000",
+        "REGION_NAME": "eu-west-1",
+        "S3_URL_STYLE": "vhost",
+    }.items():
+        monkeypatch.setenv(prefix + name, value)
+    (statement,) = secret_statements("s3://lake/callhouse")
+    words = " ".join(statement.split())
+    for part in (
+        "TYPE S3",
+        "KEY_ID 'AKIATEST'",
+        "REGION 'eu-west-1'",
+        "ENDPOINT '127.0.0.1:9000'",
+        "URL_STYLE 'vhost'",
+        "USE_SSL false",
+    ):
+        assert part in words, words
+    assert "SCOPE 's3://lake/callhouse'" in words and "PERSISTENT" not in words
+    assert redact_secrets(words).count("***") == 1 and "not-to-be-shown-7" not in redact_secrets(words)
+    assert secret_statements("/srv/lake") == []
