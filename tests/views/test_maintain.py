@@ -27,3 +27,17 @@ def test_a_retention_that_is_not_a_duration_is_one_line_and_exit_2(loaded):
         result.stderr.strip()
         == "callhouse: DUCKLAKE__SNAPSHOT_RETENTION: 'a week' is not a duration (write e.g. 30m, 6h, 2d or PT6H)"
     )
+
+
+def test_the_nightly_run_maintains_on_the_schedule_the_settings_choose(loaded):
+    copy = loaded.copy("maintain_nightly")
+    unset = copy("run", "--source", "cinnox")
+    assert unset.returncode == 0 and "maintain:" not in unset.output, unset.output
+
+    daily = {"DUCKLAKE__MAINTAIN_EVERY": "1d"}
+    first = copy("run", "--source", "cinnox", env=daily)
+    assert first.returncode == 0, first.output
+    assert "maintain: checkpoint: calls.duckdb" in first.stderr, first.output
+    second = copy("run", "--source", "cinnox", env=daily)  # maintained minutes ago: not due
+    assert second.returncode == 0 and "maintain:" not in second.output, second.output
+    assert copy.query("select count(*) from callhouse.maintenance")[0][0] == 1
