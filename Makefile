@@ -8,6 +8,10 @@ INSTALLED := $(VENV)/.installed
 # requirements.lock as constraints, so the two venvs share every pin they both have.
 DAGSTER_VENV := .venv-dagster
 DAGSTER_INSTALLED := $(DAGSTER_VENV)/.installed
+# The S3-compatible server of the object-storage tests (moto_server), a test tool in a venv of its
+# own: moto's botocore caps python-dateutil below the version requirements.lock pins.
+S3_VENV := .venv-s3
+S3_INSTALLED := $(S3_VENV)/.installed
 
 .PHONY: demo test system-packages lint unit schemas bench bench-quick soak lock clean
 
@@ -23,13 +27,18 @@ $(DAGSTER_INSTALLED): requirements.lock requirements-dagster.lock pyproject.toml
 	$(DAGSTER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(DAGSTER_INSTALLED)
 
+$(S3_INSTALLED): requirements-s3.lock
+	test -x $(S3_VENV)/bin/python || $(PYTHON) -m venv $(S3_VENV)
+	$(S3_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-s3.lock
+	touch $(S3_INSTALLED)
+
 demo: $(INSTALLED)
 	$(VENV)/bin/callhouse demo
 
 # The Debian packages the tests use first (silent when present; installs them as root, else fails
 # naming them), lint (ruff, sqlfluff and mypy's type check: under a minute), the Dagster assets'
 # tests in their own venv, then the whole suite: unit tests, the layering test and the end-to-end tests.
-test: system-packages lint $(DAGSTER_INSTALLED)
+test: system-packages lint $(DAGSTER_INSTALLED) $(S3_INSTALLED)
 	$(DAGSTER_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/orchestration
 	$(VENV)/bin/python -m pytest -q -n 2
 
@@ -70,4 +79,4 @@ lock: $(INSTALLED)
 		--no-emit-index-url --no-emit-find-links --output-file requirements-dagster.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) $(DAGSTER_VENV) warehouse .pytest_cache
+	rm -rf $(VENV) $(DAGSTER_VENV) $(S3_VENV) warehouse .pytest_cache

@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     status_format.add_argument(
         "--prometheus", action="store_true", help="as Prometheus text-format metrics (callhouse_*) for a textfile collector"
     )
+    maintain = sub.add_parser(
+        "maintain", parents=[common], help="DuckLake: expire old snapshots, merge small files, remove unreferenced files"
+    )
+    maintain.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for running loads")
     sub.add_parser("demo", parents=[common], help="sandbox + 7-day backfill + nightly + views + report")
     report = sub.add_parser(
         "report",
@@ -144,6 +148,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         shape = "json" if args.json else "prometheus" if args.prometheus else "text"
         return print_status(resolve_warehouse(args.warehouse), out=sys.stdout, shape=shape)
+    if args.command == "maintain":
+        from pipelines.commands import maintain
+
+        return maintain.run(args.warehouse, args.wait)
     if args.command == "report":
         from pipelines.commands import report
 

@@ -15,6 +15,7 @@ from dlt.common.runtime import signals
 
 from pipelines.commands.alerted import alerted
 from pipelines.commands.checks import run_data_tests
+from pipelines.commands.maintain import maintain_if_due
 from pipelines.commands.outcome import CommandResult, SourceResult
 from pipelines.commands.views import rebuild_views
 from pipelines.errors import MachineFailure, UsageError, one_line, root_error
@@ -72,6 +73,8 @@ def nightly(options: LoadOptions, result: CommandResult) -> None:
         result.views_built = True
     if options.check and result.views_built:
         run_data_tests(warehouse, result)
+    if any(s.outcome == "ok" for s in result.sources):
+        maintain_if_due(options.warehouse)  # DUCKLAKE__MAINTAIN_EVERY; nothing when unset
 
 
 def load_range(options: LoadOptions, start: str, end: str, result: CommandResult) -> None:

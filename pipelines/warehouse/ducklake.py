@@ -30,6 +30,7 @@ from pipelines.warehouse.database_url import keep_secret, shown
 from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.grants import grant_catalog
+from pipelines.warehouse.object_storage import is_remote, storage_configuration, use_storage
 from pipelines.warehouse.writer_lock import writer_lock
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
         return con
 
     def _attach(self, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        use_storage(con, self.storage)  # an object store's credentials, before the lake reads it
         for attempt in range(INIT_TRIES):
             try:
                 con.execute(self.attach_statement(read_only))
@@ -130,7 +132,9 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
         import dlt
         from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
 
-        credentials = DuckLakeCredentials(ducklake_name=LAKE_NAME, catalog=self.catalog, storage=self.storage)
+        # The data path as object_storage resolved it: dlt writes with the credentials callhouse reads with.
+        storage = storage_configuration(self.storage) if is_remote(self.storage) else self.storage
+        credentials = DuckLakeCredentials(ducklake_name=LAKE_NAME, catalog=self.catalog, storage=storage)
         credentials.global_config = duckdb_config()
         return dlt.destinations.ducklake(credentials=credentials)
 

@@ -1,6 +1,6 @@
 """DuckDB extensions from pinned wheels, never from the network.
 
-The wheels `duckdb-extension-ducklake` and `duckdb-extension-postgres` carry the extension files
+The wheels `duckdb-extension-ducklake`, `-postgres` and `-httpfs` carry the extension files
 of one DuckDB version. DuckDB looks for `<extension_directory>/v<version>/<platform>/<name>
 .duckdb_extension`, and the PostgreSQL one must be named `postgres_scanner` there (its wheel names
 it `postgres`), so callhouse builds that folder of links once and points every connection at it
@@ -21,7 +21,12 @@ import duckdb
 from pipelines.errors import UsageError
 
 # DuckDB's name for each extension -> the wheel's package that carries it.
-WHEELS = {"ducklake": "duckdb_extension_ducklake", "postgres_scanner": "duckdb_extension_postgres"}
+# httpfs reads and writes a lake's data in an object store (s3://, and the S3 API of others).
+WHEELS = {
+    "ducklake": "duckdb_extension_ducklake",
+    "postgres_scanner": "duckdb_extension_postgres",
+    "httpfs": "duckdb_extension_httpfs",
+}
 
 
 def extension_directory() -> Path:
