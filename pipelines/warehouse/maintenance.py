@@ -26,6 +26,7 @@ from pipelines.sources.registry import NAMES
 from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.duckdb_file import DuckDBFile
 from pipelines.warehouse.ducklake import LAKE_NAME, DuckLake
+from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
 from pipelines.warehouse.postgres import PostgresWarehouse
 
@@ -56,26 +57,28 @@ def maintenance_settings() -> MaintenanceSettings:
     return settings
 
 
-def maintain(warehouse: DuckDBFile | DuckLake | PostgresWarehouse, out: TextIO, wait_s: float = 0.0) -> None:
+def maintain(warehouse: Warehouse, out: TextIO, wait_s: float = 0.0) -> None:
     settings = maintenance_settings()
     if isinstance(warehouse, DuckLake):
         steps = _maintain_lake(warehouse, settings.retention(), str(settings.snapshot_retention), wait_s)
     elif isinstance(warehouse, PostgresWarehouse):
         steps = _maintain_postgres(warehouse)
-    else:
+    elif isinstance(warehouse, DuckDBFile):
         steps = _maintain_file(warehouse, wait_s)
+    else:
+        raise TypeError(f"no maintenance for {warehouse.describe()}")
     for step in steps:
         out.write(f"maintain: {step}\n")
     out.flush()
     _record(warehouse, "; ".join(steps))
 
 
-def last_maintained(warehouse: DuckDBFile | DuckLake | PostgresWarehouse) -> pendulum.DateTime | None:
+def last_maintained(warehouse: Warehouse) -> pendulum.DateTime | None:
     con = warehouse.connect()
     try:
         known = con.execute(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = 'maintenance'", [OPS_SCHEMA]
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not known:
             return None
         row = con.execute(f"select max(finished_at) from {OPS_SCHEMA}.maintenance").fetchone()
@@ -84,7 +87,7 @@ def last_maintained(warehouse: DuckDBFile | DuckLake | PostgresWarehouse) -> pen
         con.close()
 
 
-def _record(warehouse: DuckDBFile | DuckLake | PostgresWarehouse, summary: str) -> None:
+def _record(warehouse: Warehouse, summary: str) -> None:
     con = warehouse.connect()
     try:
 
@@ -150,7 +153,7 @@ def _empty_staging(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()
     rows = 0
     for schema, table in tables:
-        rows += con.execute(f'delete from "{schema}"."{table}"').fetchone()[0]
+        rows += con.execute(f'delete from "{schema}"."{table}"').fetchall()[0][0]
     return f"staging leftovers: {rows} rows deleted from {len(tables)} tables"
 
 
@@ -158,8 +161,8 @@ def _lake_files(con: duckdb.DuckDBPyConnection, lake: DuckLake) -> tuple[int, in
     """Files and bytes under the lake's data path, as the store lists them (the sizes only: no
     file is read)."""
     pattern = lake.storage.rstrip("/") + "/**"
-    row = con.execute("select count(*), coalesce(sum(size), 0) from read_blob(?)", [pattern]).fetchone()
-    return int(row[0]), int(row[1])
+    [(files, size)] = con.execute("select count(*), coalesce(sum(size), 0) from read_blob(?)", [pattern]).fetchall()
+    return int(files), int(size)
 
 
 # --- the other kinds ------------------------------------------------------------------------
@@ -198,7 +201,7 @@ def _maintain_postgres(warehouse: PostgresWarehouse) -> list[str]:
     return [f"vacuum (analyze): {len(tables)} tables"]
 
 
-def _size(count: int) -> str:
+def _size(count: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if count < 1024 or unit == "GB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"

@@ -39,7 +39,9 @@ def moto_command() -> list[str]:
             return [str(candidate)]
     found = shutil.which("moto_server")
     if found is None:
-        raise S3Error("moto_server not found (.venv-s3, beside the interpreter, or on PATH): `make test` installs it (requirements-s3.lock)")
+        raise S3Error(
+            "moto_server not found (.venv-s3, beside the interpreter, or on PATH): `make test` installs it (requirements-s3.lock)"
+        )
     return [found]
 
 
