@@ -22,6 +22,7 @@ from pipelines.extract.context import RunContext
 from pipelines.extract.ledger import LoadRequest
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
+from pipelines.extract.walk import Checkpoint
 from pipelines.fetch.windows import now, parse_instant
 from pipelines.load.runner import build_source, new_run_id
 from pipelines.sources.registry import vendor
@@ -69,8 +70,9 @@ def dlt_source(name: str, start: str | datetime | None = None, end: str | dateti
         request = LoadRequest("nightly", end=last, run_id=new_run_id())
     else:
         request = LoadRequest("backfill", start=parse_instant(_text(start), "start"), end=last, run_id=new_run_id())
-    context = RunContext(request, RunStats(name), Progress(quiet=True))
-    return build_source(chosen, context, checkpoint_rows=2**62, checkpoint_seconds=float(2**31))
+    whole_range = Checkpoint(rows=2**62, seconds=float(2**31))
+    context = RunContext(request, RunStats(name), Progress(quiet=True), checkpoint=whole_range)
+    return build_source(chosen, context)
 
 
 def _text(value: str | datetime) -> str:

@@ -11,7 +11,7 @@ from pipelines.extract.ledger import LoadRequest, SourceLedger
 from pipelines.extract.lookahead import FetchWindow, Lookahead
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
-from pipelines.extract.walk import WalkSettings, WindowWalk, default_nightly_start
+from pipelines.extract.walk import Checkpoint, WalkSettings, WindowWalk, default_nightly_start
 from pipelines.fetch.records import TableSpec
 
 
@@ -24,6 +24,9 @@ class RunContext:
     stats: RunStats
     progress: Progress
     lookahead: Lookahead | None = None
+    # Overrides the settings' checkpoint: a plain dlt source (pipelines/api.py) loads its whole
+    # range in one pipeline.run, where callhouse's runner loads one checkpoint per run.
+    checkpoint: Checkpoint | None = None
 
     def walk(
         self,
@@ -44,7 +47,7 @@ class RunContext:
             specs={spec.name: spec for spec in tables},
             stats=self.stats,
             progress=self.progress,
-            checkpoint=settings.checkpoint,
+            checkpoint=self.checkpoint or settings.checkpoint,
             concurrency=concurrency,
             lookahead=self.lookahead,
             release=release,

@@ -38,9 +38,6 @@ order by namespace.nspname, class.relname
 _COLUMNS = """
 select attname, format_type(atttypid, atttypmod)
 from pg_attribute
-
-if TYPE_CHECKING:
-    import psycopg2.extensions
 where attrelid = %s::regclass and attnum > 0 and not attisdropped
 order by attnum
 """

@@ -135,14 +135,14 @@ def test_changes_postgresql_makes_in_place_keep_the_teams_view(make_sandbox, cli
     calls.append(("added", "integer"))
     assert column_types(run, "reporting", "calls") == calls
     # A staging column's type changes, which PostgreSQL cannot do in place: the views of ours that
-    # read it (reporting.calls, which the team's view reads) stand in empty while it is dropped and
+    # read it (intermediate.calls_cinnox, which reporting.calls and so the team's view read) stand in empty while it is dropped and
     # created again, then are replaced in place; the team's view never notices.
     retyped = (
-        "staging/outcome_map.sql",
-        "    outcome_map.meaning\n",
-        "    cast(outcome_map.meaning as varchar(300)) as meaning\n",
+        "staging/cinnox_call_detail.sql",
+        "        call_type,\n",
+        "        cast(call_type as varchar(300)) as call_type,\n",
     )
     assert "views: built" in build(run, edited(tmp_path / "again", added, retyped), monkeypatch)
-    assert ("meaning", "character varying") in column_types(run, "staging", "outcome_map")
+    assert ("call_type", "character varying") in column_types(run, "staging", "cinnox_call_detail")
     assert column_types(run, "reporting", "calls") == calls
     assert run.query("select * from team.missed order by vendor, call_id") == before
