@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="callhouse", description="Call records from {vendors} into DuckDB.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sources.add_argument(
+        "--rotate-privacy-key",
+        action="store_true",
+        help="accept a new PRIVACY__KEY: callers get new pseudonyms (docs/privacy.md)",
+    )
     sub.add_parser("run", parents=[common, sources], help="nightly load from each source's cursor, then rebuild views")
     backfill = sub.add_parser("backfill", parents=[common, sources], help="load [start, end) without moving the nightly cursor")
     backfill.add_argument("--start", required=True, help="date or ISO-8601 datetime (UTC if no offset)")
@@ -114,7 +119,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command in ("run", "backfill"):
         from pipelines.commands import loading
 
-        options = loading.LoadOptions(args.warehouse, tuple(args.sources or ()), args.wait, args.debug)
+        options = loading.LoadOptions(args.warehouse, tuple(args.sources or ()), args.wait, args.debug, args.rotate_privacy_key)
         return loading.run(options) if args.command == "run" else loading.backfill(options, args.start, args.end)
     if args.command in ("views", "check"):
         from pipelines.commands import views

@@ -3,6 +3,7 @@ two modules import each other (directly or round a loop).
 
     errors, settings        foundation: any layer may use them
     fetch                   HTTP and records (no dlt state)
+    privacy                 pseudonyms of personal values (before anything is written)
     extract                 the window walk every source runs, its ledger in dlt state
     sources                 one package per vendor, and the registry
     warehouse               the DuckDB file, its layout, lock and run log
@@ -23,7 +24,20 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pipelines"
-LAYERS = ["errors", "settings", "fetch", "extract", "sources", "warehouse", "load", "models", "report", "commands", "cli"]
+LAYERS = [
+    "errors",
+    "settings",
+    "fetch",
+    "privacy",
+    "extract",
+    "sources",
+    "warehouse",
+    "load",
+    "models",
+    "report",
+    "commands",
+    "cli",
+]
 FOUNDATION = {"errors": 0, "settings": 0}  # one level: errors and settings may import each other's kind
 # Modules of the fetch layer stay free of dlt's state and pipelines; dlt's naming convention
 # (the warehouse's column names) is the one piece of dlt they use.

@@ -15,9 +15,11 @@ from pipelines.extract.progress import Progress
 from pipelines.fetch.windows import now, parse_instant
 from pipelines.load.runner import SourceRun, apply_dlt_defaults, missing_settings, new_run_id, run_source
 from pipelines.models.views import check_timezone
+from pipelines.privacy.pseudonyms import configured_pseudonyms
 from pipelines.sources.registry import NAMES, VENDORS, vendor
 from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.choice import resolve_warehouse
+from pipelines.warehouse.privacy_key import check_privacy_key
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class LoadOptions:
     sources: tuple[str, ...] = ()  # --source ... (empty: every configured source)
     wait_s: float = 0.0  # --wait: for another load of the same warehouse to finish
     debug: bool = False  # --debug: raise instead of one line per failed source
+    rotate_privacy_key: bool = False  # --rotate-privacy-key: accept a new PRIVACY__KEY (privacy_key.py)
 
 
 def _dlt_settings(options: LoadOptions) -> None:
@@ -63,6 +66,7 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
     warehouse = resolve_warehouse(options.warehouse)
     progress = Progress()
     vendors = _chosen(options, progress)
+    pseudonyms = configured_pseudonyms()  # a missing or short key is exit 2 before any work
     failed = 0
     # dlt's own handling of Ctrl-C and SIGTERM, for the whole command: the first one sets a flag
     # that dlt and the window walk raise at their next safe point; a second one stops at once.
@@ -71,6 +75,7 @@ def _load(options: LoadOptions, request: LoadRequest, command: str) -> tuple[int
         warehouse.writer_lock(command, wait_s=options.wait_s),
         warehouse.loading_connection(options.wait_s) as connection,
     ):
+        check_privacy_key(connection, pseudonyms, options.rotate_privacy_key)
         for chosen in vendors:
             try:
                 with warehouse.source_lock(chosen.name, command, wait_s=options.wait_s):

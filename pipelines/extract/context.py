@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pendulum
+import pyarrow as pa
 
 from pipelines.extract.ledger import LoadRequest, SourceLedger
 from pipelines.extract.lookahead import FetchWindow, Lookahead
@@ -24,6 +25,8 @@ class RunContext:
     stats: RunStats
     progress: Progress
     lookahead: Lookahead | None = None
+    # Pseudonymizes each page before dlt sees it (WindowWalk.pseudonymize); None: off.
+    pseudonymize: Callable[[str, pa.Table], pa.Table] | None = None
 
     def walk(
         self,
@@ -48,6 +51,7 @@ class RunContext:
             concurrency=concurrency,
             lookahead=self.lookahead,
             release=release,
+            pseudonymize=self.pseudonymize,
         )
 
     def nightly_start(self, settings: WalkSettings) -> Callable[[SourceLedger], pendulum.DateTime]:

@@ -93,6 +93,9 @@ class WindowWalk:
     lookahead: Lookahead | None = None
     # Closes the vendor client once nothing fetches any more (the lookahead may outlive the walk).
     release: Callable[[], None] = lambda: None
+    # (table, page) -> page with personal values pseudonymized (privacy/): every row of every
+    # table, quarantine included, passes here before dlt sees it. None: stored as sent.
+    pseudonymize: Callable[[str, pa.Table], pa.Table] | None = None
 
     def __iter__(self) -> Iterator[Any]:
         try:
@@ -119,6 +122,8 @@ class WindowWalk:
                     self.stats.rows[table] += len(rows)
                     window_rows += len(rows)
                     arrow = rows if isinstance(rows, pa.Table) else rows.to_arrow()
+                    if self.pseudonymize is not None:
+                        arrow = self.pseudonymize(table, arrow)
                     for full_table, gathered in pages.add(table, arrow):
                         yield self._mark(full_table, gathered, hinted)
                 self.progress.update(self.stats, window)

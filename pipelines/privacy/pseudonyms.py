@@ -1,0 +1,251 @@
+"""Keyed pseudonyms for phone numbers, names and IP addresses, made before anything is written.
+
+`PRIVACY__PSEUDONYMIZE` chooses the kinds (`phone_numbers`, `names`, `ip_addresses`) and
+`PRIVACY__KEY` is the key. A value becomes `<kind>:ps_<16 hex>`: the first 64 bits of
+HMAC-SHA256(key, kind + NUL + normalized value), e.g. `tel:ps_3f9a1c2b7d0e4a61`. Normalized first
+(numbers in E.164, phone.py; names without case and extra spaces; IPs in their canonical form),
+so one caller has one pseudonym at every vendor and on every run; 64 bits keep a million callers
+apart (the chance of any two sharing one is about 3 in 100,000). Without the key the pseudonyms
+cannot be reversed or recomputed.
+
+Each vendor declares the kind of every personal column (Vendor.personal_data); free text that may
+carry any of them (a SIP message, a header value, an error) has its numbers, IPv4 addresses and
+SIP display names replaced inside the text (`scrub_text`). docs/privacy.md lists them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+from dlt.common.configuration import configspec
+from dlt.common.configuration.specs import BaseConfiguration
+from dlt.common.typing import TSecretStrValue
+
+from pipelines.errors import UsageError, register_secret
+from pipelines.fetch.records import column_name
+from pipelines.privacy.phone import looks_like_number, normalized_number
+from pipelines.settings import resolve, setting_name
+
+# What a personal column holds: the kinds users choose, and SIP text that may carry any of them.
+PersonalKind = Literal["phone_number", "name", "ip_address", "sip_text"]
+
+# The words of PRIVACY__PSEUDONYMIZE -> the kind they pseudonymize.
+CHOICES: dict[str, PersonalKind] = {"phone_numbers": "phone_number", "names": "name", "ip_addresses": "ip_address"}
+PREFIX = {"phone_number": "tel", "name": "name", "ip_address": "ip"}
+HEX_DIGITS = 16  # 64 bits
+PSEUDONYMIZE_SETTING = setting_name("privacy", "pseudonymize")
+KEY_SETTING = setting_name("privacy", "key")
+# A key shorter than this is a password, guessable by trying: HMAC's strength is the key's.
+MIN_KEY_LENGTH = 16
+_FINGERPRINT_LABEL = b"callhouse privacy key fingerprint v1"
+_CACHE_LIMIT = 1_000_000  # values remembered per run: callers repeat, pseudonyms cost an HMAC each
+
+
+@configspec
+class PrivacySettings(BaseConfiguration):
+    pseudonymize: str | None = None  # comma list of CHOICES
+    key: TSecretStrValue | None = None
+
+
+class Pseudonyms:
+    """The chosen kinds and the key; turns values, free text and whole Arrow tables into pseudonyms."""
+
+    def __init__(self, key: str, kinds: frozenset[PersonalKind]):
+        self._key = key.encode()
+        self.kinds = kinds
+        self._cache: dict[tuple[str, str], str] = {}
+
+    # --- one value ---------------------------------------------------------------------------
+
+    def pseudonym(self, kind: PersonalKind, normalized: str) -> str:
+        cached = self._cache.get((kind, normalized))
+        if cached is None:
+            digest = hmac.new(self._key, f"{kind}\0{normalized}".encode(), hashlib.sha256).hexdigest()
+            cached = f"{PREFIX[kind]}:ps_{digest[:HEX_DIGITS]}"
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[(kind, normalized)] = cached
+        return cached
+
+    def value(self, kind: PersonalKind, value: Any) -> Any:
+        """The value as it may be stored: its pseudonym where its kind is chosen. Empty values
+        stay empty (the views read '' as absent)."""
+        if value is None or value == "":
+            return value
+        if kind == "sip_text":
+            return self.scrub_text(value) if isinstance(value, str) else value
+        text = value if isinstance(value, str) else str(value)  # numbers sent as JSON numbers
+        if kind == "name" and "phone_number" in self.kinds and looks_like_number(text):
+            kind = "phone_number"  # a display name that only repeats the number
+        if kind not in self.kinds:
+            return value
+        if kind == "phone_number":
+            return self.pseudonym(kind, normalized_number(text))
+        if kind == "ip_address":
+            return self.pseudonym(kind, _normalized_ip(text))
+        return self.pseudonym(kind, " ".join(text.split()).casefold())
+
+    def scrub_text(self, text: str) -> str:
+        """Free text with the chosen kinds replaced where they occur in it: quoted and bare SIP
+        display names, numbers of 7 to 15 digits (with or without `+`), IPv4 addresses."""
+        if not text:
+            return text
+        return _TEXT_PATTERN.sub(self._replace_match, text)
+
+    def _replace_match(self, match: re.Match[str]) -> str:
+        group = match.lastgroup
+        found = match.group(group)
+        kind: PersonalKind = {"quoted": "name", "bare": "name", "number": "phone_number", "ip": "ip_address"}[group]
+        replaced = self.value(kind, found) if kind != "name" or not found.strip().startswith(("tel:", "name:", "ip:")) else found
+        start, end = match.span(group)
+        whole_start, whole_end = match.span()
+        return match.string[whole_start:start] + str(replaced) + match.string[end:whole_end]
+
+    # --- whole tables, where every row passes before dlt sees it -----------------------------
+
+    def table(self, arrow: pa.Table, columns: Mapping[str, PersonalKind]) -> pa.Table:
+        """The table with each personal column (by warehouse column name) replaced."""
+        for name, kind in columns.items():
+            if name in arrow.column_names:
+                arrow = arrow.set_column(arrow.column_names.index(name), name, self._column(arrow[name], kind))
+        return arrow
+
+    def _column(self, column: pa.ChunkedArray, kind: PersonalKind) -> pa.Array:
+        if column.null_count == len(column) or not pa.types.is_string(column.type):
+            return column.combine_chunks()
+        # Each distinct value once: a page repeats its own numbers and names many times.
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        replaced = pa.array([self.value(kind, v) for v in encoded.dictionary.to_pylist()], pa.string())
+        return replaced.take(encoded.indices)
+
+    def quarantine(self, arrow: pa.Table, fields_by_table: Mapping[str, Mapping[str, PersonalKind]]) -> pa.Table:
+        """Quarantine rows keep the raw record: its personal fields (by the table it was meant
+        for, `resource`) are replaced inside it, and its reason's free text is scrubbed."""
+        if not arrow.num_rows:
+            return arrow
+        resources = arrow["resource"].to_pylist()
+        raws = arrow["raw_json"].to_pylist()
+        replaced = [self._raw_record(raw, fields_by_table.get(resource)) for raw, resource in zip(raws, resources)]
+        arrow = arrow.set_column(arrow.column_names.index("raw_json"), "raw_json", pa.array(replaced, pa.string()))
+        return self.table(arrow, {"reason": "sip_text"})
+
+    def _raw_record(self, raw: str | None, fields: Mapping[str, PersonalKind] | None) -> str | None:
+        if raw is None:
+            return raw
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return self.scrub_text(raw)
+        if not isinstance(record, dict) or fields is None:
+            return orjson.dumps(self._every_string(record), option=orjson.OPT_SORT_KEYS).decode()
+        return orjson.dumps(self._declared(record, fields), option=orjson.OPT_SORT_KEYS).decode()
+
+    def _declared(self, value: Any, fields: Mapping[str, PersonalKind]) -> Any:
+        """Declared fields by their kind at any depth (recordings, nested maps); a declared field
+        holding an object or list is free text throughout."""
+        if isinstance(value, list):
+            return [self._declared(v, fields) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for key, item in value.items():
+            kind = fields.get(key)
+            if kind is None:
+                out[key] = self._declared(item, fields)
+            elif isinstance(item, (dict, list)):
+                out[key] = self._every_string(item)
+            else:
+                out[key] = self.value(kind, item)
+        return out
+
+    def _every_string(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.scrub_text(value)
+        if isinstance(value, list):
+            return [self._every_string(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._every_string(v) for k, v in value.items()}
+        return value
+
+    # --- the key ------------------------------------------------------------------------------
+
+    def fingerprint(self) -> str:
+        """Says which key made the pseudonyms without telling the key: stored in the warehouse."""
+        return hmac.new(self._key, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:32]
+
+
+def _normalized_ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return text.strip().lower()
+
+
+# Quoted display names (`"Anna Schmidt" <sip:...>`), bare ones (`Anna Schmidt <sip:...>`, at the
+# start of a value or after a comma), numbers not glued to letters, digits or dots (so ids, tags,
+# ports, versions and IPv4 parts stay), IPv4 addresses.
+_TEXT_PATTERN = re.compile(
+    r'"(?P<quoted>[^"\r\n]+)"\s*<(?=sips?:|tel:)'
+    r"|(?:^|(?<=,)|(?<=: ))\s*(?P<bare>[^\s<>\",;:=][^<>\",;:=\r\n]*?)\s+<(?=sips?:|tel:)"
+    r"|(?<![\w.+=])(?P<number>\+?\d{7,15})(?![\w.])"
+    r"|(?<![\w.])(?P<ip>(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\w.])",
+    re.MULTILINE,
+)
+
+
+def privacy_settings() -> PrivacySettings:
+    return resolve(PrivacySettings(), "privacy")
+
+
+def chosen_kinds(text: str | None) -> frozenset[PersonalKind]:
+    words = [w.strip().lower() for w in (text or "").split(",") if w.strip()]
+    unknown = [w for w in words if w not in CHOICES]
+    if unknown:
+        raise UsageError(f"{PSEUDONYMIZE_SETTING}: {', '.join(unknown)} is not one of {', '.join(CHOICES)} (a comma list)")
+    return frozenset(CHOICES[w] for w in words)
+
+
+def configured_pseudonyms() -> Pseudonyms | None:
+    """The pseudonyms the settings ask for, or None when nothing is to be pseudonymized. The key
+    is registered as a secret: no message prints it."""
+    settings = privacy_settings()
+    kinds = chosen_kinds(settings.pseudonymize)
+    if not kinds:
+        return None
+    key = str(settings.key or "")
+    if not key.strip():
+        raise UsageError(
+            f"{PSEUDONYMIZE_SETTING} is set: set {KEY_SETTING} too (a secret of at least {MIN_KEY_LENGTH} characters)"
+        )
+    register_secret(key)
+    if len(key) < MIN_KEY_LENGTH:
+        raise UsageError(f"{KEY_SETTING}: shorter than {MIN_KEY_LENGTH} characters; use a long random secret")
+    return Pseudonyms(key, kinds)
+
+
+def table_columns(personal_data: Mapping[str, Mapping[str, PersonalKind]]) -> dict[str, dict[str, PersonalKind]]:
+    """A vendor's declaration (vendor fields per table) as warehouse column names per table."""
+    return {table: {column_name(f): kind for f, kind in fields.items()} for table, fields in personal_data.items()}
+
+
+def batch_pseudonymizer(
+    pseudonyms: Pseudonyms, personal_data: Mapping[str, Mapping[str, PersonalKind]], quarantine_table: str = "quarantine"
+) -> Callable[[str, pa.Table], pa.Table]:
+    """What the window walk applies to each Arrow page of a vendor's tables: (table, page) -> page."""
+    columns = table_columns(personal_data)
+
+    def pseudonymize(table: str, arrow: pa.Table) -> pa.Table:
+        if table == quarantine_table:
+            return pseudonyms.quarantine(arrow, personal_data)
+        declared = columns.get(table)
+        return pseudonyms.table(arrow, declared) if declared else arrow
+
+    return pseudonymize
