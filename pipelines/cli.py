@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = sub.add_parser("backfill", parents=[common, sources], help="load [start, end) without moving the nightly cursor")
     backfill.add_argument("--start", required=True, help="date or ISO-8601 datetime (UTC if no offset)")
     backfill.add_argument("--end", required=True, help="date or ISO-8601 datetime, exclusive")
+    backfill.add_argument("--force", action="store_true", help="load into a range that was purged (retention)")
+    purge = sub.add_parser("purge", parents=[common], help="delete calls before DATE for good (docs/privacy.md)")
+    purge.add_argument("--before", required=True, help="date or ISO-8601 datetime (UTC if no offset)")
+    purge.add_argument("--source", action="append", dest="sources", metavar="S", help="{sources} (repeatable; default all)")
     sub.add_parser("views", parents=[common], help="(re)create every view from sql/")
     sub.add_parser("check", parents=[common], help="run the data tests; exit 1 listing failures")
     sub.add_parser("status", parents=[common], help="per source: last run, cursor, coverage, gaps, rows")
@@ -119,12 +123,23 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command in ("run", "backfill"):
         from pipelines.commands import loading
 
-        options = loading.LoadOptions(args.warehouse, tuple(args.sources or ()), args.wait, args.debug, args.rotate_privacy_key)
+        options = loading.LoadOptions(
+            args.warehouse,
+            tuple(args.sources or ()),
+            args.wait,
+            args.debug,
+            args.rotate_privacy_key,
+            getattr(args, "force", False),
+        )
         return loading.run(options) if args.command == "run" else loading.backfill(options, args.start, args.end)
     if args.command in ("views", "check"):
         from pipelines.commands import views
 
         return views.views(args.warehouse) if args.command == "views" else views.check(args.warehouse)
+    if args.command == "purge":
+        from pipelines.commands.purge import purge
+
+        return purge(args.warehouse, args.before, tuple(args.sources or ()))
     if args.command == "status":
         from pipelines.commands.status import print_status
         from pipelines.warehouse.choice import resolve_warehouse

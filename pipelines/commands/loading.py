@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from dlt.common.exceptions import SignalReceivedException
 from dlt.common.runtime import signals
 
+from pipelines.commands.purge import purge_sources, refuse_backfill_into_purged, retention_cuts
 from pipelines.commands.views import rebuild_views
 from pipelines.errors import EXIT_FAILED, EXIT_OK, MachineFailure, UsageError, one_line, root_error
 from pipelines.extract.ledger import LoadRequest
@@ -29,6 +30,7 @@ class LoadOptions:
     wait_s: float = 0.0  # --wait: for another load of the same warehouse to finish
     debug: bool = False  # --debug: raise instead of one line per failed source
     rotate_privacy_key: bool = False  # --rotate-privacy-key: accept a new PRIVACY__KEY (privacy_key.py)
+    force: bool = False  # --force: backfill into a purged range (commands/purge.py)
 
 
 def _dlt_settings(options: LoadOptions) -> None:
@@ -45,6 +47,10 @@ def run(options: LoadOptions) -> int:
     check_timezone()  # the views built after the load need it: say so before loading anything
     request = LoadRequest("nightly", end=now(), run_id=new_run_id())
     loaded, failed = _load(options, request, "run")
+    cuts = retention_cuts(request.end)
+    if cuts:  # retention: purge what is older than it, then the views see what is left
+        for line in purge_sources(resolve_warehouse(options.warehouse), cuts, "run (retention)"):
+            Progress().line(line)
     if loaded:
         # The sources that loaded get their views even when another one failed (exit 1 still).
         rebuild_views(options.warehouse)
@@ -56,6 +62,7 @@ def backfill(options: LoadOptions, start: str, end: str) -> int:
     first, last = parse_instant(start, "--start"), parse_instant(end, "--end")
     if last <= first:
         raise UsageError(f"--end ({end}) must be after --start ({start})")
+    refuse_backfill_into_purged(resolve_warehouse(options.warehouse), options.sources, first, options.force)
     request = LoadRequest("backfill", start=first, end=last, run_id=new_run_id())
     _, failed = _load(options, request, f"backfill --start {start} --end {end}")
     return EXIT_FAILED if failed else EXIT_OK

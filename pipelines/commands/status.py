@@ -7,23 +7,27 @@ from typing import Any, TextIO
 
 from pipelines.errors import EXIT_OK
 from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
+from pipelines.fetch.windows import iso
 from pipelines.fetch.windows import now as current_time
 from pipelines.sources.registry import NAMES, vendor
 from pipelines.warehouse.catalog import committed_ledger, committed_rows, schema_exists, table_names
 from pipelines.warehouse.choice import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
+from pipelines.warehouse.purged_ranges import purged_before, without_purged
 from pipelines.warehouse.run_log import last_run
 
 
 def source_status(con: Any, name: str, now: datetime) -> dict[str, Any]:
     """What is committed: rows of unfinished loads and coverage beyond `now` are not shown."""
     state = committed_ledger(con, name)
-    coverage = coverage_until(state.get("coverage", []), now)
+    purged = purged_before(con, name)
+    coverage = without_purged(coverage_until(state.get("coverage", []), now), purged)
     status: dict[str, Any] = {
         "source": name,
         "cursor": state.get("cursor"),
         "coverage": coverage,
         "gaps": coverage_gaps(coverage),
+        "purged_before": purged,
         "truncated": state.get("truncated", []),
         "stale_open_calls": state.get(STALE_OPEN_CALLS) or {},
         "unfinished_backfills": [
@@ -81,6 +85,8 @@ def _print_one(s: dict[str, Any], out: TextIO) -> None:
     out.write(f"  cursor:    {s['cursor'] or 'none (first nightly run starts at START_DATE)'}\n")
     coverage = ", ".join(f"[{a}, {b})" for a, b in s["coverage"]) or "nothing loaded"
     out.write(f"  coverage:  {coverage}\n")
+    if s.get("purged_before"):
+        out.write(f"  purged:    calls before {iso(s['purged_before'])} (deleted for retention: not a gap)\n")
     if s["gaps"]:
         out.write("  gaps:      " + ", ".join(f"[{a}, {b})" for a, b in s["gaps"]) + "\n")
     for key in s["unfinished_backfills"]:

@@ -74,6 +74,11 @@ class Vendor:
     # Each must exist in the table's spec (tests/sources/test_conformance.py); docs/privacy.md.
     personal_data: Mapping[str, Mapping[str, PersonalKind]] = field(default_factory=dict)
     pacing: Pacing | None = None
+    # Retention (`callhouse purge`): each parent table's column saying when its call started;
+    # rows before the cut go, then the rows of child tables (child_tables, and `purged_with`)
+    # whose parent is gone.
+    call_started: Mapping[str, str] = field(default_factory=dict)
+    purged_with: tuple[ChildTable, ...] = ()
     # Settings that switch on its optional tables for runs against the sandbox (the demo,
     # `make schemas`, the tests), so those load every table: field -> value as text.
     sandbox_options: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,83 @@
+"""Making deleted rows' bytes go away, on each kind of warehouse (after `callhouse purge`).
+
+A DELETE only marks rows: a DuckDB file keeps them in free blocks until they are reused, a
+DuckLake keeps them in older snapshots and their Parquet files (and marks them in delete files
+beside the data they stay in), PostgreSQL keeps dead tuples until a vacuum. Each function here
+rewrites what holds them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.warehouse.duckdb_file import DuckDBFile
+from pipelines.warehouse.ducklake import LAKE_NAME, DuckLake
+from pipelines.warehouse.postgres import PostgresWarehouse
+
+
+def compact(warehouse: Any, tables: list[tuple[str, str]]) -> None:
+    """Rewrite what still holds deleted rows of `tables` ((schema, table) pairs); the caller holds
+    the writer lock and no connection of its own to a DuckDB file."""
+    if isinstance(warehouse, DuckDBFile):
+        rewrite_duckdb_file(warehouse.path)
+    elif isinstance(warehouse, DuckLake):
+        expire_lake_files(warehouse)
+    elif isinstance(warehouse, PostgresWarehouse):
+        vacuum_full(warehouse, tables)
+
+
+def rewrite_duckdb_file(path: Path) -> None:
+    """Copy every live row into a new file and put it in the old one's place (atomic rename):
+    the new file never held the deleted rows. DuckDB's own copy keeps schemas, tables and views."""
+    fresh = path.with_name(f".{path.stem}.compacting{path.suffix}")
+    fresh.unlink(missing_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{_quoted(path)}' as old_file (read_only)")
+        con.execute(f"attach '{_quoted(fresh)}' as new_file")
+        con.execute("copy from database old_file to new_file")
+        con.execute("detach new_file")
+        con.execute("detach old_file")
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    os.replace(fresh, path)
+    Path(f"{path}.wal").unlink(missing_ok=True)  # checkpointed into the copy
+
+
+def expire_lake_files(lake: DuckLake) -> None:
+    """Rewrite data files that carry deletes, expire every older snapshot and remove the files
+    no snapshot references: the purged rows exist in no file any more (no time travel before now)."""
+    con = lake.connect()
+    try:
+        try:
+            con.execute(f"call ducklake_rewrite_data_files('{LAKE_NAME}', delete_threshold => 0)")
+        except duckdb.Error:
+            con.execute(f"call ducklake_rewrite_data_files('{LAKE_NAME}')")
+        con.execute(f"call ducklake_expire_snapshots('{LAKE_NAME}', older_than => now())")
+        con.execute(f"call ducklake_cleanup_old_files('{LAKE_NAME}', cleanup_all => true)")
+        con.execute(f"call ducklake_delete_orphaned_files('{LAKE_NAME}', cleanup_all => true)")
+    finally:
+        con.close()
+
+
+def vacuum_full(warehouse: PostgresWarehouse, tables: list[tuple[str, str]]) -> None:
+    """PostgreSQL writes a new copy of each touched table without its dead tuples."""
+    native = warehouse.native()
+    try:
+        native.autocommit = True  # VACUUM cannot run in a transaction
+        with native.cursor() as cursor:
+            for schema, table in tables:
+                cursor.execute(f'vacuum full "{schema}"."{table}"')
+    finally:
+        native.close()
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
