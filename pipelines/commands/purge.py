@@ -14,8 +14,8 @@ import dlt
 import pendulum
 
 from pipelines.errors import EXIT_OK, UsageError
-from pipelines.fetch.windows import now as current_time
 from pipelines.fetch.windows import iso, parse_instant
+from pipelines.fetch.windows import now as current_time
 from pipelines.settings import setting_name, whole_number
 from pipelines.sources.registry import VENDORS, vendor
 from pipelines.sources.vendor import Vendor

@@ -24,6 +24,9 @@ _INTERNATIONAL_WITHOUT_PLUS = re.compile(r"[1-9]\d{10,14}")
 
 def normalized_number(value: str) -> str:
     """The number in E.164 where the text allows it (see the module's docstring)."""
+    digits = value[1:] if value[:1] == "+" else value
+    if digits.isascii() and digits.isdigit() and 11 <= len(digits) <= 15 and digits[0] != "0":
+        return "+" + digits  # E.164 already, or without its + (most values: no parsing needed)
     text = value.strip()
     uri = _URI.match(text)
     host = ""

@@ -60,20 +60,44 @@ class Pseudonyms:
 
     def __init__(self, key: str, kinds: frozenset[PersonalKind]):
         self._key = key.encode()
+        # The key's HMAC state, made once: each value copies it (half the cost of a fresh HMAC).
+        self._keyed = hmac.new(self._key, digestmod=hashlib.sha256)
         self.kinds = kinds
-        self._cache: dict[tuple[str, str], str] = {}
+        # Per kind: normalized value -> pseudonym, and value as sent -> pseudonym. Values repeat
+        # across columns and pages (a caller's number is also their display name, a staff
+        # member's number is on many calls), so most are found as sent, without normalizing.
+        self._made: dict[str, dict[str, str]] = {kind: {} for kind in PREFIX}
+        self._sent: dict[str, dict[str, str]] = {kind: {} for kind in PREFIX}
+        normalize = {"phone_number": normalized_number, "ip_address": _normalized_ip, "name": _normalized_name}
+        self._convert = {kind: self._converter(kind, normalize[kind]) for kind in PREFIX}
 
     # --- one value ---------------------------------------------------------------------------
 
     def pseudonym(self, kind: PersonalKind, normalized: str) -> str:
-        cached = self._cache.get((kind, normalized))
-        if cached is None:
-            digest = hmac.new(self._key, f"{kind}\0{normalized}".encode(), hashlib.sha256).hexdigest()
-            cached = f"{PREFIX[kind]}:ps_{digest[:HEX_DIGITS]}"
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[(kind, normalized)] = cached
-        return cached
+        made = self._made[kind]
+        found = made.get(normalized)
+        if found is None:
+            mac = self._keyed.copy()
+            mac.update(f"{kind}\0{normalized}".encode())
+            digest = mac.hexdigest()
+            found = f"{PREFIX[kind]}:ps_{digest[:HEX_DIGITS]}"
+            if len(made) >= _CACHE_LIMIT:
+                made.clear()
+            made[normalized] = found
+        return found
+
+    def _converter(self, kind: str, normalize: Callable[[str], str]) -> Callable[[str], str]:
+        sent, pseudonym = self._sent[kind], self.pseudonym
+
+        def convert(text: str) -> str:
+            found = sent.get(text)
+            if found is None:
+                if len(sent) >= _CACHE_LIMIT:
+                    sent.clear()
+                found = sent[text] = pseudonym(kind, normalize(text))  # type: ignore[arg-type]
+            return found
+
+        return convert
 
     def value(self, kind: PersonalKind, value: Any) -> Any:
         """The value as it may be stored: its pseudonym where its kind is chosen. Empty values
@@ -87,11 +111,7 @@ class Pseudonyms:
             kind = "phone_number"  # a display name that only repeats the number
         if kind not in self.kinds:
             return value
-        if kind == "phone_number":
-            return self.pseudonym(kind, normalized_number(text))
-        if kind == "ip_address":
-            return self.pseudonym(kind, _normalized_ip(text))
-        return self.pseudonym(kind, " ".join(text.split()).casefold())
+        return self._convert[kind](text)
 
     def scrub_text(self, text: str) -> str:
         """Free text with the chosen kinds replaced where they occur in it: quoted and bare SIP
@@ -123,7 +143,13 @@ class Pseudonyms:
             return column.combine_chunks()
         # Each distinct value once: a page repeats its own numbers and names many times.
         encoded = pc.dictionary_encode(column.combine_chunks())
-        replaced = pa.array([self.value(kind, v) for v in encoded.dictionary.to_pylist()], pa.string())
+        uniques = encoded.dictionary.to_pylist()
+        if kind in ("phone_number", "ip_address") and kind in self.kinds:
+            convert = self._convert[kind]  # the common case, without value()'s checks per value
+            values = [convert(v) if v else v for v in uniques]
+        else:
+            values = [self.value(kind, v) for v in uniques]
+        replaced = pa.array(values, pa.string())
         return replaced.take(encoded.indices)
 
     def quarantine(self, arrow: pa.Table, fields_by_table: Mapping[str, Mapping[str, PersonalKind]]) -> pa.Table:
@@ -182,7 +208,16 @@ class Pseudonyms:
         return hmac.new(self._key, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:32]
 
 
+_CANONICAL_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+
+
+def _normalized_name(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 def _normalized_ip(text: str) -> str:
+    if _CANONICAL_IPV4.fullmatch(text):
+        return text  # already as ipaddress would write it (the usual case, and much cheaper)
     try:
         return str(ipaddress.ip_address(text.strip()))
     except ValueError:
