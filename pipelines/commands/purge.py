@@ -21,7 +21,8 @@ from pipelines.sources.registry import VENDORS, vendor
 from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.catalog import schema_exists, table_names
 from pipelines.warehouse.choice import Warehouse, resolve_warehouse
-from pipelines.warehouse.compaction import compact
+from pipelines.warehouse.compaction import compact, replace_lake_table
+from pipelines.warehouse.ducklake import DuckLake
 from pipelines.warehouse.loaded_ranges import record_loaded_ranges
 from pipelines.warehouse.purged_ranges import purged_before, record_purge
 
@@ -57,7 +58,7 @@ def purge_sources(warehouse: Warehouse, cuts: dict[str, datetime], command: str)
         with warehouse.loading_connection() as con:
             for name, cut in cuts.items():
                 with warehouse.source_lock(name, command):
-                    deleted, tables = _delete_before(con, vendor(name), cut)
+                    deleted, tables = _delete_before(con, warehouse, vendor(name), cut)
                 if tables:
                     touched.extend(tables)
                     lines.append(f"{name}: purged {deleted:,} records (with their child and quarantine rows) before {iso(cut)}")
@@ -66,7 +67,7 @@ def purge_sources(warehouse: Warehouse, cuts: dict[str, datetime], command: str)
     return lines
 
 
-def _delete_before(con: Any, chosen: Vendor, cut: datetime) -> tuple[int, list[tuple[str, str]]]:
+def _delete_before(con: Any, warehouse: Warehouse, chosen: Vendor, cut: datetime) -> tuple[int, list[tuple[str, str]]]:
     """(calls deleted, tables touched); nothing for a source the warehouse does not hold."""
     name = chosen.name
     if not schema_exists(con, name):
@@ -98,6 +99,9 @@ def _delete_before(con: Any, chosen: Vendor, cut: datetime) -> tuple[int, list[t
         for table in table_names(con, staging):
             con.execute(f'delete from "{staging}"."{table}"')
             touched.append((staging, table))
+    if isinstance(warehouse, DuckLake):
+        for schema, table in touched:
+            replace_lake_table(con, schema, table)
     con.execute("commit")
     record_purge(con, name, cut, current_time())
     record_loaded_ranges(con, name, current_time())
@@ -108,7 +112,10 @@ def refuse_backfill_into_purged(warehouse: Warehouse, sources: tuple[str, ...], 
     """A backfill that starts before a source's purge cut would load deleted calls again."""
     if force or getattr(warehouse, "exists", True) is False:
         return
-    con = warehouse.connect(read_only=True)
+    try:
+        con = warehouse.connect(read_only=True)
+    except UsageError:
+        return  # no warehouse yet: nothing was purged
     try:
         for name in sources or tuple(v.name for v in VENDORS):
             cut = purged_before(con, name)

@@ -51,6 +51,17 @@ def rewrite_duckdb_file(path: Path) -> None:
     Path(f"{path}.wal").unlink(missing_ok=True)  # checkpointed into the copy
 
 
+def replace_lake_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    """The table as a new table of its live rows (in the caller's open transaction). DuckLake
+    keeps a table's min/max statistics in its catalog and does not recompute them when deletes
+    drop whole files (rewriting the files does not either), so a purged value could stay there;
+    a new table's statistics are made from what it holds."""
+    swap = f"{table}__purging"
+    con.execute(f'create table "{schema}"."{swap}" as select * from "{schema}"."{table}"')
+    con.execute(f'drop table "{schema}"."{table}"')
+    con.execute(f'alter table "{schema}"."{swap}" rename to "{table}"')
+
+
 def expire_lake_files(lake: DuckLake) -> None:
     """Rewrite data files that carry deletes, expire every older snapshot and remove the files
     no snapshot references: the purged rows exist in no file any more (no time travel before now)."""
