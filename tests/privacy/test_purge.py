@@ -111,3 +111,23 @@ def test_purge_removes_the_purged_calls_from_the_file_and_keeps_the_rest_exact(s
     forced = cli("backfill", "--start", FIRST.to_date_string(), "--end", CUT.to_date_string(), "--source", "cinnox", "--force")
     assert forced.returncode == 0, forced.output
     assert cli.query("select count(*) from cinnox.call_detail where call_date < ?", [CUT])[0][0] > 0
+
+
+def test_the_nightly_run_purges_what_is_older_than_each_sources_retention(sandbox: Sandbox, tmp_path):
+    unpaced = {k: v for vendor in VENDORS for k, v in vendor.sandbox_settings().items()}
+    starts = {f"SOURCES__{v.name.upper()}__START_DATE": "2026-11-19" for v in VENDORS}
+    cli = Cli(sandbox, tmp_path, {**unpaced, **starts})
+    loaded = cli("backfill", "--start", CUT.to_date_string(), "--end", END.to_date_string())
+    assert loaded.returncode == 0, loaded.output
+
+    nightly = cli("run", env={"RETENTION__DAYS": "1", "SOURCES__GENESYS__RETENTION_DAYS": "2"})
+    assert nightly.returncode == 0, nightly.output
+    one_day, two_days = TEST_NOW.subtract(days=1), TEST_NOW.subtract(days=2)
+    assert "cinnox: purged" in nightly.output and "genesys: purged" in nightly.output
+    assert cli.query("select count(*) from cinnox.call_detail where call_date < ?", [one_day]) == [(0,)]
+    assert cli.query("select count(*) from bandwidth.calls where start_time < ?", [one_day]) == [(0,)]
+    assert cli.query("select count(*) from cinnox.call_detail where call_date >= ?", [one_day])[0][0] > 0
+    genesys = cli.query("select min(date) >= ?, count(*) filter (where date < ?) > 0 from genesys.siptraces", [two_days, one_day])
+    assert genesys == [(True, True)]  # its own retention: two days
+    cuts = cli.query("select source, max(purged_before) from callhouse.purged group by source order by source")
+    assert cuts == [("bandwidth", one_day), ("cinnox", one_day), ("genesys", two_days)]
