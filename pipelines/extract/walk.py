@@ -93,8 +93,8 @@ class WindowWalk:
     lookahead: Lookahead | None = None
     # Closes the vendor client once nothing fetches any more (the lookahead may outlive the walk).
     release: Callable[[], None] = lambda: None
-    # (table, page) -> page with personal values pseudonymized (privacy/): every row of every
-    # table, quarantine included, passes here before dlt sees it. None: stored as sent.
+    # (table, page) -> page with personal values pseudonymized (privacy/), applied in _mark, which
+    # every row of every table, quarantine included, passes before dlt sees it. None: as sent.
     pseudonymize: Callable[[str, pa.Table], pa.Table] | None = None
 
     def __iter__(self) -> Iterator[Any]:
@@ -122,8 +122,6 @@ class WindowWalk:
                     self.stats.rows[table] += len(rows)
                     window_rows += len(rows)
                     arrow = rows if isinstance(rows, pa.Table) else rows.to_arrow()
-                    if self.pseudonymize is not None:
-                        arrow = self.pseudonymize(table, arrow)
                     for full_table, gathered in pages.add(table, arrow):
                         yield self._mark(full_table, gathered, hinted)
                 self.progress.update(self.stats, window)
@@ -167,6 +165,10 @@ class WindowWalk:
             yield window, self.lookahead.take(window)
 
     def _mark(self, table: str, arrow: Any, hinted: set[str]) -> Any:
+        # Every gathered page passes here on its way to dlt: pseudonyms are made on whole batches
+        # (tens of thousands of rows) rather than per vendor page, which costs a fixed overhead.
+        if self.pseudonymize is not None:
+            arrow = self.pseudonymize(table, arrow)
         # Table hints travel with the first page of each table; later pages only name the table.
         if table in hinted:
             return dlt.mark.with_table_name(arrow, table)

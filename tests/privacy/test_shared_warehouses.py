@@ -114,3 +114,6 @@ def test_purge_removes_the_purged_calls_from_a_shared_warehouse(
             assert not _holding(after, value), (kind, value)
     assert loader.query(kept_sql, [CUT]) == kept
     assert loader.query("select count(*) from cinnox.call_detail where call_date < ?", [CUT]) == [(0,)]
+    # The purged tables (replaced on a DuckLake, vacuumed on PostgreSQL) load again as before.
+    _backfill(loader, CUT, END)
+    assert loader.query(kept_sql, [CUT]) == kept
