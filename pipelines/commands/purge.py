@@ -33,7 +33,9 @@ def purge(warehouse_arg: str | None, before: str, sources: tuple[str, ...] = (),
     cut = parse_instant(before, "--before")
     chosen = [vendor(s) for s in sources] if sources else list(VENDORS)
     warehouse = resolve_warehouse(warehouse_arg)
-    for line in purge_sources(warehouse, {v.name: cut for v in chosen}, "purge"):
+    # A DuckDB file that does not exist holds nothing: not created just to be purged.
+    lines = purge_sources(warehouse, {v.name: cut for v in chosen}, "purge") if getattr(warehouse, "exists", True) else []
+    for line in lines or [f"purge: {warehouse.describe()} holds none of {', '.join(v.name for v in chosen)}: nothing to purge"]:
         out(line)
     return EXIT_OK
 
