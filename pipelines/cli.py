@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from pipelines.errors import EXIT_FAILED, EXIT_OK, CallhouseError, UsageError, one_line, redact_secrets, root_error
 
@@ -40,26 +40,34 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str) -> None:  # one line and exit 2, as for every usage error
+    def error(self, message: str) -> NoReturn:  # one line and exit 2, as for every usage error
         raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--warehouse", help="DuckDB file (default warehouse/calls.duckdb or $CALLHOUSE_WAREHOUSE)")
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--warehouse",
+        help="the DuckDB file (WAREHOUSE__DESTINATION=duckdb, the default); with ducklake or postgres, a file whose folder "
+        "keeps this machine's working files (default warehouse/calls.duckdb or $CALLHOUSE_WAREHOUSE)",
+    )
     common.add_argument("--debug", action="store_true", help="show tracebacks")
-    sources = argparse.ArgumentParser(add_help=False)
+    sources = _Parser(add_help=False)
     sources.add_argument("--source", action="append", dest="sources", metavar="S", help="{sources} (repeatable)")
     sources.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another run to finish")
 
-    parser = _Parser(prog="callhouse", description="Call records from {vendors} into DuckDB.")
+    parser = _Parser(
+        prog="callhouse",
+        description="Call records from {vendors} into a warehouse: a DuckDB file, a DuckLake or PostgreSQL (WAREHOUSE__DESTINATION).",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sources.add_argument(
         "--rotate-privacy-key",
         action="store_true",
         help="accept a new PRIVACY__KEY: callers get new pseudonyms (docs/privacy.md)",
     )
-    sub.add_parser("run", parents=[common, sources], help="nightly load from each source's cursor, then rebuild views")
+    run = sub.add_parser("run", parents=[common, sources], help="nightly load from each source's cursor, then rebuild views")
+    run.add_argument("--check", action="store_true", help="then run the data tests too (exit 1 if one fails): the scheduled job")
     backfill = sub.add_parser("backfill", parents=[common, sources], help="load [start, end) without moving the nightly cursor")
     backfill.add_argument("--start", required=True, help="date or ISO-8601 datetime (UTC if no offset)")
     backfill.add_argument("--end", required=True, help="date or ISO-8601 datetime, exclusive")
@@ -69,7 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--source", action="append", dest="sources", metavar="S", help="{sources} (repeatable; default all)")
     sub.add_parser("views", parents=[common], help="(re)create every view from sql/")
     sub.add_parser("check", parents=[common], help="run the data tests; exit 1 listing failures")
-    sub.add_parser("status", parents=[common], help="per source: last run, cursor, coverage, gaps, rows")
+    status = sub.add_parser("status", parents=[common], help="per source: last run, cursor, coverage, gaps, rows")
+    status_format = status.add_mutually_exclusive_group()
+    status_format.add_argument("--json", action="store_true", help="as JSON for programs (schema: docs/operations.md)")
+    status_format.add_argument(
+        "--prometheus", action="store_true", help="as Prometheus text-format metrics (callhouse_*) for a textfile collector"
+    )
+    maintain = sub.add_parser(
+        "maintain", parents=[common], help="DuckLake: expire old snapshots, merge small files, remove unreferenced files"
+    )
+    maintain.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for running loads")
     sub.add_parser("demo", parents=[common], help="sandbox + 7-day backfill + nightly + views + report")
     report = sub.add_parser(
         "report",
@@ -128,14 +145,19 @@ def dispatch(args: argparse.Namespace) -> int:
             tuple(args.sources or ()),
             args.wait,
             args.debug,
-            args.rotate_privacy_key,
-            getattr(args, "force", False),
+            check=getattr(args, "check", False),
+            rotate_privacy_key=args.rotate_privacy_key,
+            force=getattr(args, "force", False),
         )
         return loading.run(options) if args.command == "run" else loading.backfill(options, args.start, args.end)
-    if args.command in ("views", "check"):
+    if args.command == "views":
         from pipelines.commands import views
 
-        return views.views(args.warehouse) if args.command == "views" else views.check(args.warehouse)
+        return views.views(args.warehouse)
+    if args.command == "check":
+        from pipelines.commands.checks import check
+
+        return check(args.warehouse)
     if args.command == "purge":
         from pipelines.commands.purge import purge
 
@@ -144,7 +166,12 @@ def dispatch(args: argparse.Namespace) -> int:
         from pipelines.commands.status import print_status
         from pipelines.warehouse.choice import resolve_warehouse
 
-        return print_status(resolve_warehouse(args.warehouse), out=sys.stdout)
+        shape = "json" if args.json else "prometheus" if args.prometheus else "text"
+        return print_status(resolve_warehouse(args.warehouse), out=sys.stdout, shape=shape)
+    if args.command == "maintain":
+        from pipelines.commands import maintain
+
+        return maintain.run(args.warehouse, args.wait)
     if args.command == "report":
         from pipelines.commands import report
 

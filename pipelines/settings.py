@@ -3,7 +3,8 @@
 Each is a dlt configspec, so it is read like every other dlt setting (`.dlt/config.toml`, then
 `.dlt/secrets.toml`, environment variables first: `[warehouse] load_threads` is
 `WAREHOUSE__LOAD_THREADS`). A value that does not fit is a usage error (exit 2) naming the
-setting. The sources' own settings are the arguments of their dlt source functions.
+setting. The sources' own settings are configspecs too: `WindowedSourceSettings`
+(pipelines/sources/windowed.py) and each vendor's class extending it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import os
 import re
 import unicodedata
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec
@@ -25,6 +26,24 @@ from pipelines.errors import UsageError
 _MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
+# --- defaults: the one place each shared default is written ---------------------------------
+# A vendor's own defaults (its lookback, window, page size, pacing) are its package's
+# (pipelines/sources/<vendor>/settings.py). docs/configuration.md lists both; .dlt/config.toml
+# only shows them commented out, so it never overrides a default changed here.
+
+DEFAULT_DESTINATION = "duckdb"
+DEFAULT_TIMEZONE = "UTC"
+# The first nightly run of a source without START_DATE starts this many days back.
+DEFAULT_START_DAYS_BACK = 30
+# Tries after the first for a request that may pass (pipelines/fetch/retry.py).
+DEFAULT_MAX_RETRIES = 8
+# An extract is committed (loaded) after this many rows or seconds, at a window boundary.
+DEFAULT_CHECKPOINT_ROWS = 250_000
+DEFAULT_CHECKPOINT_SECONDS = 300.0
+# `callhouse check`'s freshness limits when neither the settings nor sql/sources.yml give any.
+DEFAULT_WARN_AFTER, DEFAULT_ERROR_AFTER = "26h", "50h"
+
+
 def setting_name(*path: str) -> str:
     """The environment-variable form users set: ("sources", "cinnox", "window") -> SOURCES__CINNOX__WINDOW."""
     return "__".join(part.upper() for part in path)
@@ -35,7 +54,7 @@ class WarehouseSettings(BaseConfiguration):
     # Where the warehouse is: `duckdb` (one file, --warehouse), `ducklake` (catalog and data path
     # from dlt's DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG / __STORAGE) or `postgres`
     # (dlt's DESTINATION__POSTGRES__CREDENTIALS).
-    destination: str = "duckdb"
+    destination: str = DEFAULT_DESTINATION
     # DuckDB's memory while loading (DuckDB syntax: 512MB, 2GB). Its own default, 80% of RAM, lets
     # the block cache grow with the warehouse; 256MB measured as fast on 1M calls and ~130 MB lower
     # at peak (bench/README.md). Larger merges spill to a temp folder beside the warehouse.
@@ -52,7 +71,7 @@ class WarehouseSettings(BaseConfiguration):
 class FreshnessSettings(BaseConfiguration):
     # Resolved per source in section checks.freshness.<source>, falling back to checks.freshness:
     # CHECKS__FRESHNESS__GENESYS__ERROR_AFTER=3d, CHECKS__FRESHNESS__WARN_AFTER=30h. Unset: the
-    # limits declared in sql/sources.yml, else 26h / 50h.
+    # limits declared in sql/sources.yml, else DEFAULT_WARN_AFTER / DEFAULT_ERROR_AFTER.
     warn_after: str | None = None
     error_after: str | None = None
 
@@ -60,11 +79,24 @@ class FreshnessSettings(BaseConfiguration):
 @configspec
 class ReportingSettings(BaseConfiguration):
     # IANA zone of the day and hour buckets in the views.
-    timezone: str = "UTC"
+    timezone: str = DEFAULT_TIMEZONE
+    # Roles that read the views (`analyst,metabase`, like dbt's `grants`): every build grants
+    # them USAGE on the view schemas and SELECT on every view (PostgreSQL, or a DuckLake's
+    # PostgreSQL catalog). A TOML list works too.
+    readers: str | list[str] | None = None
+
+    def reader_roles(self) -> tuple[str, ...]:
+        names = self.readers.split(",") if isinstance(self.readers, str) else self.readers or []
+        return tuple(dict.fromkeys(str(name).strip() for name in names if str(name).strip()))
 
 
 # Every whole-number setting here counts something (threads, rows, pages): none may be below 1.
-_KINDS = {int: "positive whole number", int | None: "positive whole number", float: "number", bool: "boolean (true/false)"}
+_KINDS: dict[object, str] = {
+    int: "positive whole number",
+    int | None: "positive whole number",
+    float: "number",
+    bool: "boolean (true/false)",
+}
 
 TSettings = TypeVar("TSettings", bound=BaseConfiguration)
 
@@ -89,7 +121,7 @@ DESTINATIONS = ("duckdb", "ducklake", "postgres")
 
 def warehouse_settings() -> WarehouseSettings:
     settings = resolve(WarehouseSettings(), "warehouse")
-    settings.destination = str(settings.destination or "duckdb").strip().lower()
+    settings.destination = str(settings.destination or DEFAULT_DESTINATION).strip().lower()
     if settings.destination not in DESTINATIONS:
         raise UsageError(
             f"{setting_name('warehouse', 'destination')}: {settings.destination!r} is not a warehouse callhouse loads "
@@ -111,18 +143,23 @@ def freshness_settings(source: str) -> FreshnessSettings:
 
 def reporting_settings() -> ReportingSettings:
     settings = resolve(ReportingSettings(), "reporting")
-    settings.timezone = str(settings.timezone or "").strip() or "UTC"
+    settings.timezone = str(settings.timezone or "").strip() or DEFAULT_TIMEZONE
     return settings
+
+
+# A setting as dlt gives it: its declared type, or the text of an environment variable it could
+# not coerce.
+SettingValue = str | int | float | None
 
 
 # --- single values, checked before any request: one line naming the setting, never a loop, a
 # silent clamp or a request the vendor refuses nine times ---------------------------------------
 
 
-def whole_number(value: Any, name: str, low: int = 1, high: int | None = None) -> int:
+def whole_number(value: SettingValue, name: str, low: int = 1, high: int | None = None) -> int:
     """An integer in [low, high]."""
     try:
-        number = int(value)
+        number = None if value is None else int(value)
     except (TypeError, ValueError):
         number = None
     if (
@@ -137,7 +174,7 @@ def whole_number(value: Any, name: str, low: int = 1, high: int | None = None) -
     return number
 
 
-def rate(value: Any, name: str) -> float | None:
+def rate(value: SettingValue, name: str) -> float | None:
     """Requests per second or minute: a positive number, or 0 / empty for no client-side pacing."""
     if value in (None, "", 0, "0"):
         return None
@@ -150,7 +187,7 @@ def rate(value: Any, name: str) -> float | None:
     return number or None
 
 
-def base_url(value: Any, name: str) -> str:
+def base_url(value: object, name: str) -> str:
     """An absolute http(s) URL: a host alone would fail every request only after all retries."""
     text = str(value or "").strip()
     parts = urlsplit(text)
@@ -159,7 +196,7 @@ def base_url(value: Any, name: str) -> str:
     return text
 
 
-def credential(value: Any, name: str) -> str:
+def credential(value: object, name: str) -> str:
     """A secret as configured: not empty, and free of control characters (a `.env` saved on
     Windows leaves a `\\r`, which httpx would print back in its error). Never shown."""
     text = "" if value is None else str(value)

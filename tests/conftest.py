@@ -215,3 +215,24 @@ def postgres_db(postgres_server: PostgresServer, request: pytest.FixtureRequest)
     url = postgres_server.create_database(name)
     yield url
     postgres_server.drop_database(name)
+
+
+# --- `make unit`: every test that needs no sandbox, no subprocess and no PostgreSQL server ------
+# Marked here by what a test uses, so a new unit test (in any folder) is never left out: a test is
+# end-to-end when it takes one of these fixtures, or its module starts processes, a sandbox or a
+# server itself (`Cli(...)`, subprocess, `Sandbox(...)`, `PostgresServer(...)`, the bench harness
+# and the reference load of tests/test_schemas.py, which run a sandbox).
+END_TO_END_FIXTURES = frozenset(
+    {"make_sandbox", "shared_sandbox", "cli", "loaded", "loaded_lake", "loaded_postgres", "postgres_server", "postgres_db"}
+)
+_STARTS_PROCESSES = re.compile(r"\bsubprocess\b|\bCli\(|\bSandbox\(|\bPostgresServer\(|\bharness\.|\bload_reference_warehouse\(")
+_module_starts_processes: dict[Path, bool] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.path)
+        if path not in _module_starts_processes:
+            _module_starts_processes[path] = bool(_STARTS_PROCESSES.search(path.read_text()))
+        if not (END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())) or _module_starts_processes[path]):
+            item.add_marker(pytest.mark.unit)

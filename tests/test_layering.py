@@ -10,7 +10,10 @@ two modules import each other (directly or round a loop).
     load                    runner and repairs
     models                  sql/ into views, the data tests
     report                  the HTML report page: queries of the reporting views, charts, layout
+    notify                  the alert webhook (what a command did, posted as JSON)
     commands                what `callhouse` and the demo run
+    api                     the same commands for Python callers, and each source as a plain dlt source
+    orchestration           schedulers' views of the pipeline (Dagster assets), built on api
     cli                     argument parsing
     sandbox                 apart: imports nothing of the pipeline, and the pipeline only starts it
                             from commands (demo, schemas) and tests
@@ -35,7 +38,10 @@ LAYERS = [
     "load",
     "models",
     "report",
+    "notify",
     "commands",
+    "api",
+    "orchestration",
     "cli",
 ]
 FOUNDATION = {"errors": 0, "settings": 0}  # one level: errors and settings may import each other's kind

@@ -26,13 +26,18 @@ SHELL_QUERY = "select vendor, count(*) as calls from reporting.calls group by al
 VENDORS = ("cinnox", "bandwidth", "genesys")
 
 
+def marked_block(marker: str) -> str:
+    """The text of the README's fenced block that follows `marker` (other tests run theirs too)."""
+    text = README.read_text()
+    assert marker in text, f"README.md lost the block marked {marker!r}"
+    block = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M).search(text, text.index(marker))
+    assert block, f"no fenced block after {marker!r} in README.md"
+    return block.group(1)
+
+
 def readme_commands() -> list[list[str]]:
     """Each line of the marked block as an argv (shell quoting and `#` comments as sh reads them)."""
-    text = README.read_text()
-    assert MARKER in text, f"README.md lost the block marked {MARKER!r}"
-    block = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M).search(text, text.index(MARKER))
-    assert block, "no fenced block after the marker in README.md"
-    commands = [shlex.split(line, comments=True) for line in block.group(1).splitlines()]
+    commands = [shlex.split(line, comments=True) for line in marked_block(MARKER).splitlines()]
     return [argv for argv in commands if argv]
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the tests use besides Python: a PostgreSQL server (the tests start their own
-# throwaway cluster on loopback, tests/support/postgres.py) and Chromium with its driver (the
-# report-page test). `make test` runs this first, because a test that needs a component must fail,
+# throwaway cluster on loopback, tests/support/postgres.py), Chromium with its driver (the
+# report-page test) and systemd's `systemd-analyze` (the test of deploy/systemd/'s units). `make test` runs this first, because a test that needs a component must fail,
 # not skip quietly.
 #
 #   all present                 silent, exit 0, no apt call
@@ -12,12 +12,14 @@
 #   CALLHOUSE_PG_LIB        where Debian keeps its versioned server binaries (/usr/lib/postgresql)
 #   CALLHOUSE_CHROMIUM      (/usr/bin/chromium)
 #   CALLHOUSE_CHROMEDRIVER  (/usr/bin/chromedriver)
+#   CALLHOUSE_SYSTEMD_ANALYZE  (/usr/bin/systemd-analyze)
 #   CALLHOUSE_APT_GET       the apt-get command ("echo apt-get" shows what would run)
 set -euo pipefail
 
 PG_LIB=${CALLHOUSE_PG_LIB:-/usr/lib/postgresql}
 CHROMIUM=${CALLHOUSE_CHROMIUM:-/usr/bin/chromium}
 CHROMEDRIVER=${CALLHOUSE_CHROMEDRIVER:-/usr/bin/chromedriver}
+SYSTEMD_ANALYZE=${CALLHOUSE_SYSTEMD_ANALYZE:-/usr/bin/systemd-analyze}
 read -ra APT_GET <<<"${CALLHOUSE_APT_GET:-apt-get}"
 POLICY_RC_D=/usr/sbin/policy-rc.d
 
@@ -40,6 +42,7 @@ missing_packages() {
     have_postgres || echo postgresql
     [[ -x $CHROMIUM ]] || echo chromium
     [[ -x $CHROMEDRIVER ]] || echo chromium-driver
+    [[ -x $SYSTEMD_ANALYZE ]] || echo systemd
 }
 
 # Debian's postgresql package creates a system cluster and starts it on port 5432. The tests start

@@ -29,8 +29,8 @@ from pipelines.sandbox import Limits, Sandbox, SandboxConfig
 from pipelines.sandbox.config import rate_limit_fields
 from pipelines.sources.registry import VENDORS
 from pipelines.sources.vendor import Vendor
-from pipelines.warehouse.choice import Warehouse, resolve_warehouse
-from pipelines.warehouse.duckdb_file import DuckDBFile
+from pipelines.warehouse.choice import resolve_warehouse
+from pipelines.warehouse.kind import Warehouse
 
 BACKFILL_DAYS = 7
 DEMO_SPEEDUP = 20  # the vendors' rate limits, and the sources' pacing with them, times this
@@ -131,7 +131,7 @@ def _say(out: TextIO, line: str) -> None:
 def report(warehouse: Warehouse, out: TextIO) -> None:
     con = warehouse.connect(read_only=True)
     try:
-        zone = con.execute("select timezone from staging.reporting_settings").fetchone()[0]
+        zone = con.execute("select timezone from staging.reporting_settings").fetchall()[0][0]
         rows = con.execute("""
             select vendor, count(*) as calls,
                 count(*) filter (where outcome = 'answered'), count(*) filter (where outcome = 'missed'),
@@ -140,7 +140,7 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
                 sum(talk_s)
             from reporting.calls group by vendor order by vendor
         """).fetchall()
-        first, last = con.execute("select min(day), max(day) from reporting.daily_calls").fetchone()
+        first, last = con.execute("select min(day), max(day) from reporting.daily_calls").fetchall()[0]
         busiest = con.execute("""
             select date_trunc('hour', timezone(s.timezone, c.started_at)) as hour, count(*) as calls
             from reporting.calls c cross join staging.reporting_settings s
@@ -174,23 +174,7 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
         lines.append(f"Busiest hour: {busiest[0]:%Y-%m-%d %H:00} ({zone}), {busiest[1]:,} calls started")
     for vendor, hour, peak in peaks:
         lines.append(f"  peak concurrency {vendor:<10} {peak:>3} calls at once ({hour:%Y-%m-%d %H:00})")
-    if not isinstance(warehouse, DuckDBFile):  # a DuckLake or PostgreSQL: how depends on the reader's tool
-        lines += ["", f"Open the warehouse: {warehouse.describe()}; read it as docs/shared-warehouse.md shows", ""]
-        out.write("\n".join(lines) + "\n")
-        out.flush()
-        return
-    lines += [
-        "",
-        "Open the warehouse (read-only, while no load runs) with the DuckDB CLI of the venv:",
-        f"  {_shown(Path(sys.executable).parent / 'duckdb')} -readonly {_shown(warehouse.path)}",
-        "    select * from reporting.daily_calls order by day, vendor;",
-        "    select * from reporting.calls where outcome = 'missed' limit 20;",
-        "  or from Python:",
-        f"  {_shown(Path(sys.executable))} -c \"import duckdb; duckdb.connect('{_shown(warehouse.path)}', read_only=True)"
-        ".sql('select * from reporting.daily_calls order by day, vendor').show()\"",
-        "Views: reporting.calls, daily_calls, recordings, sip_headers, sip_messages, hourly_concurrency, agent_daily",
-        "",
-    ]
+    lines += ["", *warehouse.how_to_open(), ""]
     out.write("\n".join(lines) + "\n")
     out.flush()
 
@@ -198,9 +182,3 @@ def report(warehouse: Warehouse, out: TextIO) -> None:
 def _rate(answered: int, missed: int, failed: int) -> str:
     ended = answered + missed + failed
     return f"{answered / ended:.1%}" if ended else "-"
-
-
-def _shown(path: Path) -> str:
-    """A path as the hint shows it: relative to the current folder when under it (`make demo`:
-    .venv/bin/duckdb, warehouse/calls.duckdb)."""
-    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)

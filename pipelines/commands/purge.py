@@ -7,34 +7,35 @@ the views do not count it as loaded, and a backfill before it needs --force.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import dlt
+import duckdb
 import pendulum
 
 from pipelines.errors import EXIT_OK, UsageError
 from pipelines.fetch.windows import iso, parse_instant
 from pipelines.fetch.windows import now as current_time
-from pipelines.settings import setting_name, whole_number
+from pipelines.settings import SettingValue, setting_name, whole_number
 from pipelines.sources.registry import VENDORS, vendor
 from pipelines.sources.vendor import Vendor
-from pipelines.warehouse.catalog import schema_exists, table_names
-from pipelines.warehouse.choice import Warehouse, resolve_warehouse
-from pipelines.warehouse.compaction import compact, replace_lake_table
-from pipelines.warehouse.ducklake import DuckLake
+from pipelines.warehouse.catalog import count, schema_exists, table_names
+from pipelines.warehouse.choice import resolve_warehouse
+from pipelines.warehouse.compaction import compact, holds_nothing, replace_purged_tables
+from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.loaded_ranges import record_loaded_ranges
 from pipelines.warehouse.purged_ranges import purged_before, record_purge
 
 RETENTION_SETTING = setting_name("retention", "days")
 
 
-def purge(warehouse_arg: str | None, before: str, sources: tuple[str, ...] = (), out: Any = print) -> int:
+def purge(warehouse_arg: str | None, before: str, sources: tuple[str, ...] = (), out: Callable[[str], object] = print) -> int:
     cut = parse_instant(before, "--before")
     chosen = [vendor(s) for s in sources] if sources else list(VENDORS)
     warehouse = resolve_warehouse(warehouse_arg)
     # A DuckDB file that does not exist holds nothing: not created just to be purged.
-    lines = purge_sources(warehouse, {v.name: cut for v in chosen}, "purge") if getattr(warehouse, "exists", True) else []
+    lines = [] if holds_nothing(warehouse) else purge_sources(warehouse, {v.name: cut for v in chosen}, "purge")
     for line in lines or [f"purge: {warehouse.describe()} holds none of {', '.join(v.name for v in chosen)}: nothing to purge"]:
         out(line)
     return EXIT_OK
@@ -42,10 +43,10 @@ def purge(warehouse_arg: str | None, before: str, sources: tuple[str, ...] = (),
 
 def retention_cuts(now: datetime) -> dict[str, datetime]:
     """Per source, now minus its retention (the source's own setting, else RETENTION__DAYS)."""
-    default = dlt.config.get("retention.days")
-    cuts = {}
+    default: SettingValue = dlt.config.get("retention.days")
+    cuts: dict[str, datetime] = {}
     for v in VENDORS:
-        own = dlt.config.get(f"sources.{v.name}.retention_days")
+        own: SettingValue = dlt.config.get(f"sources.{v.name}.retention_days")
         days, name = (own, v.setting("retention_days")) if own not in (None, "") else (default, RETENTION_SETTING)
         if days in (None, ""):
             continue
@@ -55,7 +56,8 @@ def retention_cuts(now: datetime) -> dict[str, datetime]:
 
 def purge_sources(warehouse: Warehouse, cuts: dict[str, datetime], command: str) -> list[str]:
     """Delete each source's calls before its cut, remember the cut, then compact; one line each."""
-    lines, touched = [], []
+    lines: list[str] = []
+    touched: list[tuple[str, str]] = []
     with warehouse.writer_lock(command):
         with warehouse.loading_connection() as con:
             for name, cut in cuts.items():
@@ -69,7 +71,9 @@ def purge_sources(warehouse: Warehouse, cuts: dict[str, datetime], command: str)
     return lines
 
 
-def _delete_before(con: Any, warehouse: Warehouse, chosen: Vendor, cut: datetime) -> tuple[int, list[tuple[str, str]]]:
+def _delete_before(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, chosen: Vendor, cut: datetime
+) -> tuple[int, list[tuple[str, str]]]:
     """(calls deleted, tables touched); nothing for a source the warehouse does not hold."""
     name = chosen.name
     if not schema_exists(con, name):
@@ -80,7 +84,7 @@ def _delete_before(con: Any, warehouse: Warehouse, chosen: Vendor, cut: datetime
     con.execute("begin")
     for table, column in chosen.call_started.items():
         if table in present:
-            deleted += con.execute(f'select count(*) from "{name}"."{table}" where "{column}" < ?', [cut]).fetchone()[0]
+            deleted += count(con, f'select count(*) from "{name}"."{table}" where "{column}" < ?', [cut])
             con.execute(f'delete from "{name}"."{table}" where "{column}" < ?', [cut])
             touched.append((name, table))
     for child in (*chosen.child_tables, *chosen.purged_with):
@@ -101,9 +105,7 @@ def _delete_before(con: Any, warehouse: Warehouse, chosen: Vendor, cut: datetime
         for table in table_names(con, staging):
             con.execute(f'delete from "{staging}"."{table}"')
             touched.append((staging, table))
-    if isinstance(warehouse, DuckLake):
-        for schema, table in touched:
-            replace_lake_table(con, schema, table)
+    replace_purged_tables(warehouse, con, touched)
     con.execute("commit")
     record_purge(con, name, cut, current_time())
     record_loaded_ranges(con, name, current_time())
@@ -112,7 +114,7 @@ def _delete_before(con: Any, warehouse: Warehouse, chosen: Vendor, cut: datetime
 
 def refuse_backfill_into_purged(warehouse: Warehouse, sources: tuple[str, ...], start: datetime, force: bool) -> None:
     """A backfill that starts before a source's purge cut would load deleted calls again."""
-    if force or getattr(warehouse, "exists", True) is False:
+    if force or holds_nothing(warehouse):
         return
     try:
         con = warehouse.connect(read_only=True)

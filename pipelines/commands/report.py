@@ -14,16 +14,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pipelines.commands import loading
 from pipelines.commands.status import source_status
 from pipelines.errors import EXIT_OK, UsageError
+from pipelines.fetch import windows
 from pipelines.models.data_tests import declared_checks, evaluate_checks
 from pipelines.models.views import check_timezone
 from pipelines.report import formatting
 from pipelines.report.page import PageInputs, render
 from pipelines.report.queries import ReportRange, read_report, views_zone
 from pipelines.sources.registry import NAMES
-from pipelines.warehouse.choice import Warehouse, resolve_warehouse
+from pipelines.warehouse.choice import resolve_warehouse
+from pipelines.warehouse.kind import Warehouse
 
 REPORT_FILE = "report.html"
 
@@ -63,7 +64,7 @@ def report(
     if start is not None and end is not None:
         ReportRange.parse(start, end, configured_zone)  # a bad range is told before the warehouse is opened
     declared = declared_checks()
-    now = loading.now()
+    now = windows.now()
     con = warehouse.connect(read_only=True)
     try:
         zone = views_zone(con)

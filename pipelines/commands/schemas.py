@@ -13,18 +13,22 @@ import dataclasses
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    from dlt.common.schema import Schema
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 COLUMN_KEYS = ("data_type", "nullable", "primary_key", "merge_key", "unique", "precision", "scale", "timezone")
 
 
-def schema_summary(schema: Any) -> dict[str, Any]:
+def schema_summary(schema: Schema) -> dict[str, object]:
     """The reviewed part of a dlt schema: user tables with their columns' types and keys."""
-    tables = {}
+    tables: dict[str, object] = {}
     for name, table in sorted(schema.tables.items()):
         if name.startswith("_dlt"):
             continue
@@ -32,7 +36,8 @@ def schema_summary(schema: Any) -> dict[str, Any]:
         for column_name, column in table.get("columns", {}).items():
             if "data_type" not in column:
                 continue  # a hint for a column no row has filled yet
-            columns[column_name] = {k: column[k] for k in COLUMN_KEYS if column.get(k) not in (None, False) or k == "nullable"}
+            hints: Mapping[str, object] = column
+            columns[column_name] = {k: hints[k] for k in COLUMN_KEYS if hints.get(k) not in (None, False) or k == "nullable"}
         tables[name] = {"write_disposition": table.get("write_disposition"), "columns": columns}
     return {"name": schema.name, "tables": tables}
 
@@ -44,15 +49,16 @@ def load_reference_warehouse(workdir: Path) -> Path:
     import pendulum
 
     from pipelines.sandbox import Sandbox, SandboxConfig
-    from pipelines.sandbox.config import rate_limit_fields
+    from pipelines.sandbox.config import rate_limit_fields, set_fields
     from pipelines.sources.registry import VENDORS
 
     now = pendulum.datetime(2026, 11, 20, 6, tz="UTC")
     # A fifth of each vendor's default volume, at least 40 a day: few records make a quick load,
     # and a sparse vendor (Genesys' dialogs) still shows its rarer fields.
-    volumes = {f.name: max(f.default // 5, 40) for f in dataclasses.fields(SandboxConfig) if f.name.endswith("_per_day")}
-    no_limits = dict.fromkeys(rate_limit_fields())
-    sandbox = Sandbox(SandboxConfig(seed=11, now=now, history_days=5, **volumes, **no_limits)).start()
+    config = SandboxConfig(seed=11, now=now, history_days=5)
+    volumes = {f.name: max(getattr(config, f.name) // 5, 40) for f in dataclasses.fields(config) if f.name.endswith("_per_day")}
+    set_fields(config, {**volumes, **dict.fromkeys(rate_limit_fields())})
+    sandbox = Sandbox(config).start()
     warehouse = workdir / "warehouse" / "calls.duckdb"
     env = {
         **os.environ,
@@ -77,7 +83,7 @@ def load_reference_warehouse(workdir: Path) -> Path:
     return warehouse
 
 
-def live_summaries(warehouse: Path) -> dict[str, dict[str, Any]]:
+def live_summaries(warehouse: Path) -> dict[str, dict[str, object]]:
     import dlt
 
     from pipelines.sources.registry import VENDORS
@@ -90,7 +96,7 @@ def live_summaries(warehouse: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def render(summary: dict[str, Any]) -> str:
+def render(summary: dict[str, object]) -> str:
     header = "# dlt schema of this source as loaded (types, keys). Regenerate with `make schemas`; review the diff.\n"
     return header + yaml.safe_dump(summary, sort_keys=False, allow_unicode=True)
 

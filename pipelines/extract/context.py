@@ -55,5 +55,5 @@ class RunContext:
         )
 
     def nightly_start(self, settings: WalkSettings) -> Callable[[SourceLedger], pendulum.DateTime]:
-        """Cursor minus lookback; on the first run START_DATE (default: 30 days before now)."""
+        """Cursor minus lookback; on the first run START_DATE (extract/walk.default_nightly_start)."""
         return default_nightly_start(self.request.end, settings.lookback, settings.start_date)

@@ -16,51 +16,84 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Final, Literal, TypedDict, cast
 
 import pendulum
 
+from pipelines import JSON
 from pipelines.fetch.windows import Window, iso, merge_intervals, parse_instant, split
 
 STATE_KEY = "callhouse"
 # Records a source stopped re-checking (id -> start), kept in its state for `callhouse status` to
 # list and `callhouse check` to warn on: any source may keep them (calls still open past a horizon).
-STALE_OPEN_CALLS = "stale_open_calls"
+STALE_OPEN_CALLS: Final = "stale_open_calls"
+
+
+class Plan(TypedDict):
+    start: str
+    end: str
+    done_until: str
+    finished: bool
+    run_id: str
+
+
+class LastRun(TypedDict):
+    kind: str
+    run_id: str
+    at: str
+
+
+class LedgerState(TypedDict, total=False):
+    """The keys this module keeps (the layout above); a vendor may keep its own beside them."""
+
+    cursor: str
+    plans: dict[str, Plan]
+    coverage: list[list[str]]
+    truncated: list[list[str | int]]  # [start, end, rows]
+    last_run: LastRun
 
 
 @dataclass(frozen=True)
 class LoadRequest:
     """What the user asked for: the nightly load up to `end`, or a backfill of [start, end)."""
 
-    kind: str  # "nightly" | "backfill"
+    kind: Literal["nightly", "backfill"]
     end: pendulum.DateTime
-    start: pendulum.DateTime | None = None
+    start: pendulum.DateTime | None = None  # a backfill's
     run_id: str = ""
 
     @property
     def plan_key(self) -> str:
-        return "nightly" if self.kind == "nightly" else f"backfill:{iso(self.start)}/{iso(self.end)}"
+        return "nightly" if self.kind == "nightly" else f"backfill:{iso(self.backfill_start)}/{iso(self.end)}"
+
+    @property
+    def backfill_start(self) -> pendulum.DateTime:
+        if self.start is None:
+            raise ValueError(f"a backfill to {iso(self.end)} without a start")
+        return self.start
 
 
 class SourceLedger:
     """Read/write view over one source's callhouse state dict."""
 
-    def __init__(self, state: dict[str, Any]):
-        self.state = state
-        state.setdefault("plans", {})
-        state.setdefault("coverage", [])
+    def __init__(self, state: dict[str, JSON]):
+        self.state = state  # vendors keep their own keys here too (bandwidth/open_calls.py)
+        # The same dict, read as the keys this module keeps.
+        self._own = cast(LedgerState, state)
+        self._own.setdefault("plans", {})
+        self._own.setdefault("coverage", [])
 
     # -- the nightly cursor ------------------------------------------------------------------
     @property
     def cursor(self) -> pendulum.DateTime | None:
-        value = self.state.get("cursor")
+        value = self._own.get("cursor")
         return parse_instant(value) if value else None
 
     # -- plans -------------------------------------------------------------------------------
-    def open_plan(self, request: LoadRequest, nightly_start: pendulum.DateTime) -> dict[str, Any]:
+    def open_plan(self, request: LoadRequest, nightly_start: pendulum.DateTime) -> Plan:
         """The plan this run works on: resumed if unfinished (or already ours), else new."""
         key = request.plan_key
-        plan = self.state["plans"].get(key)
+        plan = self._own["plans"].get(key)
         if plan is not None:
             same_run = plan.get("run_id") == request.run_id
             if request.kind == "backfill" and (not plan["finished"] or same_run):
@@ -68,7 +101,7 @@ class SourceLedger:
                 return plan
             if request.kind == "nightly" and same_run:
                 return plan
-        start = request.start if request.kind == "backfill" else nightly_start
+        start = request.backfill_start if request.kind == "backfill" else nightly_start
         end = request.end
         plan = {
             "start": iso(start),
@@ -77,40 +110,40 @@ class SourceLedger:
             "finished": False,
             "run_id": request.run_id,
         }
-        self.state["plans"][key] = plan
+        self._own["plans"][key] = plan
         return plan
 
-    def pending_windows(self, plan: dict[str, Any], size: pendulum.Duration) -> list[Window]:
+    def pending_windows(self, plan: Plan, size: pendulum.Duration) -> list[Window]:
         if plan["finished"]:
             return []
         return split(parse_instant(plan["done_until"]), parse_instant(plan["end"]), size)
 
-    def window_done(self, plan: dict[str, Any], window: Window, is_nightly: bool) -> None:
+    def window_done(self, plan: Plan, window: Window, is_nightly: bool) -> None:
         plan["done_until"] = iso(window.end)
-        self.state["coverage"] = merge_intervals(self.state["coverage"] + [[iso(window.start), iso(window.end)]])
+        self._own["coverage"] = merge_intervals(self._own["coverage"] + [[iso(window.start), iso(window.end)]])
         if is_nightly:
             cursor = self.cursor
             if cursor is None or window.end > cursor:
-                self.state["cursor"] = iso(window.end)
+                self._own["cursor"] = iso(window.end)
 
-    def finish(self, plan: dict[str, Any], request: LoadRequest) -> None:
+    def finish(self, plan: Plan, request: LoadRequest) -> None:
         plan["finished"] = True
         if request.kind == "nightly" and self.cursor is None:
             # An empty nightly range still marks where the next run starts.
-            self.state["cursor"] = plan["end"]
-        self.state["last_run"] = {"kind": request.kind, "run_id": request.run_id, "at": iso(pendulum.now("UTC"))}
+            self._own["cursor"] = plan["end"]
+        self._own["last_run"] = {"kind": request.kind, "run_id": request.run_id, "at": iso(pendulum.now("UTC"))}
         # Keep finished plans only while they can still matter for this run.
-        for key in [k for k, p in self.state["plans"].items() if p["finished"] and p is not plan]:
-            del self.state["plans"][key]
+        for key in [k for k, p in self._own["plans"].items() if p["finished"] and p is not plan]:
+            del self._own["plans"][key]
 
     def record_truncated(self, window: Window, rows: int) -> None:
-        entries = self.state.setdefault("truncated", [])
-        entry = [iso(window.start), iso(window.end), rows]
+        entries = self._own.setdefault("truncated", [])
+        entry: list[str | int] = [iso(window.start), iso(window.end), rows]
         if entry not in entries:
             entries.append(entry)
 
 
-def plan_finished(state: dict[str, Any], request: LoadRequest) -> bool:
+def plan_finished(state: LedgerState, request: LoadRequest) -> bool:
     plan = state.get("plans", {}).get(request.plan_key)
     return bool(plan and plan["finished"] and plan.get("run_id") == request.run_id)
 

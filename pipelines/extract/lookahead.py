@@ -16,11 +16,12 @@ its rows to dlt, so a window still waiting here is fetched again by the next run
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Final, Literal
 
 import pyarrow as pa
 
@@ -28,6 +29,16 @@ from pipelines.fetch.records import Batch
 from pipelines.fetch.windows import Window
 
 FetchWindow = Callable[[Window], Iterator[Batch]]
+
+
+class _End(enum.Enum):
+    WINDOW = "window end"
+
+
+_WINDOW_END: Final = _End.WINDOW
+# What the fetch thread hands the walk: a page's Arrow batch, the end of a window, or the error
+# that ended the fetch.
+_Item = dict[str, pa.Table] | Literal[_End.WINDOW] | BaseException
 
 
 def fetch_in_order(
@@ -40,10 +51,10 @@ def fetch_in_order(
             yield window, fetch_window(window)
         return
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="window") as pool:
-        ahead: deque = deque()
+        ahead: deque[tuple[Window, Future[list[Batch]]]] = deque()
         try:
             for window in windows:
-                ahead.append((window, pool.submit(lambda w=window: list(fetch_window(w)))))
+                ahead.append((window, pool.submit(lambda w: list(fetch_window(w)), window)))
                 if len(ahead) >= concurrency:
                     done_window, future = ahead.popleft()
                     yield done_window, future.result()
@@ -71,8 +82,7 @@ class Lookahead:
     def __init__(self) -> None:
         self.max_rows = 1
         self._cond = threading.Condition()
-        # (window, a page's Arrow batch | _WINDOW_END | the error that ended the fetch)
-        self._ready: deque[tuple[Window, Any]] = deque()
+        self._ready: deque[tuple[Window, _Item]] = deque()
         self._ready_rows = 0
         self._planned: list[Window] = []  # windows not yet taken, in order
         self._stop = threading.Event()
@@ -129,7 +139,7 @@ class Lookahead:
 
     close = stop
 
-    def _next(self, window: Window) -> tuple[Window, Any]:
+    def _next(self, window: Window) -> tuple[Window, _Item]:
         with self._cond:
             while not self._ready:
                 if self._thread is None or not self._thread.is_alive():
@@ -163,7 +173,7 @@ class Lookahead:
             if close_generator:
                 close_generator()
 
-    def _put(self, window: Window, item: Any, stop: threading.Event) -> bool:
+    def _put(self, window: Window, item: _Item, stop: threading.Event) -> bool:
         with self._cond:
             # Wait while enough rows are waiting (the memory bound), unless nothing is: a page
             # larger than max_rows must still get through. Ends and errors never wait.
@@ -178,8 +188,5 @@ class Lookahead:
             return True
 
 
-_WINDOW_END = object()
-
-
-def _rows(item: Any) -> int:
+def _rows(item: _Item) -> int:
     return sum(table.num_rows for table in item.values()) if isinstance(item, dict) else 0

@@ -5,9 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from pipelines.fetch.windows import Window
+
+
+class RequestCounts(Protocol):
+    requests: int
+    throttled: int
+    retries: int
+
+
+class CountsRequests(Protocol):
+    """A vendor client, or anything else that sends requests and counts them (fetch/http.py)."""
+
+    @property
+    def stats(self) -> RequestCounts: ...
 
 
 @dataclass
@@ -18,7 +31,7 @@ class RunStats:
     windows_total: int = 0
     windows_done: int = 0
     pages: int = 0
-    rows: Counter = field(default_factory=Counter)  # warehouse table -> rows extracted
+    rows: Counter[str] = field(default_factory=Counter)  # warehouse table -> rows extracted
     quarantined: int = 0
     truncated: list[tuple[Window, int]] = field(default_factory=list)
     requests: int = 0
@@ -30,7 +43,7 @@ class RunStats:
     def total_rows(self) -> int:
         return sum(self.rows.values())
 
-    def request_counter(self, *clients: Any) -> Callable[[], None]:
+    def request_counter(self, *clients: CountsRequests) -> Callable[[], None]:
         """A function that sets the request counts to what earlier loads of this run counted
         plus what these clients (their `.stats`) have counted since: the runner builds a source,
         and so new clients, for every checkpoint of one run."""

@@ -12,21 +12,27 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import dlt
 import pendulum
 import pyarrow as pa
 from dlt.common.runtime import signals
+from dlt.extract.items import DataItemWithMeta
 
 from pipelines.errors import UsageError
-from pipelines.extract.ledger import STATE_KEY, LoadRequest, SourceLedger
+from pipelines.extract.ledger import STATE_KEY, LoadRequest, Plan, SourceLedger
 from pipelines.extract.lookahead import FetchWindow, Lookahead, fetch_in_order
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
 from pipelines.fetch.records import Batch, TableSpec
 from pipelines.fetch.windows import Window, parse_duration, parse_instant
-from pipelines.settings import setting_name, whole_number
+from pipelines.settings import (
+    DEFAULT_CHECKPOINT_ROWS,
+    DEFAULT_CHECKPOINT_SECONDS,
+    DEFAULT_START_DAYS_BACK,
+    setting_name,
+    whole_number,
+)
 
 # The most windows one plan may hold (planning holds them in memory): 100,000 is 11 years of hours.
 MAX_WINDOWS = 100_000
@@ -36,8 +42,8 @@ MAX_WINDOWS = 100_000
 class Checkpoint:
     """End an extract after this many rows or seconds (at a window boundary) so it gets loaded."""
 
-    rows: int = 250_000
-    seconds: float = 300.0
+    rows: int = DEFAULT_CHECKPOINT_ROWS
+    seconds: float = DEFAULT_CHECKPOINT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -97,14 +103,14 @@ class WindowWalk:
     # every row of every table, quarantine included, passes before dlt sees it. None: as sent.
     pseudonymize: Callable[[str, pa.Table], pa.Table] | None = None
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[DataItemWithMeta]:
         try:
             yield from self._walk()
         finally:
             if self.lookahead is None:
                 self.release()  # else the lookahead closes the client when the run ends
 
-    def _walk(self) -> Iterator[Any]:
+    def _walk(self) -> Iterator[DataItemWithMeta]:
         ledger = SourceLedger(dlt.current.source_state().setdefault(STATE_KEY, {}))
         plan = ledger.open_plan(self.request, self.nightly_start(ledger))
         self._refuse_huge(plan)
@@ -143,7 +149,7 @@ class WindowWalk:
         for table, gathered in pages.drain():
             yield self._mark(table, gathered, hinted)
 
-    def _refuse_huge(self, plan: dict[str, Any]) -> None:
+    def _refuse_huge(self, plan: Plan) -> None:
         """A plan of more than MAX_WINDOWS windows is refused before any is made (a 10-year
         backfill in 1-minute windows would take minutes to plan and gigabytes to hold)."""
         span = parse_instant(plan["end"]) - parse_instant(plan["done_until"])
@@ -164,7 +170,7 @@ class WindowWalk:
         for window in windows:
             yield window, self.lookahead.take(window)
 
-    def _mark(self, table: str, arrow: Any, hinted: set[str]) -> Any:
+    def _mark(self, table: str, arrow: pa.Table, hinted: set[str]) -> DataItemWithMeta:
         # Every gathered page passes here on its way to dlt: pseudonyms are made on whole batches
         # (tens of thousands of rows) rather than per vendor page, which costs a fixed overhead.
         if self.pseudonymize is not None:
@@ -208,12 +214,13 @@ class PageBuffer:
 def default_nightly_start(
     end: pendulum.DateTime, lookback: pendulum.Duration, start_date: pendulum.DateTime | None
 ) -> Callable[[SourceLedger], pendulum.DateTime]:
-    """Cursor minus lookback; on the first run START_DATE (default: 30 days before now)."""
+    """Cursor minus lookback; on the first run START_DATE (default: DEFAULT_START_DAYS_BACK days
+    before now)."""
 
     def nightly_start(ledger: SourceLedger) -> pendulum.DateTime:
         cursor = ledger.cursor
         if cursor is None:
-            return start_date or end.subtract(days=30)
+            return start_date or end.subtract(days=DEFAULT_START_DAYS_BACK)
         return min(cursor - lookback, end)
 
     return nightly_start

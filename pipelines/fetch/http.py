@@ -19,11 +19,9 @@ import httpx
 import orjson
 
 from pipelines.errors import VendorAuthError, VendorError
-from pipelines.fetch.retry import RetryPolicy, Tries
+from pipelines.fetch.retry import RETRIED_ERRORS, Answer, RetryPolicy, Tries, classify, retry_after_seconds
 
 log = logging.getLogger("callhouse.http")
-
-RETRY_STATUS = {500, 502, 503, 504}
 
 
 @dataclass
@@ -31,7 +29,6 @@ class RequestStats:
     requests: int = 0
     retries: int = 0
     throttled: int = 0
-    bytes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -67,15 +64,6 @@ class RateLimiter:
             self._next = max(self._next, monotonic_deadline)
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """Standard `Retry-After` in seconds (the HTTP-date form is not used by these vendors)."""
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
 @dataclass
 class VendorClient:
     """An httpx client bound to one vendor.
@@ -96,7 +84,7 @@ class VendorClient:
     max_connections: int = 8
     wait_hint: Callable[[httpx.Response], float | None] | None = None
     error_text: Callable[[httpx.Response], str] | None = None
-    throttled_body: Callable[[Any], bool] | None = None
+    throttled_body: Callable[[object], bool] | None = None
     auth_hint: str = "credentials"
     secrets: tuple[str, ...] = ()
 
@@ -171,22 +159,22 @@ class VendorClient:
             self.stats.add(requests=1)
             try:
                 response = self._client.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
+            except RETRIED_ERRORS as exc:
                 tries.failed(f"{method} {_path(url)}: {self.redact(_describe(exc))}")
                 continue
-            self.stats.add(bytes=len(response.content))
             status = response.status_code
-            if status < 400:
+            answer = classify(status)
+            if answer is Answer.ACCEPT:
                 return response
-            if status == 429:
+            if answer is Answer.THROTTLED:
                 hint = self.wait_hint(response) if self.wait_hint else None
                 wait = tries.throttled(f"{method} {_path(url)}", hint if hint is not None else retry_after_seconds(response))
                 self.limiter.hold_until(time.monotonic() + wait)
                 continue
-            if status in RETRY_STATUS:
+            if answer is Answer.RETRY:
                 tries.failed(f"{method} {_path(url)}: HTTP {status} {self._error_text(response)}")
                 continue
-            if status in (401, 403):
+            if answer is Answer.REJECTED:
                 raise VendorAuthError(
                     self.vendor,
                     f"credentials rejected (HTTP {status}: {self._error_text(response)}); check {self.auth_hint}",

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any
+from typing import Literal, TypedDict
 
 import orjson
 import pyarrow as pa
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
+from pipelines import JSON
 from pipelines.fetch.redaction import strip_signatures_in_text
+from pipelines.fetch.windows import Window
 
 _naming = NamingConvention()
 
@@ -36,9 +38,14 @@ class BadRecord(ValueError):
 
 
 # --- coercions: value as the vendor sent it -> value as the warehouse stores it --------------
+# Each takes any value (vendors send what they send) and checks its type itself.
+
+# A value as the warehouse stores it.
+Cell = str | datetime | int | bool | None
+ColumnType = Literal["text", "timestamp", "bigint", "bool"]
 
 
-def as_text(value: Any, where: str) -> str | None:
+def as_text(value: object, where: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -51,7 +58,7 @@ def as_text(value: Any, where: str) -> str | None:
     raise BadRecord(f"{where}: expected text, got {type(value).__name__}")
 
 
-def as_timestamp(value: Any, where: str) -> datetime | None:
+def as_timestamp(value: object, where: str) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -64,7 +71,7 @@ def as_timestamp(value: Any, where: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def as_int(value: Any, where: str) -> int | None:
+def as_int(value: object, where: str) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -89,7 +96,7 @@ def as_int(value: Any, where: str) -> int | None:
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
 
-def as_bool(value: Any, where: str) -> bool | None:
+def as_bool(value: object, where: str) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -97,7 +104,7 @@ def as_bool(value: Any, where: str) -> bool | None:
     raise BadRecord(f"{where}: expected true/false, got {str(value)[:40]!r}")
 
 
-COERCE: dict[str, Callable[[Any, str], Any]] = {
+COERCE: dict[str, Callable[[object, str], Cell]] = {
     "text": as_text,
     "timestamp": as_timestamp,
     "bigint": as_int,
@@ -111,25 +118,43 @@ ARROW_TYPE = {
 }
 
 
+class ColumnHint(TypedDict):
+    data_type: ColumnType
+    nullable: bool
+
+
+class TableHints(TypedDict):
+    """The arguments of dlt's `make_hints` that a table spec sets."""
+
+    table_name: str
+    write_disposition: Literal["merge"]
+    primary_key: list[str]
+    merge_key: list[str] | None
+    columns: dict[str, ColumnHint]
+    additional_table_hints: dict[str, object] | None
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """A warehouse table: its typed vendor fields, the columns we add, and its keys."""
 
     name: str
-    fields: dict[str, str]  # vendor field -> type; the column is column_name(field)
-    added: dict[str, str] = field(default_factory=dict)  # our own columns (parent keys, positions)
+    fields: dict[str, ColumnType]  # vendor field -> type; the column is column_name(field)
+    added: dict[str, ColumnType] = field(default_factory=dict)  # our own columns (parent keys, positions)
     primary_key: tuple[str, ...] = ()
     merge_key: tuple[str, ...] = ()
     nested: tuple[str, ...] = ()  # vendor fields flattened into child tables, not columns
 
-    def columns(self) -> dict[str, str]:
+    def columns(self) -> dict[str, ColumnType]:
         cols = dict(self.added)
         cols.update({column_name(f): t for f, t in self.fields.items()})
         return cols
 
-    def hints(self) -> dict[str, Any]:
+    def hints(self) -> TableHints:
         """dlt table hints for this table (used by resources and the committed schema)."""
-        columns = {name: {"data_type": kind, "nullable": name not in self.primary_key} for name, kind in self.columns().items()}
+        columns: dict[str, ColumnHint] = {
+            name: {"data_type": kind, "nullable": name not in self.primary_key} for name, kind in self.columns().items()
+        }
         return {
             "table_name": self.name,
             "write_disposition": "merge",
@@ -142,9 +167,9 @@ class TableSpec:
         }
 
 
-def typed_row(record: dict[str, Any], spec: TableSpec, where: str) -> dict[str, Any]:
+def typed_row(record: Mapping[str, JSON], spec: TableSpec, where: str) -> Row:
     """Coerce a record's declared fields; keep undeclared scalar fields as text (schema evolves)."""
-    row: dict[str, Any] = {}
+    row: Row = {}
     fields = spec.fields
     for key, value in record.items():
         kind = fields.get(key)
@@ -159,17 +184,21 @@ def typed_row(record: dict[str, Any], spec: TableSpec, where: str) -> dict[str, 
     return row
 
 
+# One warehouse row: column -> value.
+Row = dict[str, Cell]
+
+
 class TableRows:
     """Rows collected for one table from one page, turned into one Arrow table."""
 
     def __init__(self, spec: TableSpec):
         self.spec = spec
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[Row] = []
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: Row) -> None:
         self.rows.append(row)
 
-    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+    def extend(self, rows: Iterable[Row]) -> None:
         self.rows.extend(rows)
 
     def __len__(self) -> int:
@@ -198,14 +227,14 @@ Batch = dict[str, TableRows | pa.Table]
 # --- column-wise typing: the fast path for whole pages -----------------------------------
 
 
-def _as_extra(value: Any, where: str) -> str | None:
+def _as_extra(value: object, where: str) -> str | None:
     """Undeclared fields: nested values as JSON text, scalars as text."""
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
     return as_text(value, where)
 
 
-def typed_columns(spec: TableSpec, records: list[dict[str, Any]], bad: dict[int, str], where: str) -> dict[str, pa.Array]:
+def typed_columns(spec: TableSpec, records: Sequence[Mapping[str, JSON]], bad: dict[int, str], where: str) -> dict[str, pa.Array]:
     """One Arrow array per column for a page of records, typed column by column.
 
     Arrow converts a clean column in one C call; only a column that Arrow rejects (a phone number
@@ -231,7 +260,7 @@ def typed_columns(spec: TableSpec, records: list[dict[str, Any]], bad: dict[int,
     return arrays
 
 
-def _columns_of(records: list[dict[str, Any]], fields: list[str]) -> dict[str, Sequence[Any]]:
+def _columns_of(records: Sequence[Mapping[str, JSON]], fields: list[str]) -> dict[str, Sequence[JSON]]:
     """The values of each field across records (None where a record lacks it)."""
     if len(fields) > 1:
         try:
@@ -243,7 +272,9 @@ def _columns_of(records: list[dict[str, Any]], fields: list[str]) -> dict[str, S
     return {f: [r.get(f) for r in records] for f in fields}
 
 
-def _typed_array(values: list[Any], kind: str, vendor_field: str, bad: dict[int, str], where: str) -> pa.Array:
+def _typed_array(
+    values: Sequence[JSON], kind: ColumnType | Literal["extra"], vendor_field: str, bad: dict[int, str], where: str
+) -> pa.Array:
     arrow_type = ARROW_TYPE.get(kind, pa.string())
     try:
         if kind == "timestamp":
@@ -283,8 +314,8 @@ QUARANTINE = TableSpec(
 
 
 def quarantine_row(
-    resource: str, record: Any, reason: str, window: Any, redact: Callable[[str], str] = lambda s: s
-) -> dict[str, Any]:
+    resource: str, record: object, reason: str, window: Window | None, redact: Callable[[str], str] = lambda s: s
+) -> Row:
     # Signed URLs (recording downloads) are credentials: never kept, whatever the source's redact.
     raw = strip_signatures_in_text(redact(orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode()))
     return {

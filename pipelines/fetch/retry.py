@@ -1,4 +1,5 @@
-"""The one retry and backoff policy of every vendor request (API calls and the Genesys token).
+"""The one retry policy of every vendor request (API calls and the Genesys token): which answers
+are retried, waited on or fatal (`classify`), and how long to back off (`RetryPolicy`, `Tries`).
 
 A logical request keeps one `Tries`: a failure that may pass (5xx, timeout, dropped connection, a
 body that is not JSON, a token endpoint's gateway page) waits a jittered, growing backoff and
@@ -8,19 +9,60 @@ asks and counts a quarter of a try, so a vendor pacing us never ends a run unles
 
 from __future__ import annotations
 
+import enum
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
+
 from pipelines.errors import VendorError
+from pipelines.settings import DEFAULT_MAX_RETRIES
 
 THROTTLE_COST = 0.25
+
+# Gateway and server trouble that passes; other 5xx (501 Not Implemented, 505...) will not.
+RETRY_STATUS = frozenset({500, 502, 503, 504})
+REJECTED_STATUS = frozenset({401, 403})
+# Timeouts, refused and dropped connections: the request may not have reached the vendor at all.
+RETRIED_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError,)
+
+
+class Answer(enum.Enum):
+    """What an HTTP status asks of the caller."""
+
+    ACCEPT = "accept"  # below 400: use the answer (its body may still be retried: not JSON, no token)
+    THROTTLED = "throttled"  # 429: wait as the vendor asks, a quarter of a try
+    RETRY = "retry"  # RETRY_STATUS: back off and try again, a whole try
+    REJECTED = "rejected"  # 401/403: the credentials; fatal, naming the settings to check
+    FATAL = "fatal"  # any other status: retrying the same request cannot help
+
+
+def classify(status: int) -> Answer:
+    if status < 400:
+        return Answer.ACCEPT
+    if status == 429:
+        return Answer.THROTTLED
+    if status in RETRY_STATUS:
+        return Answer.RETRY
+    if status in REJECTED_STATUS:
+        return Answer.REJECTED
+    return Answer.FATAL
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Standard `Retry-After` in seconds (the HTTP-date form is not used by these vendors)."""
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_retries: int = 8  # tries after the first (SOURCES__<S>__MAX_RETRIES)
+    max_retries: int = DEFAULT_MAX_RETRIES  # tries after the first (SOURCES__<S>__MAX_RETRIES)
     backoff_base_s: float = 0.25
     backoff_max_s: float = 15.0
 

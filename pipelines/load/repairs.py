@@ -15,22 +15,25 @@ call re-delivered with no recordings left would otherwise keep its old ones.
 
 from __future__ import annotations
 
-from typing import Any
-
 import dlt
+from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines.sources.vendor import Vendor
 
+# The destination's SQL client, whatever its native connection (DuckDB or PostgreSQL).
+SqlClient = SqlClientBase[object]
 
-def repair(pipeline: dlt.Pipeline, vendor: Vendor, load_ids: list[str]) -> None:
-    """Both repairs for rows of these loads (a no-op without load ids)."""
+
+def repair(pipeline: dlt.Pipeline, vendor: Vendor, load_ids: list[str], row_id: str) -> None:
+    """Both repairs for rows of these loads (a no-op without load ids). `row_id`: the warehouse's
+    physical row id (Warehouse.row_id), what tells two copies of one key apart."""
     if not load_ids:
         return
     with pipeline.sql_client() as client:
-        _repair(client, pipeline.dataset_name, vendor, load_ids, _row_id(pipeline))
+        _repair(client, pipeline.dataset_name, vendor, load_ids, row_id)
 
 
-def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor) -> None:
+def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor, row_id: str) -> None:
     """Both repairs for the newest completed load: a crash may have come between it and its repair."""
     dataset = pipeline.dataset_name
     with pipeline.sql_client() as client:
@@ -39,25 +42,18 @@ def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor) -> None:
         except Exception:
             return  # nothing loaded yet: no _dlt_loads table
         if rows and rows[0][0]:
-            _repair(client, dataset, vendor, [rows[0][0]], _row_id(pipeline))
+            _repair(client, dataset, vendor, [rows[0][0]], row_id)
 
 
-def _row_id(pipeline: dlt.Pipeline) -> str:
-    """The engine's physical row id, what tells two copies of one key apart: DuckDB's `rowid`,
-    PostgreSQL's `ctid`."""
-    return "ctid" if pipeline.destination.destination_type.endswith(".postgres") else "rowid"
-
-
-def _repair(client: Any, dataset: str, vendor: Vendor, load_ids: list[str], row_id: str = "rowid") -> None:
-    existing = {
-        r[0] for r in client.execute_sql("select table_name from information_schema.tables where table_schema = %s", dataset)
-    }
+def _repair(client: SqlClient, dataset: str, vendor: Vendor, load_ids: list[str], row_id: str) -> None:
+    tables = client.execute_sql("select table_name from information_schema.tables where table_schema = %s", dataset)
+    existing = {r[0] for r in tables or ()}
     remove_duplicate_keys(client, dataset, existing, vendor, load_ids, row_id)
     remove_orphans(client, dataset, existing, vendor, load_ids)
 
 
 def remove_duplicate_keys(
-    client: Any, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str], row_id: str = "rowid"
+    client: SqlClient, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str], row_id: str
 ) -> None:
     placeholders = ", ".join(["%s"] * len(load_ids))
     for spec in vendor.tables:
@@ -75,7 +71,7 @@ def remove_duplicate_keys(
             )
 
 
-def remove_orphans(client: Any, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str]) -> None:
+def remove_orphans(client: SqlClient, dataset: str, existing: set[str], vendor: Vendor, load_ids: list[str]) -> None:
     placeholders = ", ".join(["%s"] * len(load_ids))
     for child in vendor.child_tables:
         if child.table not in existing or child.parent not in existing:

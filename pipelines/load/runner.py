@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import dlt
 import duckdb
@@ -21,6 +20,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException, Con
 from dlt.common.configuration.inject import get_fun_spec
 from dlt.common.configuration.resolve import resolve_configuration
 from dlt.common.exceptions import SignalReceivedException
+from dlt.sources import DltSource
 
 from pipelines.errors import CallhouseError, ConfigMissing, redact_secrets, root_error
 from pipelines.extract.context import RunContext
@@ -33,7 +33,7 @@ from pipelines.load.repairs import repair, repair_latest_load
 from pipelines.privacy.pseudonyms import batch_pseudonymizer, configured_pseudonyms
 from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
-from pipelines.warehouse.choice import Warehouse
+from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.loaded_ranges import record_loaded_ranges
 from pipelines.warehouse.run_log import record_run
 
@@ -68,8 +68,7 @@ def open_pipeline(vendor: Vendor, warehouse: Warehouse, connection: duckdb.DuckD
         destination=warehouse.destination(connection),
         dataset_name=vendor.name,
         pipelines_dir=str(warehouse.pipelines_dir),
-        progress=None,
-    )
+    )  # and no progress collector: Progress shows ours
 
 
 def missing_settings(vendor: Vendor) -> list[str]:
@@ -84,10 +83,12 @@ def missing_settings(vendor: Vendor) -> list[str]:
     return []
 
 
-def build_source(vendor: Vendor, run: RunContext) -> Any:
-    """The vendor's dlt source with its settings injected by dlt; a bad setting is one clear line."""
+def build_source(vendor: Vendor, run: RunContext, **settings: object) -> DltSource:
+    """The vendor's dlt source with its settings injected by dlt (`settings` given here win); a
+    bad setting is one clear line."""
     try:
-        return vendor.source(run)
+        source: DltSource = vendor.source(run, **settings)
+        return source
     except ConfigFieldMissingException as exc:
         raise ConfigMissing(vendor.name, [vendor.setting(f) for f in exc.fields]) from None
     except ConfigValueCannotBeCoercedException as exc:
@@ -129,8 +130,8 @@ def run_source(
     try:
         source = build_source(vendor, run)  # configuration errors before any work
         pipeline = open_pipeline(vendor, warehouse, connection)
-        finish_pending(pipeline, vendor, result)
-        _load_until_done(pipeline, vendor, run, result, source, connection)
+        finish_pending(pipeline, vendor, result, warehouse.row_id)
+        _load_until_done(pipeline, vendor, run, result, source, connection, warehouse.row_id)
     except BaseException as exc:
         interrupted = isinstance(root_error(exc), KeyboardInterrupt | SignalReceivedException)
         result.outcome = "interrupted" if interrupted else "failed"
@@ -147,14 +148,20 @@ def run_source(
 
 
 def _load_until_done(
-    pipeline: dlt.Pipeline, vendor: Vendor, run: RunContext, result: SourceRun, source: Any, connection: duckdb.DuckDBPyConnection
+    pipeline: dlt.Pipeline,
+    vendor: Vendor,
+    run: RunContext,
+    result: SourceRun,
+    source: DltSource,
+    connection: duckdb.DuckDBPyConnection,
+    row_id: str,
 ) -> None:
     """One `pipeline.run` per checkpoint (a fresh source each: a dlt source is iterated once)."""
     while True:
         before = run.stats.windows_done
         info = pipeline.run(source, loader_file_format="parquet")
         result.load_ids.extend(info.loads_ids)
-        repair(pipeline, vendor, info.loads_ids)
+        repair(pipeline, vendor, info.loads_ids, row_id)
         # The views see each committed checkpoint's range, also if this process is killed later.
         record_loaded_ranges(connection, vendor.name, now())
         state = pipeline.state.get("sources", {}).get(vendor.name, {}).get(STATE_KEY, {})
@@ -165,12 +172,12 @@ def _load_until_done(
         source = build_source(vendor, run)
 
 
-def finish_pending(pipeline: dlt.Pipeline, vendor: Vendor, result: SourceRun) -> None:
+def finish_pending(pipeline: dlt.Pipeline, vendor: Vendor, result: SourceRun, row_id: str) -> None:
     """Load what a crashed run left behind before extracting anew (dlt would otherwise ignore
     the new data and only finish the old packages)."""
     _drop_half_committed_extracts(pipeline)
     # A crash between a load's commit and its repair leaves that repair to this run.
-    repair_latest_load(pipeline, vendor)
+    repair_latest_load(pipeline, vendor, row_id)
     if not pipeline.has_pending_data:
         return
     pipeline.normalize()
@@ -178,7 +185,7 @@ def finish_pending(pipeline: dlt.Pipeline, vendor: Vendor, result: SourceRun) ->
     load_ids = list(info.loads_ids) if info else []  # None when normalize found nothing to load
     result.load_ids.extend(load_ids)
     result.stats.notices.append(f"finished {len(load_ids)} load package(s) left by an interrupted run")
-    repair(pipeline, vendor, load_ids)
+    repair(pipeline, vendor, load_ids, row_id)
 
 
 def _drop_half_committed_extracts(pipeline: dlt.Pipeline) -> None:
@@ -207,9 +214,10 @@ def _quarantined(con: duckdb.DuckDBPyConnection, vendor: Vendor, load_ids: list[
         return 0
     try:
         placeholders = ", ".join("?" * len(load_ids))
-        return con.execute(
+        (count,) = con.execute(
             f'select count(*) from "{vendor.name}".quarantine where _dlt_load_id in ({placeholders})', load_ids
-        ).fetchone()[0]
+        ).fetchall()[0]
+        return int(count)
     except duckdb.CatalogException:
         return 0  # no quarantine table: nothing was ever quarantined
 

@@ -1,14 +1,19 @@
 """`callhouse check`: the data tests declared in the YAML beside each view (and in sql/sources.yml
 for the raw tables), plus per-source freshness.
 
-Tests, dbt-style (a test is a name, or a one-key mapping of name -> arguments):
+Tests are declared as dbt declares them, under `data_tests:` (a test is a name, or a one-key
+mapping of name -> arguments), with dbt's names:
   column tests   not_null | unique | accepted_values: {values: [...]} |
-                 relationships: {to: schema.table, field: column} | expression: "<SQL>"
-  model tests    unique_combination: [col, ...] | expression: "<SQL true for every good row>" |
-                 relationships: {columns: [...], to: schema.table, fields: [...]}
-Every test takes `where:` (test only the rows it selects), `severity: warn` (report, do not fail)
-and `show: [col, ...]` (print those columns of a few failing rows). A NULL passes accepted_values,
-relationships and expression tests, as in dbt: add not_null where NULL is wrong.
+                 relationships: {to: ref('view') or source('source', 'table'), field: column} |
+                 dbt_utils.expression_is_true: {expression: "<SQL after the column>"}
+  model tests    dbt_utils.unique_combination_of_columns: {combination_of_columns: [col, ...]} |
+                 dbt_utils.expression_is_true: {expression: "<SQL true for every good row>"} |
+                 relationships: {columns: [...], to: ref(...), fields: [...]} (a key of several
+                 columns: dbt has no test for it, so it is the relationships test widened)
+Every test takes dbt's `config: {where: ..., severity: warn}` (test only the rows `where` selects;
+report, do not fail) and `config: {meta: {show: [col, ...]}}` (print those columns of a few
+failing rows; callhouse's own). A NULL passes accepted_values, relationships and expression
+tests, as in dbt: add not_null where NULL is wrong.
 
 Freshness: the newest committed dlt load of each source (`<source>._dlt_loads`, status 0) against
 `warn_after` / `error_after` from sql/sources.yml, overridden by the dlt settings
@@ -22,26 +27,26 @@ open Bandwidth calls past their horizon warn.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+import duckdb
 import pendulum
 
 from pipelines.errors import EXIT_FAILED, EXIT_OK, UsageError, one_line
-from pipelines.extract.ledger import coverage_gaps, coverage_until
+from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
 from pipelines.fetch.windows import now as current_time
 from pipelines.fetch.windows import parse_duration
-from pipelines.models.project import SQL_DIR, ViewBuildError, load_models, read_yaml
-from pipelines.settings import freshness_settings, setting_name
-from pipelines.sources.bandwidth.open_calls import STALE as STALE_OPEN_CALLS
+from pipelines.models.project import SQL_DIR, Model, ViewBuildError, YamlMapping, load_models, read_yaml
+from pipelines.settings import DEFAULT_ERROR_AFTER, DEFAULT_WARN_AFTER, freshness_settings, setting_name
 from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import committed_ledger, existing_tables
-from pipelines.warehouse.choice import Warehouse
+from pipelines.warehouse.kind import Warehouse
 
 SOURCES_YAML = "sources.yml"
-DEFAULT_WARN_AFTER, DEFAULT_ERROR_AFTER = "26h", "50h"
 EXAMPLES = 3
 
 
@@ -87,7 +92,7 @@ def _relation(qualified: str) -> str:
     return f"{_ident(schema)}.{_ident(table)}"
 
 
-def _lit(value: Any) -> str:
+def _lit(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -95,27 +100,57 @@ def _lit(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _as_list(value: Any) -> list[str]:
+def _as_list(value: str | Iterable[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value or [])
 
 
-_SHORT_FORM = {"expression": "expression", "unique_combination": "columns", "accepted_values": "values"}
+EXPRESSION = "dbt_utils.expression_is_true"
+UNIQUE_COMBINATION = "dbt_utils.unique_combination_of_columns"
+# A test whose one argument may be written in its place: `accepted_values: [a, b]`.
+_SHORT_FORM = {EXPRESSION: "expression", UNIQUE_COMBINATION: "combination_of_columns", "accepted_values": "values"}
+_REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$""")
+_SOURCE = re.compile(r"""^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$""")
 
 
-def _parse(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
+def _parse(entry: object, where: str) -> tuple[str, YamlMapping]:
+    """(test name, arguments), dbt's `config:` (where, severity, meta.show) merged into them."""
     if isinstance(entry, str):
         return entry, {}
     if isinstance(entry, dict) and len(entry) == 1:
         kind, args = next(iter(entry.items()))
         if isinstance(args, dict):
-            return kind, dict(args)
+            args = dict(args)
+            config = args.pop("config", None) or {}
+            meta = config.get("meta") or {}
+            args.update({k: v for k, v in config.items() if k != "meta"})
+            if "show" in meta:
+                args["show"] = meta["show"]
+            return kind, args
         if kind in _SHORT_FORM:
             return kind, {_SHORT_FORM[kind]: args}
     raise ViewBuildError(f"check: {where}: cannot read test {entry!r}")
 
 
-def make_test(relation: str, entry: Any, where: str, column: str | None = None) -> DataTest:
-    """One declared test as SQL selecting its failing rows."""
+def _target(to: object, where: str, refs: Mapping[str, str]) -> str:
+    """`schema.table` of a relationships test's `to`: ref('view'), source('source', 'table'), or
+    schema.table as it is."""
+    text = str(to)
+    if match := _REF.match(text):
+        name = match.group(1)
+        if name not in refs:
+            raise ViewBuildError(f"check: {where}: {text}: no view of that name in sql/ (or several)")
+        return refs[name]
+    if match := _SOURCE.match(text):
+        source, table = match.groups()
+        return f"{refs.get(f'source:{source}', source)}.{table}"
+    return text
+
+
+def make_test(
+    relation: str, entry: object, where: str, column: str | None = None, refs: Mapping[str, str] | None = None
+) -> DataTest:
+    """One declared test as SQL selecting its failing rows. `refs`: what `ref('name')` (and
+    `source:<name>`) mean, view name -> schema.view (source -> its schema)."""
     kind, args = _parse(entry, where)
     rel = _relation(relation)
     rows = f"select * from {rel} where true" + (f" and ({args['where']})" if args.get("where") else "")
@@ -126,8 +161,8 @@ def make_test(relation: str, entry: Any, where: str, column: str | None = None) 
 
     if kind == "not_null":
         return DataTest(relation, f"{column} not_null", f"{rows} and {col} is null", severity, "NULL values", show)
-    if kind == "unique" or kind == "unique_combination":
-        columns = [column] if kind == "unique" else _as_list(args.get("columns"))
+    if kind == "unique" or kind == UNIQUE_COMBINATION:
+        columns: list[str] = [column] if kind == "unique" and column else _as_list(args.get("combination_of_columns"))
         keys = ", ".join(map(_ident, columns))
         present = " and ".join(f"{_ident(c)} is not null" for c in columns) if kind == "unique" else "true"
         # one row per surplus copy: a key present 3 times counts 2
@@ -146,10 +181,11 @@ def make_test(relation: str, entry: Any, where: str, column: str | None = None) 
             failing,
             severity,
             "rows with other values",
-            show or (column,),
+            show or (str(column),),  # a column test: column is set (checked above)
         )
-    if kind == "expression":
-        expression = args["expression"]
+    if kind == EXPRESSION:
+        # dbt_utils: under a column, the expression follows the column (`>= 0`)
+        expression = f"{column} {args['expression']}" if column else args["expression"]
         return DataTest(
             relation,
             f"expression `{expression}`",
@@ -163,23 +199,27 @@ def make_test(relation: str, entry: Any, where: str, column: str | None = None) 
         fields = _as_list(args.get("field") or args.get("fields") or columns)
         if not columns or len(columns) != len(fields):
             raise ViewBuildError(f"check: {where}: relationships needs as many `fields` as `columns`")
+        to = _target(args["to"], where, refs or {})
         on = " and ".join(f"parent.{_ident(f)} = child.{_ident(c)}" for c, f in zip(columns, fields))
         present = " and ".join(f"child.{_ident(c)} is not null" for c in columns)
-        failing = (
-            f"select * from ({rows}) child where {present} "
-            f"and not exists (select 1 from {_relation(args['to'])} parent where {on})"
-        )
-        label = f"relationships ({', '.join(columns)}) -> {args['to']} ({', '.join(fields)})"
+        failing = f"select * from ({rows}) child where {present} and not exists (select 1 from {_relation(to)} parent where {on})"
+        label = f"relationships ({', '.join(columns)}) -> {to} ({', '.join(fields)})"
         return DataTest(relation, label, failing, severity, "rows without a parent", show or tuple(columns))
     raise ViewBuildError(f"check: {where}: unknown test {kind!r}")
 
 
-def tests_for(relation: str, spec: dict[str, Any], where: str) -> Iterator[DataTest]:
-    for entry in spec.get("tests") or []:
-        yield make_test(relation, entry, where)
+def tests_for(relation: str, spec: YamlMapping, where: str, refs: Mapping[str, str] | None = None) -> Iterator[DataTest]:
+    """The model's `data_tests`, then each column's; dbt's older key `tests:` is refused (by name)
+    rather than skipped, so no test goes unrun."""
+    for part in [spec, *(spec.get("columns") or [])]:
+        if "tests" in part:
+            named = f"column {part['name']}" if part is not spec else relation
+            raise ViewBuildError(f"check: {where}: {named}: write `data_tests:` (dbt's key) instead of `tests:`")
+    for entry in spec.get("data_tests") or []:
+        yield make_test(relation, entry, where, refs=refs)
     for column in spec.get("columns") or []:
-        for entry in column.get("tests") or []:
-            yield make_test(relation, entry, where, column["name"])
+        for entry in column.get("data_tests") or []:
+            yield make_test(relation, entry, where, column["name"], refs)
 
 
 # --- collecting ---------------------------------------------------------------------------------
@@ -192,8 +232,9 @@ class Freshness:
     error_after: pendulum.Duration
 
 
-def freshness_rules(sources: list[dict[str, Any]]) -> list[Freshness]:
-    """Per source: the settings (settings.FreshnessSettings), else sql/sources.yml, else 26h / 50h."""
+def freshness_rules(sources: list[YamlMapping]) -> list[Freshness]:
+    """Per source: the settings (settings.FreshnessSettings), else sql/sources.yml, else the defaults
+    (settings.DEFAULT_WARN_AFTER / DEFAULT_ERROR_AFTER)."""
     rules = []
     for source in sources:
         name, declared, limits = source["name"], source.get("freshness") or {}, {}
@@ -205,28 +246,41 @@ def freshness_rules(sources: list[dict[str, Any]]) -> list[Freshness]:
     return rules
 
 
-def collect(sql_dir: Path | None = None) -> tuple[list[DataTest], list[DataTest], list[dict[str, Any]]]:
+def collect(sql_dir: Path | None = None) -> tuple[list[DataTest], list[DataTest], list[YamlMapping]]:
     """(tests on raw tables, tests on views, the sources) declared under sql/."""
     sql_dir = sql_dir or SQL_DIR
     sources_path = sql_dir / SOURCES_YAML
     sources = list((read_yaml(sources_path) if sources_path.exists() else {}).get("sources") or [])
+    models = load_models(sql_dir)
+    refs = _refs(models, sources)
     raw_tests: list[DataTest] = []
     for source in sources:
         schema = source.get("schema", source["name"])
         for table in source.get("tables") or []:
-            raw_tests.extend(tests_for(f"{schema}.{table['name']}", table, f"sql/{SOURCES_YAML}"))
+            raw_tests.extend(tests_for(f"{schema}.{table['name']}", table, f"sql/{SOURCES_YAML}", refs))
     view_tests: list[DataTest] = []
-    for model in load_models(sql_dir):
-        view_tests.extend(tests_for(model.qualified, model.spec, model.where))
+    for model in models:
+        view_tests.extend(tests_for(model.qualified, model.spec, model.where, refs))
     return raw_tests, view_tests, sources
+
+
+def _refs(models: list[Model], sources: list[YamlMapping]) -> dict[str, str]:
+    """ref('name') -> schema.name for a name one layer defines (a name in two layers is left out,
+    so ref() to it fails naming it); source:<name> -> the source's schema."""
+    layers: dict[str, list[str]] = {}
+    for model in models:
+        layers.setdefault(model.name, []).append(model.qualified)
+    refs = {name: qualified[0] for name, qualified in layers.items() if len(qualified) == 1}
+    refs.update({f"source:{s['name']}": str(s.get("schema", s["name"])) for s in sources})
+    return refs
 
 
 # --- running ----------------------------------------------------------------------------------
 
 
-def _run_test(con: Any, test: DataTest) -> Outcome:
+def _run_test(con: duckdb.DuckDBPyConnection, test: DataTest) -> Outcome:
     try:
-        failing = con.execute(test.count_sql).fetchone()[0]
+        failing = con.execute(test.count_sql).fetchall()[0][0]
     except Exception as exc:
         return Outcome("fail", f"FAIL {test.name}: could not run: {one_line(exc)}")
     if not failing:
@@ -240,7 +294,7 @@ def _run_test(con: Any, test: DataTest) -> Outcome:
     return Outcome(status, line)
 
 
-def _stale_open_calls(con: Any, source: str) -> Outcome:
+def _stale_open_calls(con: duckdb.DuckDBPyConnection, source: str) -> Outcome:
     """Calls open past the source's open-call horizon are no longer re-checked: a warning."""
     stale = committed_ledger(con, source).get(STALE_OPEN_CALLS) or {}
     if not stale:
@@ -253,7 +307,7 @@ def _stale_open_calls(con: Any, source: str) -> Outcome:
     )
 
 
-def _coverage_gaps(con: Any, source: str, now: pendulum.DateTime) -> Outcome:
+def _coverage_gaps(con: duckdb.DuckDBPyConnection, source: str, now: pendulum.DateTime) -> Outcome:
     """A hole inside a source's loaded ranges: its days read as quiet ones in any sum over time."""
     gaps = coverage_gaps(coverage_until(committed_ledger(con, source).get("coverage", []), now))
     if not gaps:
@@ -266,7 +320,7 @@ def _coverage_gaps(con: Any, source: str, now: pendulum.DateTime) -> Outcome:
     )
 
 
-def _freshness(con: Any, rule: Freshness, tables: set[tuple[str, str]], now: pendulum.DateTime) -> Outcome:
+def _freshness(con: duckdb.DuckDBPyConnection, rule: Freshness, tables: set[tuple[str, str]], now: pendulum.DateTime) -> Outcome:
     label = f"{rule.source}: freshness"
     if (rule.source, "_dlt_loads") not in tables:
         return Outcome("skip", f"SKIP {label}: never loaded", "never loaded")
@@ -322,7 +376,7 @@ def declared_checks(sql_dir: Path | None = None) -> DeclaredChecks:
     return DeclaredChecks(raw_tests, view_tests, freshness_rules(sources))
 
 
-def evaluate_checks(con: Any, declared: DeclaredChecks) -> CheckResults:
+def evaluate_checks(con: duckdb.DuckDBPyConnection, declared: DeclaredChecks) -> CheckResults:
     """Runs every test on an open (read-only) connection; views not built is a usage error."""
     raw_tests, view_tests, rules = declared.raw_tests, declared.view_tests, declared.freshness
     outcomes: list[Outcome] = []

@@ -7,7 +7,8 @@ runs it. `portability_problems` names the DuckDB-only constructs the files must 
 runs it on every file, and builds every view on a real PostgreSQL and compares the rows).
 
 What callhouse writes itself is spelled here for either engine: the one-row settings view
-(`settings_sql`) and the typed stand-in of a staging view whose raw table is not loaded yet
+(`settings_sql`), the vendors of the registry (`vendors_sql`), the loads each vendor committed
+(`committed_loads_sql`, which every staging view filters on) and the typed stand-in of a staging view whose raw table is not loaded yet
 (`stub_sql`, its column types read from the YAML in DuckDB's names and written in the engine's).
 
 BigQuery, Snowflake and ClickHouse are not run: a test transpiles every view to them with sqlglot
@@ -22,7 +23,8 @@ from typing import Literal, get_args
 import sqlglot
 from sqlglot import ErrorLevel, exp
 
-from pipelines.models.project import SETTINGS_VIEW, Model, ViewBuildError
+from pipelines.models.project import COMMITTED_LOADS_VIEW, SETTINGS_VIEW, VENDORS_VIEW, Model, ViewBuildError
+from pipelines.sources.registry import NAMES
 
 Engine = Literal["duckdb", "postgres"]
 ENGINES: tuple[str, ...] = get_args(Engine)
@@ -48,6 +50,26 @@ def settings_sql(zone: str, engine: str = "duckdb") -> str:
     """`staging.reporting_settings`: one row, the reporting time zone (the same on both engines)."""
     _checked(engine)
     return f"select cast({_quote(zone)} as varchar) as timezone"
+
+
+def vendors_sql(engine: str = "duckdb") -> str:
+    """`staging.vendors`: one row per vendor of the registry, so a YAML refers to the vendors
+    (`relationships: {to: ref('vendors'), field: vendor}`) instead of listing them."""
+    _checked(engine)
+    return "\nunion all\n".join(f"select cast({_quote(name)} as varchar) as vendor" for name in NAMES)
+
+
+def committed_loads_sql(engine: str = "duckdb", tables: set[tuple[str, str]] | None = None) -> str:
+    """`staging.committed_loads`: the dlt loads each vendor committed (`_dlt_loads.status = 0`); a
+    load killed half-way leaves rows that no staging view shows. Only vendors loaded so far (their
+    `_dlt_loads` among `tables`; all of them when `tables` is None) are read."""
+    _checked(engine)
+    loaded = [name for name in NAMES if tables is None or (name, "_dlt_loads") in tables]
+    if not loaded:
+        return "select cast(null as varchar) as vendor, cast(null as varchar) as load_id where false"
+    return "\nunion all\n".join(
+        f"select cast({_quote(name)} as varchar) as vendor, load_id from {name}._dlt_loads where status = 0" for name in loaded
+    )
 
 
 # DuckDB type names PostgreSQL spells otherwise. The names the YAMLs use (varchar, bigint, boolean,
@@ -85,13 +107,18 @@ def view_sql(model: Model, engine: str = "duckdb", *, zone: str | None = None, t
 
     `zone` is the reporting time zone (needed for staging.reporting_settings); `tables` the
     `(schema, table)` pairs the warehouse holds: a staging view reading one not among them is its
-    typed stand-in (`stub_sql`). Every other view is its file as written, on either engine.
+    typed stand-in (`stub_sql`), and staging.committed_loads reads the vendors loaded. Every other
+    view is its file as written, on either engine.
     """
     engine = _checked(engine)
     if (model.schema, model.name) == SETTINGS_VIEW:
         if zone is None:
             raise ValueError(f"{model.qualified}: the reporting time zone is needed")
         return settings_sql(zone, engine)
+    if (model.schema, model.name) == VENDORS_VIEW:
+        return vendors_sql(engine)
+    if (model.schema, model.name) == COMMITTED_LOADS_VIEW:
+        return committed_loads_sql(engine, tables)
     if tables is not None and missing_sources(model, tables):
         return stub_sql(model, engine)
     return model.sql.strip().rstrip(";")

@@ -20,9 +20,17 @@ from pipelines.errors import CallhouseError
 from pipelines.models.generated import GENERATED
 from pipelines.warehouse.layout import OPS_SCHEMA, RAW_SCHEMAS, VIEW_LAYERS
 
+# A mapping as yaml.safe_load gives it (sql/**/*.yml, dbt's layout): its shape is the file's.
+YamlMapping = dict[str, Any]
+
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 LAYERS = VIEW_LAYERS
 SETTINGS_VIEW = ("staging", "reporting_settings")
+COMMITTED_LOADS_VIEW = ("staging", "committed_loads")
+VENDORS_VIEW = ("staging", "vendors")
+# Views callhouse writes itself (models/dialects.py), from settings and the vendor registry: a YAML
+# documents each, and there is no .sql file.
+GENERATED_VIEWS = frozenset({SETTINGS_VIEW, COMMITTED_LOADS_VIEW, VENDORS_VIEW})
 
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _STRING = re.compile(r"'(?:[^']|'')*'")
@@ -42,7 +50,7 @@ class Model:
     sql_path: Path | None
     yaml_path: Path | None
     sql: str = ""
-    spec: dict[str, Any] = field(default_factory=dict)
+    spec: YamlMapping = field(default_factory=dict)
 
     @property
     def qualified(self) -> str:
@@ -71,11 +79,11 @@ class Model:
         return {r for r in self.refs if r[0] in SOURCE_SCHEMAS}
 
     @property
-    def columns(self) -> list[dict[str, Any]]:
+    def columns(self) -> list[YamlMapping]:
         return list(self.spec.get("columns") or [])
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> YamlMapping:
     try:
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -83,9 +91,10 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _model_spec(path: Path, name: str) -> dict[str, Any]:
+def _model_spec(path: Path, name: str) -> YamlMapping:
     doc = read_yaml(path)
-    for spec in doc.get("models") or []:
+    specs: list[YamlMapping] = doc.get("models") or []
+    for spec in specs:
         if spec.get("name") == name:
             return spec
     raise ViewBuildError(f"views: {path}: no entry `models: - name: {name}`")
@@ -107,7 +116,7 @@ def load_models(sql_dir: Path | None = None) -> list[Model]:
                 model.sql = model.sql_path.read_text()
             elif (layer, name) in GENERATED:
                 model.sql = GENERATED[(layer, name)]()  # rows from the vendor registry (generated.py)
-            elif (layer, name) != SETTINGS_VIEW:
+            elif (layer, name) not in GENERATED_VIEWS:  # written at build time (models/dialects.py)
                 raise ViewBuildError(f"views: {yaml_path}: no {name}.sql beside it")
             if layer != "staging" and model.raw_refs:
                 raws = ", ".join(sorted(f"{s}.{n}" for s, n in model.raw_refs))

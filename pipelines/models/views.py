@@ -1,37 +1,35 @@
 """Builds `sql/` into the warehouse as views, all or none (models/project.py reads the files).
 
-Two things are not plain files:
+Three things are not plain files:
 - `staging.reporting_settings` (one row: `timezone`) is written from the dlt setting
   `reporting.timezone` (`REPORTING__TIMEZONE`, default UTC); day and hour buckets join to it.
 - `callhouse.loaded_ranges`, which `staging.loaded_ranges` reads, is rewritten from each source's
-  committed ledger in the same transaction (loads also write it after every checkpoint).
+  committed ledger by every build (loads also write it after every checkpoint).
 - A staging view whose raw table is not loaded yet is built over no rows, typed from the
   `data_type` of the columns its YAML declares, so every later view builds for any set of sources.
 
 The SQL of each view (the file, the settings row, a stub) comes from `models/dialects.py`, which
-spells it for DuckDB or PostgreSQL; this module builds it on DuckDB (the file and DuckLake).
+spells it for DuckDB or PostgreSQL; this module builds it through the warehouse's view session
+(warehouse/kind.py), which runs it in the engine the views live in. On PostgreSQL each
+view is replaced in place where it can be (warehouse/postgres_views.py), so views of others on
+ours survive; the roles of `REPORTING__READERS` are granted read access at every build
+(warehouse/grants.py, through the view session and the warehouse).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import duckdb
 
-from pipelines.errors import UsageError, one_line
+from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.fetch.windows import now as current_time
 from pipelines.models.dialects import missing_sources, view_sql
-from pipelines.models.dialects import settings_sql as settings_sql  # re-exported: it lived here before
-from pipelines.models.dialects import stub_sql as stub_sql  # re-exported: it lived here before
 from pipelines.models.project import LAYERS, Model, ViewBuildError, load_models
 from pipelines.settings import reporting_settings, setting_name
-from pipelines.sources.registry import NAMES
-from pipelines.warehouse.catalog import existing_tables
-from pipelines.warehouse.choice import Warehouse
-from pipelines.warehouse.conflicts import retry_on_conflict
-from pipelines.warehouse.loaded_ranges import record_loaded_ranges
+from pipelines.warehouse.kind import ViewSession, Warehouse
 
 # --- settings ---------------------------------------------------------------------------------
 
@@ -57,7 +55,7 @@ def _bad_zone(zone: str) -> UsageError:
     )
 
 
-def _check_timezone(con: Any, zone: str) -> None:
+def _check_timezone(con: duckdb.DuckDBPyConnection, zone: str) -> None:
     try:
         con.execute("select timezone(?, timestamptz '2000-01-01 00:00:00+00')", [zone]).fetchone()
     except Exception:
@@ -68,10 +66,10 @@ def _check_timezone(con: Any, zone: str) -> None:
 
 
 def _create_views(
-    execute: Callable[[str], Any], create: str, engine: str, models: list[Model], zone: str, tables: set[tuple[str, str]]
+    create: Callable[[Model, str], object], engine: str, models: list[Model], zone: str, tables: set[tuple[str, str]]
 ) -> tuple[list[str], list[tuple[Model, list[str]]]]:
-    """Every view in build order through `execute` (inside the caller's transaction); a failing
-    one names its file and the engine's error. Returns the views built and those built as stubs."""
+    """Every view in build order through `create(model, select)` (inside the caller's transaction);
+    a failing one names its file and the engine's error. Returns the views built and those built as stubs."""
     built: list[str] = []
     stubbed: list[tuple[Model, list[str]]] = []
     for model in models:
@@ -80,100 +78,57 @@ def _create_views(
             stubbed.append((model, missing))
         body = view_sql(model, engine, zone=zone, tables=tables)
         try:
-            execute(f"{create} {model.schema}.{model.name} as\n{body}")
+            create(model, body)
+        except CallhouseError:
+            raise  # already one line (a view of someone else's in the way)
         except Exception as exc:
             raise ViewBuildError(f"views: {model.where}: {one_line(exc, 400)}") from None
         built.append(model.qualified)
     return built, stubbed
 
 
-def _build(con: Any, models: list[Model], zone: str) -> tuple[list[str], list[tuple[Model, list[str]]]]:
-    """One transaction: the loaded ranges as committed now, then every view in build order."""
-    con.execute("begin")
-    try:
-        now = current_time()
-        for name in NAMES:  # also for a warehouse loaded before the ranges were kept
-            record_loaded_ranges(con, name, now)
-        tables = existing_tables(con)
-        for layer in LAYERS:
-            con.execute(f"create schema if not exists {layer}")
-        wanted = {(m.schema, m.name) for m in models}
-        for schema, name in con.execute(
-            "select schema_name, view_name from duckdb_views() "
-            "where not internal and database_name = current_database() and schema_name in (?, ?, ?)",
-            list(LAYERS),
-        ).fetchall():
-            if (schema, name) not in wanted:
-                con.execute(f'drop view "{schema}"."{name}"')
-        built, stubbed = _create_views(con.execute, "create or replace view", "duckdb", models, zone, tables)
-        con.execute("commit")
-    except BaseException:
-        try:
-            con.execute("rollback")
-        except duckdb.Error:
-            pass  # a commit that failed has ended the transaction already
-        raise
-    return built, stubbed
-
-
-def _build_postgres(warehouse: Any, models: list[Model], zone: str) -> tuple[list[str], list[tuple[Model, list[str]]]]:
-    """The views in PostgreSQL itself (analysts' tools query them there), in one transaction.
-
-    `create or replace view` cannot change a column's type, so every view of ours is dropped (in
-    reverse build order, never with CASCADE: a view of someone else's that reads ours stops the
-    build with one line instead of vanishing) and created again; the transaction makes it whole.
-    """
-    con = warehouse.connect()  # the loaded ranges: bookkeeping, through the DuckDB session
-    try:
-        now = current_time()
-        for name in NAMES:
-            record_loaded_ranges(con, name, now)
-    finally:
-        con.close()
-    session = warehouse.native()
-    try:
-        with session, session.cursor() as cursor:  # commits at the end, rolls back on an error
-            try:
-                cursor.execute("select timezone(%s, now())", [zone])
-            except Exception:
-                raise _bad_zone(zone) from None
-            cursor.execute("select lower(table_schema), lower(table_name) from information_schema.tables")
-            tables = {(s, n) for s, n in cursor.fetchall()}
-            cursor.execute(
-                "select table_schema, table_name from information_schema.views where table_schema = any(%s)", [list(LAYERS)]
-            )
-            ours = {(m.schema, m.name) for m in models}
-            stale = [v for v in cursor.fetchall() if v not in ours]
-            for schema, name in [*stale, *[(m.schema, m.name) for m in reversed(models)]]:
-                try:
-                    cursor.execute(f'drop view if exists "{schema}"."{name}"')
-                except Exception as exc:
-                    raise ViewBuildError(f"views: cannot replace {schema}.{name}: {one_line(exc, 400)}") from None
-            for layer in LAYERS:
-                cursor.execute(f"create schema if not exists {layer}")
-            built, stubbed = _create_views(cursor.execute, "create view", "postgres", models, zone, tables)
-    finally:
-        session.close()
-    return built, stubbed
+def _build(
+    session: ViewSession, models: list[Model], zone: str, readers: tuple[str, ...]
+) -> tuple[list[str], list[tuple[Model, list[str]]], bool]:
+    """Inside the warehouse's view transaction: the loaded ranges as committed now, then every
+    view in build order (the session does what its engine needs to replace them), then the
+    readers' grants. Returns the views built, those built as stubs, and whether it granted."""
+    session.record_loaded_ranges(current_time())
+    if not session.knows_timezone(zone):
+        raise _bad_zone(zone)
+    if readers:
+        session.check_readers(readers)  # a missing role stops the build before anything changes
+    tables = session.tables()
+    for layer in LAYERS:
+        session.create_schema(layer)
+    session.clear_views(LAYERS, [(m.schema, m.name) for m in models])
+    built, stubbed = _create_views(
+        lambda model, body: session.create_view(model.schema, model.name, body), session.engine, models, zone, tables
+    )
+    granted = bool(readers) and session.grant_readers(readers, LAYERS, built)
+    return built, stubbed, granted
 
 
 def build_views(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> list[str]:
     """(Re)create every view from sql/ in one transaction: all build, or none changes."""
     models = load_models(sql_dir)
-    zone = reporting_timezone()
+    settings = reporting_settings()
+    zone, readers = settings.timezone, settings.reader_roles()
     with warehouse.writer_lock("views"):
-        if warehouse.engine == "postgres":
-            built, stubbed = _build_postgres(warehouse, models, zone)
-        else:
-            con = warehouse.connect()
-            try:
-                _check_timezone(con, zone)
-                # On a DuckLake another process may commit first (a load, another build): build again.
-                built, stubbed = retry_on_conflict(lambda: _build(con, models, zone))
-            finally:
-                con.close()
+        # A DuckLake's catalog grants hold for every later build and load: granted first, so a
+        # missing role stops the build before anything changes.
+        granted = bool(readers) and warehouse.grant_catalog_readers(readers)
+        built, stubbed, granted_views = warehouse.in_view_transaction(lambda session: _build(session, models, zone, readers))
+        granted = granted or granted_views
     for model, missing in stubbed:
         out.write(f"views: {model.qualified} is empty: {', '.join(missing)} not loaded yet\n")
+    if granted:
+        out.write(f"views: {', '.join(readers)} may read them ({setting_name('reporting', 'readers')})\n")
+    elif readers:
+        out.write(
+            f"views: {setting_name('reporting', 'readers')} has nothing to grant on {warehouse.describe()} (it has no "
+            "roles): readers need read access to its files (docs/shared-warehouse.md)\n"
+        )
     out.write(f"views: built {len(built)} views (staging, intermediate, reporting); timezone {zone}\n")
     out.flush()
     return built

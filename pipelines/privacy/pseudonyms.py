@@ -20,7 +20,7 @@ import hmac
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import duckdb
 import orjson
@@ -30,6 +30,7 @@ from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
+from pipelines import JSON
 from pipelines.errors import UsageError, register_secret
 from pipelines.fetch.records import column_name
 from pipelines.privacy.phone import looks_like_number, normalized_number
@@ -101,7 +102,7 @@ class Pseudonyms:
 
         return convert
 
-    def value(self, kind: PersonalKind, value: Any) -> Any:
+    def value(self, kind: PersonalKind, value: JSON) -> JSON:
         """The value as it may be stored: its pseudonym where its kind is chosen. Empty values
         stay empty (the views read '' as absent)."""
         if value is None or value == "":
@@ -123,9 +124,9 @@ class Pseudonyms:
         return _TEXT_PATTERN.sub(self._replace_match, text)
 
     def _replace_match(self, match: re.Match[str]) -> str:
-        group = match.lastgroup
+        group = match.lastgroup or ""  # every alternative of _TEXT_PATTERN is a named group
         found = match.group(group)
-        kind: PersonalKind = {"quoted": "name", "bare": "name", "number": "phone_number", "ip": "ip_address"}[group]
+        kind = _TEXT_KINDS[group]
         replaced = self.value(kind, found) if kind != "name" or not found.strip().startswith(("tel:", "name:", "ip:")) else found
         start, end = match.span(group)
         whole_start, whole_end = match.span()
@@ -211,14 +212,14 @@ class Pseudonyms:
             return orjson.dumps(self._every_string(record), option=orjson.OPT_SORT_KEYS).decode()
         return orjson.dumps(self._declared(record, fields), option=orjson.OPT_SORT_KEYS).decode()
 
-    def _declared(self, value: Any, fields: Mapping[str, PersonalKind]) -> Any:
+    def _declared(self, value: JSON, fields: Mapping[str, PersonalKind]) -> JSON:
         """Declared fields by their kind at any depth (recordings, nested maps); a declared field
         holding an object or list is free text throughout."""
         if isinstance(value, list):
             return [self._declared(v, fields) for v in value]
         if not isinstance(value, dict):
             return value
-        out = {}
+        out: dict[str, JSON] = {}
         for key, item in value.items():
             kind = fields.get(key)
             if kind is None:
@@ -229,7 +230,7 @@ class Pseudonyms:
                 out[key] = self.value(kind, item)
         return out
 
-    def _every_string(self, value: Any) -> Any:
+    def _every_string(self, value: JSON) -> JSON:
         if isinstance(value, str):
             return self.scrub_text(value)
         if isinstance(value, list):
@@ -279,6 +280,7 @@ _TEXT_PATTERN = re.compile(
     r"|(?<![\w.])(?P<ip>(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\w.])",
     re.MULTILINE,
 )
+_TEXT_KINDS: dict[str, PersonalKind] = {"quoted": "name", "bare": "name", "number": "phone_number", "ip": "ip_address"}
 
 
 def privacy_settings() -> PrivacySettings:

@@ -38,13 +38,13 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, s
 @cache
 def plotly_js() -> str:
     """Plotly's JavaScript bundle, to inline once in the page (no CDN: the file opens offline)."""
-    return get_plotlyjs()
+    return str(get_plotlyjs())  # plotly is untyped
 
 
 def chart_html(figure: go.Figure, name: str) -> str:
     """The figure's <div> and the script that draws it (Plotly itself is inlined once, elsewhere)."""
-    return pio.to_html(
-        figure, include_plotlyjs=False, full_html=False, div_id=f"chart-{name}", config=CONFIG, default_height="100%"
+    return str(  # plotly is untyped
+        pio.to_html(figure, include_plotlyjs=False, full_html=False, div_id=f"chart-{name}", config=CONFIG, default_height="100%")
     )
 
 
@@ -113,7 +113,7 @@ def answer_rate_trend(data: ReportData) -> go.Figure | None:
     days = data.period.days
     labels = [_day_label(d) for d in days]
     hover_days = [f"{formatting.short_day(d)} ({data.period.zone})" for d in days]
-    series: dict[str, dict] = {}
+    series: dict[str, dict[dt.date, dict[str, int]]] = {}
     for row in data.daily:
         for key in (row.vendor, "all"):
             counts = series.setdefault(key, {}).setdefault(row.day, dict.fromkeys(OUTCOMES, 0))

@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
+import duckdb
 import pendulum
 
 from pipelines.errors import UsageError
@@ -195,7 +195,7 @@ class ReportData:
         return sum(c.dialogs - c.answered for c in self.sip_codes if not c.code[:1].isdigit() or c.code.startswith("1"))
 
 
-def views_zone(con: Any) -> str:
+def views_zone(con: duckdb.DuckDBPyConnection) -> str:
     """The zone the views' day and hour buckets were built for (staging.reporting_settings)."""
     try:
         row = con.execute("select timezone from staging.reporting_settings").fetchone()
@@ -210,14 +210,14 @@ def _in(values: Sequence[str]) -> str:
     return "(" + ", ".join("?" for _ in values) + ")"
 
 
-def read_report(con: Any, period: ReportRange, vendors: Sequence[str]) -> ReportData:
+def read_report(con: duckdb.DuckDBPyConnection, period: ReportRange, vendors: Sequence[str]) -> ReportData:
     vendors = tuple(vendors)
     days = [period.first_day, period.last_day]
     instants = [_utc(period.start), _utc(period.end)]
     vendor_in = _in(vendors)
 
     figures: dict[str, Figures] = {}
-    for vendor, calls, *counts, talk_s in con.execute(
+    for vendor, calls, answered, missed, failed, active, unknown, talk_s in con.execute(
         f"""
         select vendor, sum(calls), sum(answered), sum(missed), sum(failed), sum(active), sum(unknown), sum(talk_s_total)
         from reporting.daily_calls
@@ -227,7 +227,16 @@ def read_report(con: Any, period: ReportRange, vendors: Sequence[str]) -> Report
         [*days, *vendors],
     ).fetchall():
         if calls:
-            figures[vendor] = Figures(vendor, int(calls), *(int(c or 0) for c in counts), Decimal(talk_s or 0))
+            figures[vendor] = Figures(
+                vendor,
+                int(calls),
+                answered=int(answered or 0),
+                missed=int(missed or 0),
+                failed=int(failed or 0),
+                active=int(active or 0),
+                unknown=int(unknown or 0),
+                talk_s=Decimal(talk_s or 0),
+            )
     figures = {v: figures[v] for v in vendors if v in figures}
 
     daily = [
@@ -295,7 +304,7 @@ def read_report(con: Any, period: ReportRange, vendors: Sequence[str]) -> Report
                 """
                 select cast(status_code as varchar), min(reply_reason)
                 from reporting.sip_messages
-                where status_code is not null and "at" >= ? and "at" < ?
+                where status_code is not null and sent_at >= ? and sent_at < ?
                 group by status_code
                 """,
                 instants,
@@ -318,5 +327,5 @@ def read_report(con: Any, period: ReportRange, vendors: Sequence[str]) -> Report
     return ReportData(period, vendors, figures, daily, starts, concurrency, staff, sip_codes)
 
 
-def _date(value: Any) -> dt.date:
+def _date(value: dt.date) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pendulum
 
-from .config import Faults, Limits, SandboxConfig, faults_from, limits_from
+from .config import Faults, Limits, SandboxConfig, faults_from, limits_from, set_fields
 from .control import ControlApi
 from .data import DAY_MS, derive_seed, to_epoch_us
 from .faults import FaultPlan
@@ -28,8 +28,9 @@ from .gateway import Gateway
 from .part import VendorPart, parts
 from .runtime import Clock, Runtime
 from .server import HttpServer
-from .stats import Stats
-from .truth import Truth
+from .stats import Stats, VendorCounts
+from .truth import Instant, Truth
+from .wire import VendorApi
 
 __all__ = ["Sandbox", "SandboxConfig", "Faults", "Limits", "VendorPart", "parts", "serve"]
 
@@ -40,18 +41,18 @@ def demo_credentials(seed: int) -> dict[str, dict[str, str]]:
 
 
 class Sandbox:
-    def __init__(self, config: SandboxConfig | None = None, **overrides: Any):
-        cfg = dataclasses.replace(config or SandboxConfig(), **overrides)
+    def __init__(self, config: SandboxConfig | None = None):
+        cfg = dataclasses.replace(config or SandboxConfig())  # a copy: the caller's stays as it was
         self.config = cfg
         start = cfg.now if cfg.now is not None else pendulum.now("UTC").replace(microsecond=0)
         start_ms = to_epoch_us(start) // 1000
-        self.runtime = Runtime(Clock(start_ms), faults_from(cfg), limits_from(cfg))
+        self.runtime = Runtime(Clock(start_ms), faults_from(cfg, tuple(p.name for p in parts())), limits_from(cfg))
         first_day = (start_ms - cfg.history_days * DAY_MS) // DAY_MS
         self.credentials = demo_credentials(cfg.seed)
         self.stores: dict[str, Any] = {p.name: p.store(cfg, first_day, self.credentials[p.name]) for p in parts()}
         self.truth = Truth(self)
         self._stats = Stats()
-        routes = []
+        routes: list[tuple[str, VendorApi]] = []
         for p in parts():
             api = p.api(self.stores[p.name], self.credentials[p.name], self.runtime)
             routes.extend((prefix, api) for prefix in p.prefixes)
@@ -105,10 +106,10 @@ class Sandbox:
     def now_ms(self) -> int:
         return self.runtime.clock.now_ms()
 
-    def advance(self, **duration: float) -> pendulum.DateTime:
-        return self.runtime.clock.advance(**duration)
+    def advance(self, *, days: int = 0, hours: int = 0, minutes: int = 0, seconds: float = 0) -> pendulum.DateTime:
+        return self.runtime.clock.advance(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
-    def set_now(self, when: Any) -> pendulum.DateTime:
+    def set_now(self, when: Instant) -> pendulum.DateTime:
         return self.runtime.clock.set_now(when)
 
     # --- knobs and counters ---
@@ -121,15 +122,11 @@ class Sandbox:
     def limits(self) -> Limits:
         return self.runtime.limits
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, VendorCounts]:
         return self._stats.snapshot()
 
     def reset_stats(self) -> None:
         self._stats.reset()
-
-    def reset_rate_limits(self) -> None:
-        """Forget past requests: every credential's next request is allowed."""
-        self.runtime.limiter.reset()
 
     # --- data ---
 
@@ -150,10 +147,14 @@ class Sandbox:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
 
 
-def serve(port: int = 8765, seed: int = 1, warm: bool = False, **config_overrides: Any) -> None:
+def serve(port: int = 8765, seed: int = 1, warm: bool = False, **config_overrides: object) -> None:
     """Serve in the foreground until Ctrl-C, after printing the URL and the env exports (once
     the URL line is out, the sandbox answers). warm=True generates the whole history first."""
-    sb = Sandbox(SandboxConfig(seed=seed, port=port, **config_overrides))
+    config = SandboxConfig(seed=seed, port=port)
+    unknown = set_fields(config, config_overrides)
+    if unknown:
+        raise TypeError(f"unknown sandbox settings: {', '.join(unknown)}")
+    sb = Sandbox(config)
     if warm:
         sb.warm()
     sb.start()

@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
         try:
+            assert proc.stdout is not None  # stdout=PIPE
             lines = [proc.stdout.readline() for _ in range(12)]
             print(f"sandbox process generated its history and started in {time.perf_counter() - t0:.1f} s", flush=True)
             env = dict(line.split(" ", 1)[1].strip().split("=", 1) for line in lines[1:])

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any
-
-
-def _every_vendor() -> tuple[str, ...]:
-    from .part import parts  # the vendor packages import this module: found at first use
-
-    return tuple(p.name for p in parts())
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
 
 
 @dataclass
@@ -62,8 +57,9 @@ class Faults:
     # Share of records served malformed; which records is fixed per record, so raising the
     # rate only adds bad records and the same seed always breaks the same ones.
     bad_record_rate: float = 0.0
-    # Vendors the request faults apply to (bad_record_rate applies to all).
-    vendors: tuple[str, ...] = field(default_factory=_every_vendor)
+    # Vendors the request faults apply to (bad_record_rate applies to all); the sandbox starts
+    # with every vendor it serves.
+    vendors: tuple[str, ...] = ()
 
 
 @dataclass
@@ -81,30 +77,32 @@ class Limits:
     genesys_retention_days: int = 21
 
 
-def _pick(cls: type, cfg: SandboxConfig) -> Any:
+_Group = TypeVar("_Group", Faults, Limits)
+
+
+def _pick(cls: type[_Group], cfg: SandboxConfig) -> _Group:
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k in names})
 
 
-def faults_from(cfg: SandboxConfig) -> Faults:
-    return _pick(Faults, cfg)
+def faults_from(cfg: SandboxConfig, vendors: tuple[str, ...]) -> Faults:
+    return dataclasses.replace(_pick(Faults, cfg), vendors=vendors)
 
 
 def limits_from(cfg: SandboxConfig) -> Limits:
     return _pick(Limits, cfg)
 
 
-def update_from_json(target: Faults | Limits, values: dict[str, Any]) -> list[str]:
-    """Set the fields of `target` named in `values`; returns the names it did not know."""
+def set_fields(target: SandboxConfig | Faults | Limits, values: Mapping[str, object]) -> list[str]:
+    """Set the fields of `target` named in `values` (a control request's JSON, command-line
+    settings); returns the names it did not know."""
     known = {f.name: f for f in dataclasses.fields(target)}
     unknown = []
     for name, value in values.items():
         if name not in known:
             unknown.append(name)
             continue
-        if name == "vendors":
-            value = tuple(value)
-        setattr(target, name, value)
+        setattr(target, name, tuple(value) if name == "vendors" and isinstance(value, list) else value)
     return unknown
 
 

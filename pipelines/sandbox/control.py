@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from .config import update_from_json
+from .config import set_fields
 from .part import parts
 from .wire import Reply, Request
 
@@ -60,8 +60,8 @@ class ControlApi:
                 unknown = [k for k in body if k not in self._fields()]
                 if unknown:
                     return _bad_request(f"unknown fields: {', '.join(unknown)}")
-                update_from_json(sb.faults, {k: v for k, v in body.items() if k in self._fault_fields()})
-                update_from_json(sb.limits, {k: v for k, v in body.items() if k not in self._fault_fields()})
+                set_fields(sb.faults, {k: v for k, v in body.items() if k in self._fault_fields()})
+                set_fields(sb.limits, {k: v for k, v in body.items() if k not in self._fault_fields()})
             return Reply.json(200, {**dataclasses.asdict(sb.faults), **dataclasses.asdict(sb.limits)})
         if parts == ["stats"]:
             return Reply.json(200, sb.stats())

@@ -15,7 +15,7 @@ import hashlib
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -181,7 +181,7 @@ _gc_was_enabled = True
 
 
 @contextlib.contextmanager
-def gc_paused():
+def gc_paused() -> Iterator[None]:
     """Generating a day allocates ~10^5 containers; the cyclic collector would rescan them
     over and over (measured 2x slower) though none of them form cycles. Counted, because
     days of different vendors may generate at once in different threads."""

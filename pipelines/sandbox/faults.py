@@ -9,9 +9,11 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, TypedDict
 
 import orjson
+
+from pipelines import JSON
 
 from .config import Faults
 from .data import derive_seed
@@ -80,7 +82,7 @@ class DefectTargets:
     id_field: str
     timestamp_field: str
     wrong_type_field: str
-    wrong_type_value: Any
+    wrong_type_value: JSON
 
 
 def is_bad(badness: float, rate: float) -> bool:
@@ -93,7 +95,7 @@ def broken_field(defect: str, targets: DefectTargets) -> str:
     )
 
 
-def malform(record: dict, defect: str, targets: DefectTargets) -> tuple[dict, str]:
+def malform(record: dict[str, JSON], defect: str, targets: DefectTargets) -> tuple[dict[str, JSON], str]:
     """A broken copy of `record` and the field that was broken."""
     broken, field = dict(record), broken_field(defect, targets)
     if defect == MISSING_ID:
@@ -107,7 +109,18 @@ def malform(record: dict, defect: str, targets: DefectTargets) -> tuple[dict, st
     return broken, field
 
 
-def malformed_copy(day: Any, i: int, targets: DefectTargets) -> tuple[bytes, str, str]:
+class GeneratedDay(Protocol):
+    """A vendor's generated day (cinnox/records.py, bandwidth/records.py, genesys/dialogs.py)."""
+
+    @property
+    def records(self) -> list[bytes]: ...
+    @property
+    def defect(self) -> bytearray: ...
+    @property
+    def malformed(self) -> dict[int, tuple[bytes, str, str]]: ...
+
+
+def malformed_copy(day: GeneratedDay, i: int, targets: DefectTargets) -> tuple[bytes, str, str]:
     """Record i of a generated day as served broken (bytes, defect, field), cached on the day."""
     found = day.malformed.get(i)
     if found is None:
@@ -117,5 +130,13 @@ def malformed_copy(day: Any, i: int, targets: DefectTargets) -> tuple[bytes, str
     return found
 
 
-def bad_record_entry(vendor: str, true_id: str, defect: str, field: str, served: dict) -> dict:
+class BadRecord(TypedDict):
+    vendor: str
+    id: str  # the true id
+    defect: str
+    field: str
+    record: dict[str, JSON]  # as served
+
+
+def bad_record_entry(vendor: str, true_id: str, defect: str, field: str, served: dict[str, JSON]) -> BadRecord:
     return {"vendor": vendor, "id": true_id, "defect": defect, "field": field, "record": served}

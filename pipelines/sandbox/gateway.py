@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from .faults import (
     DROP,
@@ -21,17 +20,7 @@ from .faults import (
 )
 from .runtime import Runtime
 from .stats import Stats
-from .wire import Reply, Request
-
-
-class VendorApi(Protocol):
-    vendor: str
-    fault_statuses: tuple[int, ...]
-
-    def endpoint(self, path: str) -> str: ...
-    def handle(self, req: Request) -> Reply: ...
-    def throttled(self) -> Reply: ...
-    def server_error(self, status: int) -> Reply: ...
+from .wire import Reply, Request, VendorApi
 
 
 class Gateway:

@@ -18,10 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pipelines import JSON
+
+from .faults import BadRecord
+
 if TYPE_CHECKING:
     from . import Sandbox
     from .config import SandboxConfig
     from .runtime import Runtime
+    from .wire import VendorApi
 
 Credentials = dict[str, str]
 
@@ -32,16 +37,16 @@ class VendorPart:
     prefixes: tuple[str, ...]  # URL path prefixes its endpoint answers
     # Fake credentials from a generator seeded per vendor; printing them is fine.
     credentials: Callable[[np.random.Generator], Credentials]
-    # (config, first generated day, credentials) -> its store
+    # (config, first generated day, credentials) -> its store (each part's own class)
     store: Callable[[SandboxConfig, int, Credentials], Any]
-    # (store, credentials, runtime) -> its endpoint (a gateway Api)
-    api: Callable[[Any, Credentials, Runtime], Any]
+    # (its store, credentials, runtime) -> its endpoint
+    api: Callable[[Any, Credentials, Runtime], VendorApi]
     # (sandbox url, credentials) -> the SOURCES__<VENDOR>__* settings pointing callhouse at it
     env: Callable[[str, Credentials], dict[str, str]]
     # (sandbox, start_us, end_us, include_bad) -> what its API serves now, in time order
-    records: Callable[[Sandbox, int | None, int | None, bool], list[dict]]
+    records: Callable[[Sandbox, int, int, bool], list[dict[str, JSON]]]
     # (sandbox, start_us, end_us) -> its malformed records with the defect (Truth.bad_records)
-    bad_records: Callable[[Sandbox, int | None, int | None], list[dict]]
+    bad_records: Callable[[Sandbox, int | None, int | None], list[BadRecord]]
     truth_name: str  # the records getter's name on sb.truth: "cinnox_calls"
     # Where it is listed (env exports, stats): the pipeline registry's order, which the sandbox
     # cannot import.

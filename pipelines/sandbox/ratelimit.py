@@ -26,7 +26,3 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / per_second
-
-    def reset(self) -> None:
-        with self._lock:
-            self._buckets.clear()

@@ -27,9 +27,9 @@ class Clock:
         ms = self._ms
         return pendulum.from_timestamp(ms // 1000, tz="UTC").add(microseconds=ms % 1000 * 1000)
 
-    def advance(self, **duration: float) -> pendulum.DateTime:
+    def advance(self, *, days: int = 0, hours: int = 0, minutes: int = 0, seconds: float = 0) -> pendulum.DateTime:
         with self._lock:
-            self._ms = to_epoch_us(self.now().add(**duration)) // 1000
+            self._ms = to_epoch_us(self.now().add(days=days, hours=hours, minutes=minutes, seconds=seconds)) // 1000
         return self.now()
 
     def advance_seconds(self, seconds: float) -> pendulum.DateTime:

@@ -95,7 +95,7 @@ class HttpServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]  # = server_address, whose type also allows a Unix path
         return f"http://{host}:{port}"
 
     def track(self, conn: socket.socket) -> None:

@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import copy
 import threading
+from typing import TypedDict
 
 from .part import parts
 
+# Counts of one vendor; `endpoints`: endpoint -> requests.
+VendorCounts = TypedDict(
+    "VendorCounts",
+    {
+        "requests": int,
+        "2xx": int,
+        "4xx": int,
+        "401": int,
+        "429": int,
+        "5xx": int,
+        "dropped": int,
+        "records": int,
+        "endpoints": dict[str, int],
+    },
+)
 
-def _empty() -> dict:
+
+def _empty() -> VendorCounts:
     return {"requests": 0, "2xx": 0, "4xx": 0, "401": 0, "429": 0, "5xx": 0, "dropped": 0, "records": 0, "endpoints": {}}
 
 
 class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_vendor: dict[str, dict] = {}
+        self._by_vendor: dict[str, VendorCounts] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -42,9 +59,11 @@ class Stats:
                 s["5xx"] += 1
             else:
                 s["4xx"] += 1
-                if status in (401, 429):
-                    s[str(status)] += 1
+                if status == 401:
+                    s["401"] += 1
+                elif status == 429:
+                    s["429"] += 1
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, VendorCounts]:
         with self._lock:
             return copy.deepcopy(self._by_vendor)

@@ -7,16 +7,24 @@ records included. `bad_records(vendor)` lists the malformed ones with what is wr
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from pipelines import JSON
+
 from .data import to_epoch_us
+from .faults import BadRecord
 from .part import part, parts
 
 if TYPE_CHECKING:
     from . import Sandbox
 
+# An aware datetime (pendulum's too), a date, an ISO string or epoch seconds (data.to_epoch_us).
+Instant = dt.date | str | int | float
+Record = dict[str, JSON]
 
-def _us(value: Any) -> int | None:
+
+def _us(value: Instant | None) -> int | None:
     return None if value is None else to_epoch_us(value)
 
 
@@ -24,12 +32,12 @@ class Truth:
     def __init__(self, sandbox: Sandbox):
         self._sb = sandbox
 
-    def records(self, vendor: str, start: Any, end: Any, include_bad: bool = False) -> list[dict]:
+    def records(self, vendor: str, start: Instant, end: Instant, include_bad: bool = False) -> list[Record]:
         """What `vendor`'s API serves now with start <= its time < end, in time order, each
         record in its current state (the part's `records`: its docstring says which time)."""
-        return part(vendor).records(self._sb, _us(start), _us(end), include_bad)
+        return part(vendor).records(self._sb, to_epoch_us(start), to_epoch_us(end), include_bad)
 
-    def bad_records(self, vendor: str, start: Any = None, end: Any = None) -> list[dict]:
+    def bad_records(self, vendor: str, start: Instant | None = None, end: Instant | None = None) -> list[BadRecord]:
         """The malformed records `vendor` serves now (None: no bound), each as
         {vendor, id (the true id), defect, field, record (as served)}."""
         return part(vendor).bad_records(self._sb, _us(start), _us(end))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 import orjson
 
-JSON = "application/json"
+APPLICATION_JSON = "application/json"
+
+
+class Headers(Protocol):
+    """Request headers, looked up case-insensitively (http.server's email.message.Message)."""
+
+    def get(self, name: str) -> str | None: ...
 
 
 @dataclass
@@ -16,7 +21,7 @@ class Request:
     method: str
     path: str
     query: list[tuple[str, str]]
-    headers: Mapping[str, str]  # case-insensitive (email.message.Message)
+    headers: Headers
     body: bytes
     base_url: str  # scheme://host[:port] as the client addressed us, for absolute links
 
@@ -35,9 +40,22 @@ class Reply:
     status: int
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
-    content_type: str = JSON
+    content_type: str = APPLICATION_JSON
     records: int = 0  # records served, for stats
 
     @classmethod
-    def json(cls, status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Reply:
+    def json(cls, status: int, payload: object, headers: list[tuple[str, str]] | None = None) -> Reply:
         return cls(status, orjson.dumps(payload), headers or [])
+
+
+# What a vendor part serves its API with (the gateway routes to it by path prefix).
+class VendorApi(Protocol):
+    @property
+    def vendor(self) -> str: ...
+    @property
+    def fault_statuses(self) -> tuple[int, ...]: ...
+
+    def endpoint(self, path: str) -> str: ...
+    def handle(self, req: Request) -> Reply: ...
+    def throttled(self) -> Reply: ...
+    def server_error(self, status: int) -> Reply: ...

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+from dlt.common.configuration.specs.base_configuration import is_secret_hint
 
 from pipelines.fetch.records import TableSpec
 from pipelines.privacy.pseudonyms import PersonalKind
 from pipelines.settings import setting_name
+from pipelines.sources.windowed import WindowedSourceSettings
+
+if TYPE_CHECKING:
+    from dlt.extract import DltSource
 
 OutcomeName = Literal["answered", "missed", "failed", "active"]
 
@@ -48,7 +54,7 @@ class Outcome:
 class Pacing:
     """A source's client-side pacing: the setting (`requests_per_second`) and the vendor's own
     limit it defaults to. The demo raises it with the sandbox's limit; tests and `make schemas`
-    turn it off (`Vendor.unpaced_settings`)."""
+    turn it off (`Vendor.sandbox_settings`)."""
 
     setting: str
     limit: float
@@ -57,8 +63,11 @@ class Pacing:
 @dataclass(frozen=True)
 class Vendor:
     name: str  # also its dlt source name, dataset (warehouse schema) and settings section
-    source: Callable[..., Any]  # the @dlt.source function: (run: RunContext, **settings) -> DltSource
+    source: Callable[..., DltSource]  # the @dlt.source function: (run: RunContext) -> DltSource, settings by dlt
     tables: tuple[TableSpec, ...]  # every table it loads, quarantine included
+    # Its settings class (a WindowedSourceSettings configspec, the source's `spec`): every
+    # SOURCES__<VENDOR>__* setting, the secrets among them.
+    settings: type[WindowedSourceSettings] | None = None
     display_name: str = ""  # as people write it (the report, help texts): "CINNOX"
     colour: str = "#424242"  # its line in the report's charts (CSS colour)
     # Raw status -> outcome: the vendor's rows of staging.outcome_map (models/generated.py). A
@@ -73,7 +82,7 @@ class Vendor:
     # flattened into a child table (`nested`) is declared for the raw records quarantine keeps.
     # Each must exist in the table's spec (tests/sources/test_conformance.py); docs/privacy.md.
     personal_data: Mapping[str, Mapping[str, PersonalKind]] = field(default_factory=dict)
-    pacing: Pacing | None = None
+    pacing: Pacing | None = None  # None: the source does not pace itself
     # Retention (`callhouse purge`): each parent table's column saying when its call started;
     # rows before the cut go, then the rows of child tables (child_tables, and `purged_with`)
     # whose parent is gone.
@@ -105,6 +114,12 @@ class Vendor:
         `pacing` (0: off, as for a sandbox without rate limits)."""
         paced = {self.setting(self.pacing.setting): f"{pacing:g}"} if self.pacing and pacing is not None else {}
         return {self.setting(k): v for k, v in self.sandbox_options.items()} | paced
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Its settings read as secrets (from `.dlt/secrets.toml` or the environment)."""
+        fields = self.settings.get_resolvable_fields() if self.settings else {}
+        return tuple(name for name, hint in fields.items() if is_secret_hint(hint))
 
     def setting(self, field: str) -> str:
         """A setting of this vendor as users write it: SOURCES__CINNOX__APP_TOKEN."""

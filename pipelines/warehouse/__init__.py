@@ -1,1 +1,2 @@
-"""Where the data lands: a DuckDB file or a DuckLake (choice.py picks by the setting)."""
+"""Where the data lands: a DuckDB file, a DuckLake or PostgreSQL, each a class behind kind.Warehouse
+(choice.py picks one by the setting)."""

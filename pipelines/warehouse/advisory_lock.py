@@ -45,7 +45,7 @@ def advisory_lock(url: str, name: str, source: str, command: str, wait_s: float,
         with session.cursor() as cursor:
             while True:
                 cursor.execute("select pg_try_advisory_lock(%s, %s)", list(key))
-                if cursor.fetchone()[0]:
+                if cursor.fetchall()[0][0]:
                     break
                 if time.monotonic() >= deadline:
                     cursor.execute(

@@ -26,22 +26,31 @@ def committed_ledger(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any
     if not row:
         return {}
     state = decompress_state(row[0])
-    return state.get("sources", {}).get(name, {}).get(STATE_KEY, {})
+    ledger: dict[str, Any] = state.get("sources", {}).get(name, {}).get(STATE_KEY, {})  # dlt state: JSON
+    return ledger
 
 
 def committed_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
     """Rows of committed loads only: a load killed half-way can leave rows behind."""
     try:
-        return con.execute(
+        return count(
+            con,
             f'select count(*) from "{schema}"."{table}" '
-            f'where _dlt_load_id in (select load_id from "{schema}"._dlt_loads where status = 0)'
-        ).fetchone()[0]
+            f'where _dlt_load_id in (select load_id from "{schema}"._dlt_loads where status = 0)',
+        )
     except duckdb.BinderException:  # a table without _dlt_load_id
-        return con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+        return count(con, f'select count(*) from "{schema}"."{table}"')
+
+
+def count(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[object] | None = None) -> int:
+    """The number a `select count(*) ...` returns (always one row)."""
+    row = con.execute(sql, parameters).fetchone()
+    assert row is not None, sql
+    return int(row[0])
 
 
 def schema_exists(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.schemata where schema_name = ?", [schema]).fetchone()[0])
+    return bool(count(con, "select count(*) from information_schema.schemata where schema_name = ?", [schema]))
 
 
 def table_names(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:

@@ -1,7 +1,6 @@
 """Which warehouse a command works on: the setting WAREHOUSE__DESTINATION decides.
 
-Every command takes a warehouse from here and uses only what both kinds offer: `connect`,
-`loading_connection`, `writer_lock`, `source_lock`, `destination`, `describe`, `folder`.
+Every command takes a warehouse from here and uses only what every kind offers (kind.Warehouse).
 """
 
 from __future__ import annotations
@@ -9,9 +8,8 @@ from __future__ import annotations
 from pipelines.settings import warehouse_settings
 from pipelines.warehouse.duckdb_file import DuckDBFile
 from pipelines.warehouse.ducklake import DuckLake
+from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.postgres import PostgresWarehouse
-
-Warehouse = DuckDBFile | DuckLake | PostgresWarehouse
 
 
 def resolve_warehouse(path: str | None) -> Warehouse:

@@ -9,17 +9,23 @@ rewrites what holds them.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from pipelines.warehouse.duckdb_file import DuckDBFile
 from pipelines.warehouse.ducklake import LAKE_NAME, DuckLake
+from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.postgres import PostgresWarehouse
 
 
-def compact(warehouse: Any, tables: list[tuple[str, str]]) -> None:
+def holds_nothing(warehouse: Warehouse) -> bool:
+    """A DuckDB file not created yet: nothing to purge in it, and it is not created to find out."""
+    return isinstance(warehouse, DuckDBFile) and not warehouse.exists
+
+
+def compact(warehouse: Warehouse, tables: Sequence[tuple[str, str]]) -> None:
     """Rewrite what still holds deleted rows of `tables` ((schema, table) pairs); the caller holds
     the writer lock and no connection of its own to a DuckDB file."""
     if isinstance(warehouse, DuckDBFile):
@@ -51,11 +57,18 @@ def rewrite_duckdb_file(path: Path) -> None:
     Path(f"{path}.wal").unlink(missing_ok=True)  # checkpointed into the copy
 
 
-def replace_lake_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
-    """The table as a new table of its live rows (in the caller's open transaction). DuckLake
-    keeps a table's min/max statistics in its catalog and does not recompute them when deletes
-    drop whole files (rewriting the files does not either), so a purged value could stay there;
-    a new table's statistics are made from what it holds."""
+def replace_purged_tables(warehouse: Warehouse, con: duckdb.DuckDBPyConnection, tables: Sequence[tuple[str, str]]) -> None:
+    """On a DuckLake, each of `tables` as a new table of its live rows (in the caller's open
+    transaction); the other kinds keep their tables. DuckLake keeps a table's min/max statistics
+    in its catalog and does not recompute them when deletes drop whole files (rewriting the files
+    does not either), so a purged value could stay there; a new table's statistics are made from
+    what it holds."""
+    if isinstance(warehouse, DuckLake):
+        for schema, table in tables:
+            _replace_lake_table(con, schema, table)
+
+
+def _replace_lake_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
     swap = f"{table}__purging"
     con.execute(f'create table "{schema}"."{swap}" as select * from "{schema}"."{table}"')
     con.execute(f'drop table "{schema}"."{table}"')
@@ -78,7 +91,7 @@ def expire_lake_files(lake: DuckLake) -> None:
         con.close()
 
 
-def vacuum_full(warehouse: PostgresWarehouse, tables: list[tuple[str, str]]) -> None:
+def vacuum_full(warehouse: PostgresWarehouse, tables: Sequence[tuple[str, str]]) -> None:
     """PostgreSQL writes a new copy of each touched table without its dead tuples."""
     native = warehouse.native()
     try:

@@ -9,14 +9,18 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from pipelines.errors import CallhouseError, UsageError, WarehouseBusy, machine_failure
 from pipelines.settings import warehouse_settings
+from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.layout import RESERVED_NAMES
 from pipelines.warehouse.writer_lock import current_writer, writer_lock
+
+if TYPE_CHECKING:
+    from dlt.common.destination import TDestinationReferenceArg
 
 DEFAULT_PATH = "warehouse/calls.duckdb"
 # How long a load waits for a reader that had the warehouse open before it started.
@@ -24,7 +28,7 @@ READER_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
-class DuckDBFile:
+class DuckDBFile(DuckDBEngine):
     path: Path
 
     @classmethod
@@ -39,19 +43,25 @@ class DuckDBFile:
     def describe(self) -> str:
         return f"warehouse {self.path}"
 
-    @property
-    def engine(self) -> str:
-        """Whose SQL the views are built in (models/dialects.py)."""
-        return "duckdb"
+    def how_to_open(self) -> list[str]:
+        python = Path(sys.executable)
+        return [
+            "Open the warehouse (read-only, while no load runs) with the DuckDB CLI of the venv:",
+            f"  {_shown(python.parent / 'duckdb')} -readonly {_shown(self.path)}",
+            "    select * from reporting.daily_calls order by day, vendor;",
+            "    select * from reporting.calls where outcome = 'missed' limit 20;",
+            "  or from Python:",
+            f"  {_shown(python)} -c \"import duckdb; duckdb.connect('{_shown(self.path)}', read_only=True)"
+            ".sql('select * from reporting.daily_calls order by day, vendor').show()\"",
+            "Views: reporting.calls, daily_calls, recordings, sip_headers, sip_messages, hourly_concurrency, agent_daily",
+        ]
 
     @property
     def folder(self) -> Path:
-        """This machine's folder of the warehouse (dlt's working files, the report)."""
         return self.path.parent
 
     @property
     def pipelines_dir(self) -> Path:
-        """dlt's working folders for this warehouse (pending packages, local state)."""
         return self.path.parent / ".dlt_pipelines" / self.path.stem
 
     @contextmanager
@@ -127,7 +137,7 @@ class DuckDBFile:
         """Nothing more per source: the file has one writer, held by `writer_lock`."""
         return nullcontext()
 
-    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
         """dlt's duckdb destination, loading through the command's one connection."""
         import dlt
 
@@ -139,6 +149,12 @@ def tune_for_loading(con: duckdb.DuckDBPyConnection) -> None:
     settings = warehouse_settings()
     con.execute(f"SET memory_limit = '{settings.load_memory_limit}'")
     con.execute(f"SET threads = {settings.threads()}")
+
+
+def _shown(path: Path) -> str:
+    """A path as the hint shows it: relative to the current folder when under it (`make demo`:
+    .venv/bin/duckdb, warehouse/calls.duckdb)."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def _lock_holder(exc: Exception) -> str:

@@ -14,21 +14,27 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import duckdb
 
 from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
+from pipelines.warehouse.attached import AttachedWarehouse
 from pipelines.warehouse.database_url import keep_secret, shown
-from pipelines.warehouse.duckdb_file import tune_for_loading
+from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.extensions import duckdb_config
+from pipelines.warehouse.grants import grant_catalog
+from pipelines.warehouse.object_storage import is_remote, storage_configuration, use_storage
 from pipelines.warehouse.writer_lock import writer_lock
+
+if TYPE_CHECKING:
+    from dlt.common.destination import TDestinationReferenceArg
 
 CATALOG_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG"
 STORAGE_SETTING = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE"
@@ -38,7 +44,7 @@ INIT_TRIES = 5  # DuckDB's name for the attached lake, and its metadata schema i
 
 
 @dataclass(frozen=True)
-class DuckLake:
+class DuckLake(DuckDBEngine, AttachedWarehouse):
     catalog: str  # postgres://user:pass@host:port/db, sqlite:///path, duckdb:///path (or a file path)
     storage: str  # a local folder or an object-store URL
     work_dir: Path  # this machine's folder for dlt's working files (and file-catalog locks)
@@ -47,8 +53,8 @@ class DuckLake:
     def from_settings(cls, work_dir: Path) -> DuckLake:
         import dlt
 
-        catalog = dlt.secrets.get("destination.ducklake.credentials.catalog")
-        storage = dlt.config.get("destination.ducklake.credentials.storage")
+        catalog: object = dlt.secrets.get("destination.ducklake.credentials.catalog")
+        storage: object = dlt.config.get("destination.ducklake.credentials.storage")
         missing = [name for name, value in ((CATALOG_SETTING, catalog), (STORAGE_SETTING, storage)) if not value]
         if missing:
             raise UsageError(f"WAREHOUSE__DESTINATION=ducklake: set {', '.join(missing)} (.dlt/secrets.toml or environment)")
@@ -64,11 +70,6 @@ class DuckLake:
     def describe(self) -> str:
         """The lake without its password: `DuckLake postgres://host:5432/db (data /srv/lake)`."""
         return f"DuckLake {shown(self.catalog)} (data {self.storage})"
-
-    @property
-    def engine(self) -> str:
-        """Whose SQL the views are built in (models/dialects.py)."""
-        return "duckdb"
 
     @property
     def folder(self) -> Path:
@@ -113,6 +114,7 @@ class DuckLake:
         return con
 
     def _attach(self, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        use_storage(con, self.storage)  # an object store's credentials, before the lake reads it
         for attempt in range(INIT_TRIES):
             try:
                 con.execute(self.attach_statement(read_only))
@@ -125,33 +127,28 @@ class DuckLake:
                 time.sleep(0.2 * (attempt + 1))
         con.execute(f"use {LAKE_NAME}")
 
-    @contextmanager
-    def loading_connection(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The command's session for its bookkeeping (run log, loaded ranges); dlt loads through
-        its own sessions. Readers never wait for it: each sees the last committed snapshot."""
-        con = self.connect()
-        try:
-            tune_for_loading(con)
-            yield con
-        finally:
-            con.close()
-
-    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
         """dlt's ducklake destination for this lake, loading the extensions from the wheels."""
         import dlt
         from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
 
-        credentials = DuckLakeCredentials(ducklake_name=LAKE_NAME, catalog=self.catalog, storage=self.storage)
+        # The data path as object_storage resolved it: dlt writes with the credentials callhouse reads with.
+        storage = storage_configuration(self.storage) if is_remote(self.storage) else self.storage
+        credentials = DuckLakeCredentials(ducklake_name=LAKE_NAME, catalog=self.catalog, storage=storage)
         credentials.global_config = duckdb_config()
         return dlt.destinations.ducklake(credentials=credentials)
 
     # --- who may write ------------------------------------------------------------------------
 
-    def writer_lock(self, command: str, wait_s: float = 0.0) -> Any:
-        """No lock for the whole command: a lake takes many writers (each source locks itself)."""
-        return nullcontext()
+    def grant_catalog_readers(self, roles: Sequence[str]) -> bool:
+        """A catalog in PostgreSQL: its metadata schema readable by `roles`, now and for the
+        tables later loads create; a file catalog has no roles (its file's permissions decide)."""
+        if not self.is_postgres:
+            return False
+        grant_catalog(self.catalog, LAKE_NAME, roles, self.describe())
+        return True
 
-    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> Any:
+    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         """One load of `source` at a time, on every machine that uses this lake."""
         if self.is_postgres:
             return advisory_lock(self.catalog, f"{LAKE_NAME}:{source}", source, command, wait_s, self.describe())
@@ -170,9 +167,9 @@ def normalize_catalog(value: str) -> str:
         return f"{scheme}:///{Path(path).expanduser().absolute()}"
     if scheme:
         raise UsageError(f"{CATALOG_SETTING}: {scheme}:// is not a catalog callhouse knows (postgres://, sqlite:///, duckdb:///)")
-    path = Path(value).expanduser().absolute()
-    kind = "sqlite" if path.suffix in (".sqlite", ".db", ".sqlite3") else "duckdb"
-    return f"{kind}:///{path}"
+    file = Path(value).expanduser().absolute()
+    kind = "sqlite" if file.suffix in (".sqlite", ".db", ".sqlite3") else "duckdb"
+    return f"{kind}:///{file}"
 
 
 def normalize_storage(value: str) -> str:

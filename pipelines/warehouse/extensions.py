@@ -1,6 +1,6 @@
 """DuckDB extensions from pinned wheels, never from the network.
 
-The wheels `duckdb-extension-ducklake` and `duckdb-extension-postgres` carry the extension files
+The wheels `duckdb-extension-ducklake`, `-postgres` and `-httpfs` carry the extension files
 of one DuckDB version. DuckDB looks for `<extension_directory>/v<version>/<platform>/<name>
 .duckdb_extension`, and the PostgreSQL one must be named `postgres_scanner` there (its wheel names
 it `postgres`), so callhouse builds that folder of links once and points every connection at it
@@ -14,13 +14,19 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 import duckdb
 
 from pipelines.errors import UsageError
 
 # DuckDB's name for each extension -> the wheel's package that carries it.
-WHEELS = {"ducklake": "duckdb_extension_ducklake", "postgres_scanner": "duckdb_extension_postgres"}
+# httpfs reads and writes a lake's data in an object store (s3://, and the S3 API of others).
+WHEELS = {
+    "ducklake": "duckdb_extension_ducklake",
+    "postgres_scanner": "duckdb_extension_postgres",
+    "httpfs": "duckdb_extension_httpfs",
+}
 
 
 def extension_directory() -> Path:
@@ -28,7 +34,7 @@ def extension_directory() -> Path:
     return Path(os.environ.get("CALLHOUSE_EXTENSION_DIR") or Path(sys.prefix) / "share" / "callhouse" / "duckdb_extensions")
 
 
-def duckdb_config() -> dict[str, object]:
+def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     """What every connection that may load an extension is opened with."""
     folder = _prepared(extension_directory())
     return {"extension_directory": str(folder), "autoinstall_known_extensions": False, "autoload_known_extensions": True}
@@ -41,7 +47,7 @@ def _prepared(folder: Path) -> Path:
     version = duckdb.__version__
     con = duckdb.connect()
     try:
-        platform = con.execute("pragma platform").fetchone()[0]
+        platform = con.execute("pragma platform").fetchall()[0][0]
     finally:
         con.close()
     target = folder / f"v{version}" / platform
@@ -66,7 +72,7 @@ def _wheel_file(package: str, version: str) -> Path:
         raise UsageError(
             f"DuckLake needs the DuckDB extension wheel {wheel}: install it (`make` installs it from requirements.lock)"
         ) from None
-    files = sorted(Path(module.__file__).parent.glob(f"extensions/v{version}/*.duckdb_extension"))
+    files = sorted(Path(cast(str, module.__file__)).parent.glob(f"extensions/v{version}/*.duckdb_extension"))
     if not files:
         raise UsageError(
             f"the installed {package.replace('_', '-')} carries no extension for DuckDB {version}: install {wheel} (requirements.lock)"

@@ -9,10 +9,12 @@ every checkpoint of a load and by every view build, so it never claims more than
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+
+import duckdb
 
 from pipelines.extract.ledger import coverage_until
 from pipelines.fetch.windows import parse_instant
+from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import committed_ledger
 from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.layout import OPS_SCHEMA
@@ -25,7 +27,7 @@ create table if not exists {TABLE} (source text, loaded_from timestamptz, loaded
 """
 
 
-def record_loaded_ranges(con: Any, source: str, now: datetime) -> list[list[str]]:
+def record_loaded_ranges(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> list[list[str]]:
     """Replace the source's rows with its committed coverage up to `now`; returns that coverage."""
     coverage = coverage_until(committed_ledger(con, source).get("coverage", []), now)
     coverage = without_purged(coverage, purged_before(con, source))  # purged: not loaded, not zeros
@@ -39,3 +41,9 @@ def record_loaded_ranges(con: Any, source: str, now: datetime) -> list[list[str]
 
     retry_on_conflict(write)
     return coverage
+
+
+def record_every_source(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """Every source's rows, also for a warehouse loaded before the ranges were kept (a view build)."""
+    for name in NAMES:
+        record_loaded_ranges(con, name, now)

@@ -4,7 +4,7 @@ dlt loads it (its postgres destination; Parquet through ADBC). callhouse's own r
 bookkeeping (run log, loaded ranges, status, data tests, the report) go through a DuckDB session
 with the database attached by DuckDB's postgres extension (from its pinned wheel), so the same SQL
 serves every warehouse. The views are the exception: analysts query them from PostgreSQL itself,
-so they are created natively (models/views.py, in PostgreSQL's SQL) over a psycopg2 session.
+so they are created natively (PostgresViewSession, in PostgreSQL's SQL) over a psycopg2 session.
 
 Setting: dlt's `DESTINATION__POSTGRES__CREDENTIALS` (`postgresql://user:pass@host:5432/db`); its
 password is kept out of every message.
@@ -13,20 +13,29 @@ password is kept out of every message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import duckdb
 
 from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
+from pipelines.warehouse.attached import AttachedWarehouse
 from pipelines.warehouse.database_url import keep_secret, shown
-from pipelines.warehouse.duckdb_file import tune_for_loading
 from pipelines.warehouse.extensions import duckdb_config
+from pipelines.warehouse.grants import check_roles, grant_views
+from pipelines.warehouse.kind import T, ViewSession
+from pipelines.warehouse.loaded_ranges import record_every_source
+from pipelines.warehouse.postgres_views import drop_view, replace_view
+
+if TYPE_CHECKING:
+    import psycopg2.extensions
+    from dlt.common.destination import TDestinationReferenceArg
 
 CREDENTIALS_SETTING = "DESTINATION__POSTGRES__CREDENTIALS"
 ALIAS = "pg"  # DuckDB's name for the attached database
@@ -34,7 +43,7 @@ _REFUSED = re.compile(r"(?:connection to server at [^:]+ failed: )?(FATAL: .*|co
 
 
 @dataclass(frozen=True)
-class PostgresWarehouse:
+class PostgresWarehouse(AttachedWarehouse):
     url: str  # postgresql://user:pass@host:port/db
     work_dir: Path  # this machine's folder for dlt's working files
 
@@ -42,7 +51,7 @@ class PostgresWarehouse:
     def from_settings(cls, work_dir: Path) -> PostgresWarehouse:
         import dlt
 
-        url = dlt.secrets.get("destination.postgres.credentials")
+        url: object = dlt.secrets.get("destination.postgres.credentials")
         if not url:
             raise UsageError(f"WAREHOUSE__DESTINATION=postgres: set {CREDENTIALS_SETTING} (.dlt/secrets.toml or environment)")
         if not isinstance(url, str) or urlsplit(url.strip()).scheme not in ("postgres", "postgresql"):
@@ -64,8 +73,8 @@ class PostgresWarehouse:
         return self.work_dir / ".dlt_pipelines" / "postgres"
 
     @property
-    def engine(self) -> str:
-        return "postgres"
+    def row_id(self) -> str:
+        return "ctid"
 
     # --- sessions -----------------------------------------------------------------------------
 
@@ -80,7 +89,7 @@ class PostgresWarehouse:
             raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
         return con
 
-    def native(self) -> Any:
+    def native(self) -> psycopg2.extensions.connection:
         """A psycopg2 session (autocommit off) for what must be PostgreSQL's own SQL: the views."""
         import psycopg2
 
@@ -89,29 +98,86 @@ class PostgresWarehouse:
         except psycopg2.Error as exc:
             raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
 
-    @contextmanager
-    def loading_connection(self, wait_s: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The command's session for its bookkeeping; dlt loads through sessions of its own."""
-        con = self.connect()
+    def in_view_transaction(self, work: Callable[[ViewSession], T]) -> T:
+        """In PostgreSQL itself (analysts' tools query the views there), over a psycopg2 session."""
+        session = self.native()
         try:
-            tune_for_loading(con)
-            yield con
+            with session, session.cursor() as cursor:  # commits at the end, rolls back on an error
+                return work(PostgresViewSession(self, cursor))
         finally:
-            con.close()
+            session.close()
 
-    def destination(self, connection: duckdb.DuckDBPyConnection) -> Any:
+    def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
         import dlt
 
         return dlt.destinations.postgres(credentials=self.url.replace("postgres://", "postgresql://", 1))
 
     # --- who may write ------------------------------------------------------------------------
 
-    def writer_lock(self, command: str, wait_s: float = 0.0) -> Any:
-        """PostgreSQL takes many writers: each source locks itself (source_lock)."""
-        return nullcontext()
-
-    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> Any:
+    def source_lock(self, source: str, command: str, wait_s: float = 0.0) -> AbstractContextManager[None]:
         return advisory_lock(self.url, f"warehouse:{source}", source, command, wait_s, self.describe())
+
+
+class PostgresViewSession(ViewSession):
+    """The view build in PostgreSQL's own SQL, on a psycopg2 cursor inside the caller's transaction."""
+
+    def __init__(self, warehouse: PostgresWarehouse, cursor: psycopg2.extensions.cursor) -> None:
+        self.warehouse = warehouse
+        self.cursor = cursor
+        self.ours: set[tuple[str, str]] = set()  # the views of sql/, set by clear_views
+
+    @property
+    def engine(self) -> str:
+        return "postgres"
+
+    def record_loaded_ranges(self, now: datetime) -> None:
+        """Bookkeeping goes through the DuckDB session (loaded_ranges.py reads dlt's state there),
+        so the ranges commit on their own, before the views."""
+        con = self.warehouse.connect()
+        try:
+            record_every_source(con, now)
+        finally:
+            con.close()
+
+    def knows_timezone(self, zone: str) -> bool:
+        import psycopg2
+
+        # In a savepoint: a failed statement would abort the build's transaction.
+        self.cursor.execute("savepoint timezone_check")
+        try:
+            self.cursor.execute("select timezone(%s, now())", [zone])
+        except psycopg2.Error:
+            self.cursor.execute("rollback to savepoint timezone_check")
+            return False
+        self.cursor.execute("release savepoint timezone_check")
+        return True
+
+    def tables(self) -> set[tuple[str, str]]:
+        self.cursor.execute("select lower(table_schema), lower(table_name) from information_schema.tables")
+        return {(s, n) for s, n in self.cursor.fetchall()}
+
+    def create_schema(self, schema: str) -> None:
+        self.cursor.execute(f"create schema if not exists {schema}")
+
+    def clear_views(self, schemas: Sequence[str], views: Sequence[tuple[str, str]]) -> None:
+        """Drops the views of ours no longer in sql/; the others are replaced in place by
+        create_view (postgres_views.py), so grants and views of others on ours stay."""
+        self.ours = set(views)
+        self.cursor.execute(
+            "select table_schema, table_name from information_schema.views where table_schema = any(%s)", [list(schemas)]
+        )
+        for schema, name in [v for v in self.cursor.fetchall() if v not in self.ours]:
+            drop_view(self.cursor, schema, name, self.ours, f"cannot drop {schema}.{name} (no longer in sql/)")
+
+    def create_view(self, schema: str, name: str, select: str) -> None:
+        replace_view(self.cursor, schema, name, select, self.ours)
+
+    def check_readers(self, roles: Sequence[str]) -> None:
+        check_roles(self.cursor, roles, self.warehouse.describe())
+
+    def grant_readers(self, roles: Sequence[str], schemas: Sequence[str], views: Sequence[str]) -> bool:
+        grant_views(self.cursor, roles, schemas, views)
+        return True
 
 
 def _libpq(url: str) -> str:

@@ -8,8 +8,7 @@ label, from which the key cannot be recovered.
 
 from __future__ import annotations
 
-from typing import Any
-
+import duckdb
 import pendulum
 
 from pipelines.errors import UsageError
@@ -25,14 +24,14 @@ create table if not exists {TABLE} (key_fingerprint text, pseudonymized text, re
 ROTATE_FLAG = "--rotate-privacy-key"
 
 
-def stored_privacy(con: Any) -> tuple[str, str] | None:
+def stored_privacy(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     """(key fingerprint, kinds as a sorted comma list) of the newest row, None before any."""
     con.execute(DDL)
     row = con.execute(f"select key_fingerprint, pseudonymized from {TABLE} order by recorded_at desc limit 1").fetchone()
     return (row[0] or "", row[1] or "") if row else None
 
 
-def check_privacy_key(con: Any, pseudonyms: Pseudonyms | None, rotate: bool = False) -> None:
+def check_privacy_key(con: duckdb.DuckDBPyConnection, pseudonyms: Pseudonyms | None, rotate: bool = False) -> None:
     """Refuse (exit 2) a load whose pseudonyms would differ from the warehouse's, unless `rotate`;
     record the key's fingerprint and kinds when they are new."""
     wanted = (pseudonyms.fingerprint(), ",".join(sorted(pseudonyms.kinds))) if pseudonyms else ("", "")

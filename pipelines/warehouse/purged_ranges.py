@@ -8,9 +8,11 @@ refused unless forced (it would load again what was deleted on purpose).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+
+import duckdb
 
 from pipelines.fetch.windows import iso, parse_instant
+from pipelines.warehouse.catalog import count
 from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.layout import OPS_SCHEMA
 
@@ -21,19 +23,18 @@ create table if not exists {TABLE} (source text, purged_before timestamptz, purg
 """
 
 
-def purged_before(con: Any, source: str) -> datetime | None:
+def purged_before(con: duckdb.DuckDBPyConnection, source: str) -> datetime | None:
     """The source's cut, None when nothing was purged. Looked up, not tried: a failed query would
     abort the caller's transaction."""
-    known = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = 'purged'", [OPS_SCHEMA]
-    ).fetchone()[0]
-    if not known:
+    if not count(
+        con, "select count(*) from information_schema.tables where table_schema = ? and table_name = 'purged'", [OPS_SCHEMA]
+    ):
         return None
     row = con.execute(f"select max(purged_before) from {TABLE} where source = ?", [source]).fetchone()
     return parse_instant(row[0].isoformat()) if row and row[0] is not None else None
 
 
-def record_purge(con: Any, source: str, cut: datetime, at: datetime) -> None:
+def record_purge(con: duckdb.DuckDBPyConnection, source: str, cut: datetime, at: datetime) -> None:
     """Remember the cut; an earlier cut than the one recorded changes nothing."""
 
     def write() -> None:

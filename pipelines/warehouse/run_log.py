@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TypedDict
 
 import duckdb
 import orjson
@@ -36,7 +38,7 @@ COLUMNS = (
 )
 
 
-def record_run(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
+def record_run(con: duckdb.DuckDBPyConnection, row: Mapping[str, object]) -> None:
     """Insert the run's row, replacing the row the same run wrote when it started."""
     values = [row.get(c) for c in COLUMNS]
     values[-1] = orjson.dumps(row.get("details") or {}).decode()
@@ -49,7 +51,16 @@ def record_run(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
     retry_on_conflict(write)
 
 
-def last_run(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Any] | None:
+class LastRun(TypedDict):
+    command: str
+    started_at: datetime
+    finished_at: datetime | None  # None: still running, or killed
+    outcome: str
+    rows: int | None
+    message: str | None
+
+
+def last_run(con: duckdb.DuckDBPyConnection, source: str) -> LastRun | None:
     """The newest run of a source: command, started_at, finished_at, outcome, rows, message.
     A run that was killed keeps the row it wrote when it started: outcome `running`, no end."""
     columns = ("command", "started_at", "finished_at", "outcome", "rows", "message")
@@ -58,4 +69,7 @@ def last_run(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Any] | No
         "order by coalesce(finished_at, started_at) desc limit 1",
         [source],
     ).fetchone()
-    return dict(zip(columns, row)) if row else None
+    if not row:
+        return None
+    command, started_at, finished_at, outcome, rows, message = row
+    return LastRun(command=command, started_at=started_at, finished_at=finished_at, outcome=outcome, rows=rows, message=message)

@@ -15,7 +15,7 @@ final as (
         message_id,
 
         -- timestamps
-        traced_at as at,
+        traced_at as sent_at,
 
         -- the message
         coalesce(request_method, cseq_method) as method,

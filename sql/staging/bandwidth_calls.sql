@@ -3,8 +3,8 @@ with source as (
 
     select * from bandwidth.calls
     where _dlt_load_id in (
-        select _dlt_loads.load_id from bandwidth._dlt_loads
-        where _dlt_loads.status = 0
+        select committed_loads.load_id from staging.committed_loads
+        where committed_loads.vendor = 'bandwidth'
     )
 
 ),

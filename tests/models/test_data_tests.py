@@ -58,10 +58,11 @@ def test_unique_counts_each_surplus_copy_and_ignores_nulls(con):
 
 
 def test_unique_combination_counts_repeated_combinations(con):
-    test = make_test("s.t", {"unique_combination": ["id", "status"]}, YML)
+    test = make_test("s.t", {"dbt_utils.unique_combination_of_columns": ["id", "status"]}, YML)
     assert test.label == "unique (id, status)"
     assert failing(con, test) == 1  # ('a', 'answered') twice
-    assert make_test("s.t", {"unique_combination": {"columns": ["id", "amount"]}}, YML).label == "unique (id, amount)"
+    long_form = {"dbt_utils.unique_combination_of_columns": {"combination_of_columns": ["id", "amount"]}}
+    assert make_test("s.t", long_form, YML).label == "unique (id, amount)"
 
 
 def test_accepted_values_count_other_values_and_let_null_pass(con):
@@ -77,15 +78,35 @@ def test_accepted_values_take_the_short_form_and_numbers(con):
 
 
 def test_an_expression_counts_rows_where_it_is_false_and_null_passes(con):
-    test = make_test("s.t", {"expression": "amount >= 0"}, YML)
+    test = make_test("s.t", {"dbt_utils.expression_is_true": {"expression": "amount >= 0"}}, YML)
     assert test.label == "expression `amount >= 0`"
     assert failing(con, test) == 1  # -5; the NULL amount passes
+
+
+def test_an_expression_under_a_column_follows_the_column_as_in_dbt_utils(con):
+    test = make_test("s.t", {"dbt_utils.expression_is_true": {"expression": ">= 0"}}, YML, "amount")
+    assert test.label == "expression `amount >= 0`"
+    assert failing(con, test) == 1
 
 
 def test_relationships_count_rows_without_a_parent_and_null_passes(con):
     test = make_test("s.t", {"relationships": {"to": "s.p", "field": "id"}}, YML, "parent_id")
     assert test.label == "relationships (parent_id) -> s.p (id)"
     assert failing(con, test) == 1  # 'p9'; the NULL parent_id passes
+
+
+def test_relationships_to_a_ref_or_a_source_name_the_relation_it_resolves_to(con):
+    refs = {"p": "s.p", "source:src": "s"}
+    by_ref = make_test("s.t", {"relationships": {"to": "ref('p')", "field": "id"}}, YML, "parent_id", refs)
+    by_source = make_test("s.t", {"relationships": {"to": "source('src', 'p')", "field": "id"}}, YML, "parent_id", refs)
+    assert by_ref.label == by_source.label == "relationships (parent_id) -> s.p (id)"
+    assert failing(con, by_ref) == failing(con, by_source) == 1
+
+
+def test_a_ref_to_no_view_names_the_file():
+    with pytest.raises(ViewBuildError) as raised:
+        make_test("s.t", {"relationships": {"to": "ref('nope')", "field": "id"}}, YML, "parent_id", {"p": "s.p"})
+    assert str(raised.value) == "check: sql/staging/stg_t.yml: ref('nope'): no view of that name in sql/ (or several)"
 
 
 def test_relationships_on_several_columns_match_them_together(con):
@@ -101,28 +122,39 @@ def test_relationships_fields_default_to_the_columns(con):
 
 
 def test_where_narrows_the_rows_tested(con):
-    test = make_test("s.t", {"unique": {"where": "status = 'answered'"}}, YML, "id")
+    test = make_test("s.t", {"unique": {"config": {"where": "status = 'answered'"}}}, YML, "id")
     assert failing(con, test) == 1
-    assert failing(con, make_test("s.t", {"not_null": {"where": "amount > 5"}}, YML, "id")) == 1
-    assert failing(con, make_test("s.t", {"not_null": {"where": "amount < 5"}}, YML, "id")) == 0
+    assert failing(con, make_test("s.t", {"not_null": {"config": {"where": "amount > 5"}}}, YML, "id")) == 1
+    assert failing(con, make_test("s.t", {"not_null": {"config": {"where": "amount < 5"}}}, YML, "id")) == 0
 
 
 def test_severity_warn_and_show_are_carried(con):
-    test = make_test("s.t", {"not_null": {"severity": "warn", "show": ["status", "amount"]}}, YML, "id")
+    config = {"severity": "warn", "meta": {"show": ["status", "amount"]}}
+    test = make_test("s.t", {"not_null": {"config": config}}, YML, "id")
     assert (test.severity, test.show) == ("warn", ("status", "amount"))
-    assert make_test("s.t", {"not_null": {"show": "status"}}, YML, "id").show == ("status",)
+    assert make_test("s.t", {"not_null": {"config": {"meta": {"show": "status"}}}}, YML, "id").show == ("status",)
 
 
 def test_tests_for_yields_model_tests_then_column_tests():
     spec = {
-        "tests": [{"expression": "amount >= 0"}],
-        "columns": [{"name": "id", "tests": ["not_null", "unique"]}, {"name": "status"}],
+        "data_tests": [{"dbt_utils.expression_is_true": {"expression": "amount >= 0"}}],
+        "columns": [{"name": "id", "data_tests": ["not_null", "unique"]}, {"name": "status"}],
     }
     assert [t.name for t in declared_tests("s.t", spec, YML)] == [
         "s.t: expression `amount >= 0`",
         "s.t: id not_null",
         "s.t: id unique",
     ]
+
+
+@pytest.mark.parametrize(
+    "spec, named",
+    [({"tests": ["not_null"]}, "s.t"), ({"columns": [{"name": "id", "tests": ["not_null"]}]}, "column id")],
+)
+def test_the_old_tests_key_is_refused_by_name_not_skipped(spec, named):
+    with pytest.raises(ViewBuildError) as raised:
+        list(declared_tests("s.t", spec, YML))
+    assert str(raised.value) == f"check: sql/staging/stg_t.yml: {named}: write `data_tests:` (dbt's key) instead of `tests:`"
 
 
 # --- declaration errors name the file ---------------------------------------------------------------
@@ -168,7 +200,10 @@ def test_a_failing_unique_test_shows_the_duplicated_key(con):
 
 def test_a_failing_test_shows_the_asked_columns_of_a_few_rows_null_included(con):
     outcome = _run_test(
-        con, make_test("s.t", {"accepted_values": {"values": ["answered"], "show": ["id", "status"]}}, YML, "status")
+        con,
+        make_test(
+            "s.t", {"accepted_values": {"values": ["answered"], "config": {"meta": {"show": ["id", "status"]}}}}, YML, "status"
+        ),
     )
     assert outcome == Outcome(
         "fail",
@@ -178,18 +213,19 @@ def test_a_failing_test_shows_the_asked_columns_of_a_few_rows_null_included(con)
 
 
 def test_numbers_are_shown_unquoted(con):
-    outcome = _run_test(con, make_test("s.t", {"expression": {"expression": "amount >= 0", "show": ["id", "amount"]}}, YML))
+    expression = {"expression": "amount >= 0", "config": {"meta": {"show": ["id", "amount"]}}}
+    outcome = _run_test(con, make_test("s.t", {"dbt_utils.expression_is_true": expression}, YML))
     assert outcome == Outcome("fail", "FAIL s.t: expression `amount >= 0`: 1 rows where it is false, e.g. id='a', amount=-5")
 
 
 def test_a_failing_test_without_show_prints_only_the_count(con):
-    outcome = _run_test(con, make_test("s.t", {"expression": "amount >= 0"}, YML))
+    outcome = _run_test(con, make_test("s.t", {"dbt_utils.expression_is_true": "amount >= 0"}, YML))
     assert outcome == Outcome("fail", "FAIL s.t: expression `amount >= 0`: 1 rows where it is false")
 
 
 def test_a_warn_test_prints_a_warning(con):
     outcome = _run_test(
-        con, make_test("s.t", {"relationships": {"to": "s.p", "field": "id", "severity": "warn"}}, YML, "parent_id")
+        con, make_test("s.t", {"relationships": {"to": "s.p", "field": "id", "config": {"severity": "warn"}}}, YML, "parent_id")
     )
     assert outcome == Outcome(
         "warn", "WARN s.t: relationships (parent_id) -> s.p (id): 1 rows without a parent, e.g. parent_id='p9'"
@@ -199,7 +235,7 @@ def test_a_warn_test_prints_a_warning(con):
 def test_examples_are_at_most_three_and_counts_are_grouped():
     con = duckdb.connect()
     con.execute("create schema s; create table s.big as select (i % 5)::varchar as k, null::integer as v from range(1500) r(i)")
-    outcome = _run_test(con, make_test("s.big", {"not_null": {"show": ["k"]}}, YML, "v"))
+    outcome = _run_test(con, make_test("s.big", {"not_null": {"config": {"meta": {"show": ["k"]}}}}, YML, "v"))
     assert outcome == Outcome("fail", "FAIL s.big: v not_null: 1,500 NULL values, e.g. k='0'; k='1'; k='2'")
 
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import inspect
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import dlt
 import orjson
 import pendulum
 import pytest
@@ -51,9 +49,8 @@ class Loaded:
 
 def secrets_of(vendor: Vendor, sandbox: Sandbox) -> list[str]:
     """The sandbox credentials the source takes as secrets (`dlt.secrets.value` parameters)."""
-    secret_fields = _secret_fields(vendor)
-    assert secret_fields, vendor.name
-    return [sandbox.credentials[vendor.name][f] for f in secret_fields]
+    assert vendor.secrets, vendor.name
+    return [sandbox.credentials[vendor.name][f] for f in vendor.secrets]
 
 
 def row_counts(cli: Cli, vendor: Vendor) -> dict[str, int]:
@@ -75,7 +72,7 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         rows = row_counts(cli, vendor)
         again = cli(*backfill)
         assert again.returncode == 0, again.output
-        yield Loaded(vendor, sandbox, cli, first, again, rows, cli("views"))
+        yield Loaded(vendor, sandbox, cli, first, again, views=cli("views"), rows_after_first=rows)
     finally:
         sandbox.stop()
 
@@ -96,9 +93,11 @@ def test_the_declaration_is_complete_and_consistent(vendor: Vendor):
         assert set(fields.values()) <= {"phone_number", "name", "ip_address", "sip_text"}, table
     part = importlib.import_module(vendor.sandbox_part).PART
     assert isinstance(part, VendorPart) and part.name == vendor.name
+    settings = vendor.settings.get_resolvable_fields()
+    assert {"base_url", "start_date", "lookback", "window", "max_retries"} <= settings.keys()
     if vendor.pacing:
-        assert vendor.pacing.setting in inspect.signature(vendor.source).parameters
-    assert set(vendor.sandbox_options) <= set(inspect.signature(vendor.source).parameters)
+        assert vendor.pacing.setting in settings
+    assert set(vendor.sandbox_options) <= settings.keys()
 
 
 def test_the_registry_and_the_sandbox_serve_the_same_vendors_in_the_same_order():
@@ -147,7 +146,7 @@ def test_no_credential_in_output_or_warehouse(loaded: Loaded, tmp_path: Path):
     vendor, sandbox = loaded.vendor, loaded.sandbox
     secrets = secrets_of(vendor, sandbox)
     # A refused credential is named by its setting, never by its value.
-    wrong = {vendor.setting(f): s + "x" for f, s in zip(_secret_fields(vendor), secrets)}
+    wrong = {vendor.setting(f): s + "x" for f, s in zip(vendor.secrets, secrets)}
     refused = Cli(sandbox, tmp_path, {**vendor.sandbox_settings(), **wrong})(
         "backfill", "--source", vendor.name, "--start", START.isoformat(), "--end", END.isoformat()
     )
@@ -202,10 +201,6 @@ def _text(value: object) -> str | None:
 def _canonical(record: dict) -> str:
     """A served record as the quarantine keeps it: sorted keys, signed URLs without signatures."""
     return strip_signatures_in_text(orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode())
-
-
-def _secret_fields(vendor: Vendor) -> list[str]:
-    return [n for n, p in inspect.signature(vendor.source).parameters.items() if p.default is dlt.secrets.value]
 
 
 def _text_columns(cli: Cli, schema: str) -> list[tuple[str, str]]:

@@ -109,7 +109,7 @@ def test_sip_headers_are_bandwidths_and_genesys_headers(loaded, truth):
 
 
 def test_sip_messages_are_the_truths_messages(loaded, truth):
-    rows = loaded.query("""select call_id, conversation_id, message_id, "at", method, status_code, is_request,
+    rows = loaded.query("""select call_id, conversation_id, message_id, sent_at, method, status_code, is_request,
                                   from_user, to_user, source_ip, destination_ip from reporting.sip_messages""")
     assert len(rows) == len(set(rows))
     assert set(rows) == ref.sip_messages(truth["genesys"])

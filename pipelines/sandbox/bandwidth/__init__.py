@@ -32,7 +32,8 @@ __all__ = ["BandwidthApi", "BandwidthStore", "PART"]
 
 
 def _store(sb: Sandbox) -> BandwidthStore:
-    return sb.stores[VENDOR]
+    store: BandwidthStore = sb.stores[VENDOR]  # stores holds each part's own store type
+    return store
 
 
 PART = VendorPart(

@@ -25,7 +25,7 @@ def error(
     category: str,
     code: str,
     message: str,
-    details: list[dict] | None = None,
+    details: list[dict[str, str]] | None = None,
     headers: list[tuple[str, str]] | None = None,
 ) -> Reply:
     return Reply.json(status, {"category": category, "code": code, "message": message, "details": details or []}, headers)

@@ -43,9 +43,9 @@ _HEADER_NAMES = tuple(_HEADER_VALUES)
 class BandwidthDay:
     """One UTC day's calls sorted by (startTime, id); `records` hold each call's final state."""
 
-    start_ms: array = field(default_factory=lambda: array("q"))
-    active_ms: array = field(default_factory=lambda: array("q"))  # 0 = never answered
-    end_ms: array = field(default_factory=lambda: array("q"))
+    start_ms: array[int] = field(default_factory=lambda: array("q"))
+    active_ms: array[int] = field(default_factory=lambda: array("q"))  # 0 = never answered
+    end_ms: array[int] = field(default_factory=lambda: array("q"))
     ids: list[str] = field(default_factory=list)
     from_: list[str] = field(default_factory=list)
     to: list[str] = field(default_factory=list)
@@ -53,7 +53,7 @@ class BandwidthDay:
     conference: list[str | None] = field(default_factory=list)
     transferring: bytearray = field(default_factory=bytearray)
     evolves: bytearray = field(default_factory=bytearray)  # 0 for injected calls, served as given
-    badness: array = field(default_factory=lambda: array("d"))
+    badness: array[float] = field(default_factory=lambda: array("d"))
     defect: bytearray = field(default_factory=bytearray)
     records: list[bytes] = field(default_factory=list)
     last_end: int = 0  # once the clock passes this, every call of the day is final
@@ -67,14 +67,14 @@ def _external_number(u: float, v: float, w: float) -> str:
 
 def _sip_headers(u: list[float], n: int) -> dict[str, str]:
     count = 1 + int(u[0] * 5)
-    picked = []
+    picked: list[str] = []
     k = int(u[1] * len(_HEADER_NAMES))
     while len(picked) < count:
         name = _HEADER_NAMES[k % len(_HEADER_NAMES)]
         if name not in picked:
             picked.append(name)
         k += 1 + int(u[2] * 3)
-    out = {}
+    out: dict[str, str] = {}
     for j, name in enumerate(picked):
         options = _HEADER_VALUES[name]
         out[name] = options[int(u[3 + j] * len(options))].replace("{n}", str(n % 100_000))
@@ -133,7 +133,7 @@ def _generate_day(seed: int, day: int, per_day: float, user_id: str) -> Bandwidt
         theirs = _SIP_USERS[int(ui[5] * len(_SIP_USERS))] if ui[4] < 0.05 else _external_number(ui[5], ui[6], ui[12])
         frm, to = (theirs, ours) if inbound else (ours, theirs)
         cid = "c-" + ids[i]
-        record: dict = {"id": cid, "direction": "in" if inbound else "out", "from": frm, "to": to}
+        record: dict[str, object] = {"id": cid, "direction": "in" if inbound else "out", "from": frm, "to": to}
         recording = ui[7] < 0.25
         record["recordingEnabled"] = recording
         if recording:

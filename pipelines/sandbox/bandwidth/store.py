@@ -6,11 +6,14 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from collections.abc import Iterator
 
 import orjson
 
+from pipelines import JSON
+
 from ..data import DAY_MS, DayCache, ceil_div, parse_rfc3339_us
-from ..faults import DEFECTS, DefectTargets, bad_record_entry, broken_field, is_bad, malform
+from ..faults import DEFECTS, BadRecord, DefectTargets, bad_record_entry, broken_field, is_bad, malform
 from .records import VENDOR, BandwidthDay, generate_day
 
 # The field each kind of defect breaks in a served record.
@@ -22,7 +25,7 @@ class BandwidthStore:
     def __init__(self, seed: int, first_day: int, per_day: float, user_id: str):
         self._seed, self._per_day, self._user_id = seed, per_day, user_id
         self._days: DayCache[BandwidthDay] = DayCache(first_day, self._generate, lambda d: BandwidthDay())
-        self._filtered: OrderedDict[tuple, list[tuple[BandwidthDay, int]]] = OrderedDict()
+        self._filtered: OrderedDict[tuple[object, ...], list[tuple[BandwidthDay, int]]] = OrderedDict()
         self._lock = threading.Lock()
         self._version = 0
 
@@ -131,7 +134,7 @@ class BandwidthStore:
                 return day, i
         return None
 
-    def _between(self, lo_ms: int, hi_ms: int, now_ms: int):
+    def _between(self, lo_ms: int, hi_ms: int, now_ms: int) -> Iterator[tuple[BandwidthDay, int]]:
         """(day, i) of calls started by now with lo <= startTime < hi, ascending."""
         for day, count in self._visible_days(now_ms):
             if not day.start_ms or day.start_ms[0] >= hi_ms or day.start_ms[count - 1] < lo_ms:
@@ -139,7 +142,7 @@ class BandwidthStore:
             for i in range(bisect_left(day.start_ms, lo_ms, 0, count), bisect_left(day.start_ms, hi_ms, 0, count)):
                 yield day, i
 
-    def calls(self, start_us: int, end_us: int, now_ms: int, bad_rate: float, include_bad: bool) -> list[dict]:
+    def calls(self, start_us: int, end_us: int, now_ms: int, bad_rate: float, include_bad: bool) -> list[dict[str, JSON]]:
         """Truth: calls with start <= startTime < end as served now, ascending; malformed ones
         left out unless include_bad."""
         return [
@@ -148,12 +151,12 @@ class BandwidthStore:
             if include_bad or not is_bad(day.badness[i], bad_rate)
         ]
 
-    def bad_records(self, start_us: int | None, end_us: int | None, now_ms: int, bad_rate: float) -> list[dict]:
+    def bad_records(self, start_us: int | None, end_us: int | None, now_ms: int, bad_rate: float) -> list[BadRecord]:
         if bad_rate <= 0:
             return []
         lo = -(2**62) if start_us is None else ceil_div(start_us, 1000)
         hi = 2**62 if end_us is None else ceil_div(end_us, 1000)
-        out = []
+        out: list[BadRecord] = []
         for day, i in self._between(lo, hi, now_ms):
             if is_bad(day.badness[i], bad_rate):
                 defect = DEFECTS[day.defect[i]]
@@ -161,14 +164,14 @@ class BandwidthStore:
                 out.append(bad_record_entry(VENDOR, day.ids[i], defect, broken_field(defect, DEFECT_TARGETS), served))
         return out
 
-    def add(self, record: dict) -> str:
+    def add(self, record: dict[str, JSON]) -> str:
         """Inject a constructed call: listed from its startTime exactly as given (its state does
         not move with the clock), never malformed."""
-        start_us = parse_rfc3339_us(record["startTime"])
+        start_us = _rfc3339_us(record["startTime"])
         if start_us is None:
             raise ValueError("startTime must be ISO-8601 with a zone")
         start_ms, cid = start_us // 1000, str(record["id"])
-        end_us = parse_rfc3339_us(record["endTime"]) if "endTime" in record else None
+        end_us = _rfc3339_us(record["endTime"]) if "endTime" in record else None
         day = self._days.get(start_ms // DAY_MS)
         with self._lock:
             i = bisect_right(day.start_ms, start_ms - 1)
@@ -178,10 +181,10 @@ class BandwidthStore:
             day.active_ms.insert(i, 0)
             day.end_ms.insert(i, start_ms if end_us is None else end_us // 1000)
             day.ids.insert(i, cid)
-            day.from_.insert(i, record.get("from", ""))
-            day.to.insert(i, record.get("to", ""))
-            day.bridge.insert(i, record.get("bridgeId"))
-            day.conference.insert(i, record.get("conferenceId"))
+            day.from_.insert(i, _text(record.get("from")) or "")
+            day.to.insert(i, _text(record.get("to")) or "")
+            day.bridge.insert(i, _text(record.get("bridgeId")))
+            day.conference.insert(i, _text(record.get("conferenceId")))
             day.transferring.insert(i, 0)
             day.evolves.insert(i, 0)
             day.badness.insert(i, 1.0)
@@ -192,3 +195,12 @@ class BandwidthStore:
             self._version += 1
             self._filtered.clear()
         return cid
+
+
+def _text(value: JSON) -> str | None:
+    """A field of an injected call that the filters compare with query text (else matches none)."""
+    return value if isinstance(value, str) else None
+
+
+def _rfc3339_us(value: JSON) -> int | None:
+    return parse_rfc3339_us(value) if isinstance(value, str) else None

@@ -31,7 +31,8 @@ __all__ = ["CinnoxApi", "CinnoxStore", "PART"]
 
 
 def _store(sb: Sandbox) -> CinnoxStore:
-    return sb.stores[VENDOR]
+    store: CinnoxStore = sb.stores[VENDOR]  # stores holds each part's own store type
+    return store
 
 
 def _credentials(h: list[str]) -> dict[str, str]:

@@ -125,12 +125,12 @@ def _signed_url(svc: str, file_id: str, ext: str, signed_ms: int) -> str:
 class CinnoxDay:
     """One UTC day's calls, sorted by (callDate, id), each kept pre-serialized."""
 
-    call_ms: array = field(default_factory=lambda: array("q"))
-    visible_ms: array = field(default_factory=lambda: array("q"))  # callEndTime, later if late
+    call_ms: array[int] = field(default_factory=lambda: array("q"))
+    visible_ms: array[int] = field(default_factory=lambda: array("q"))  # callEndTime, later if late
     ids: list[str] = field(default_factory=list)
     call_type: bytearray = field(default_factory=bytearray)
     status: bytearray = field(default_factory=bytearray)
-    badness: array = field(default_factory=lambda: array("d"))
+    badness: array[float] = field(default_factory=lambda: array("d"))
     defect: bytearray = field(default_factory=bytearray)
     records: list[bytes] = field(default_factory=list)
     malformed: dict[int, tuple[bytes, str, str]] = field(default_factory=dict)  # i -> bytes, defect, field
@@ -173,10 +173,11 @@ def _generate_day(seed: int, day: int, per_day: float, staff: list[Staff], svc_i
     date = yyyymmdd(day * DAY_MS)
 
     dumps = orjson.dumps
-    rows = []
+    rows: list[tuple[int, str, int, int, int, bytes]] = []  # (callDate ms, id, visible ms, type, status, record)
     for i in range(n):
         t0, st, ct, inb, ui, h = starts[i], status[i], ctype[i], inbound[i], u[i], hexes[i]
-        status_name, _, code, bye, span = STATUSES[st]
+        status_name, _, code, bye, ring_span = STATUSES[st]
+        span = ring_span or (0, 0)  # no span for a call that ended normally: its talk time decides
         connected = st == _ENDED or st == _ABANDONED
         if st == _ENDED:
             answer_ms = t0 + ring[i]
@@ -217,13 +218,15 @@ def _generate_day(seed: int, day: int, per_day: float, staff: list[Staff], svc_i
             record_type = "conference"
         video = ct == 1 and ui[6] < 0.08
         recording = record_type == "voicemail" or (connected and ui[7] < 0.4)
-        events, has_audio = [], False
+        events: list[dict[str, object]] = []
+        has_audio = False
         if recording:
             events, has_audio = _recording_events(h, ui, svc_id, handler or a, answer_ms, end, video)
 
         sec = t0 // 1000
+        call_id = f"{sec:08x}{h[:16]}"
         record = {
-            "id": f"{sec:08x}{h[:16]}",
+            "id": call_id,
             "hid": f"{sec:08x}{h[16:32]}",
             "svcID": svc_id,
             "date": date,
@@ -270,7 +273,7 @@ def _generate_day(seed: int, day: int, per_day: float, staff: list[Staff], svc_i
             "calleeFirstName": to.first if to else ext_first,
             "calleeLastName": to.last if to else ext_last,
         }
-        rows.append((t0, record["id"], visible, ct, st, compact(dumps(record))))
+        rows.append((t0, call_id, visible, ct, st, compact(dumps(record))))
 
     rows.sort()  # by (callDate, id); ids are unique, so the comparison never reaches further
     out = CinnoxDay()
@@ -288,7 +291,7 @@ def _generate_day(seed: int, day: int, per_day: float, staff: list[Staff], svc_i
 
 def _recording_events(
     h: str, ui: list[float], svc_id: str, recorder: Staff, answer_ms: int, end: int, video: bool
-) -> tuple[list[dict], bool]:
+) -> tuple[list[dict[str, object]], bool]:
     """0-2 recording events (pauses split a recording) with 0-2 files each; a voicemail is the
     last 30 s of an unanswered call."""
     rec_start = answer_ms or end - 30_000

@@ -10,8 +10,10 @@ from collections import OrderedDict
 import numpy as np
 import orjson
 
+from pipelines import JSON
+
 from ..data import DAY_MS, DayCache, ceil_div, derive_seed, hex_ids, parse_rfc3339_us
-from ..faults import DefectTargets, bad_record_entry, is_bad, malformed_copy
+from ..faults import BadRecord, DefectTargets, bad_record_entry, is_bad, malformed_copy
 from .records import CALL_TYPES, STATUS_NAMES, VENDOR, CinnoxDay, generate_day
 from .staff import staff_roster
 
@@ -26,7 +28,7 @@ class CinnoxStore:
         self.svc_id = "svc-" + hex_ids(np.random.default_rng(derive_seed(seed, VENDOR, "svc")), 1, 8)[0]
         self._seed, self._per_day = seed, per_day
         self._days: DayCache[CinnoxDay] = DayCache(first_day, self._generate, lambda d: CinnoxDay())
-        self._selections: OrderedDict[tuple, list[bytes]] = OrderedDict()
+        self._selections: OrderedDict[tuple[object, ...], list[bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self._version = 0  # bumped by add(), so cached selections never go stale
 
@@ -86,7 +88,7 @@ class CinnoxStore:
     def _malformed(self, day: CinnoxDay, i: int) -> tuple[bytes, str, str]:
         return malformed_copy(day, i, DEFECT_TARGETS)
 
-    def calls(self, start_us: int, end_us: int, now_ms: int, bad_rate: float, include_bad: bool) -> list[dict]:
+    def calls(self, start_us: int, end_us: int, now_ms: int, bad_rate: float, include_bad: bool) -> list[dict[str, JSON]]:
         """Truth: calls with start <= callDate < end as served now; malformed ones left out
         unless include_bad (then exactly as served, broken)."""
         rows = self.select(
@@ -94,12 +96,12 @@ class CinnoxStore:
         )
         return [orjson.loads(r) for r in rows]
 
-    def bad_records(self, start_us: int | None, end_us: int | None, now_ms: int, bad_rate: float) -> list[dict]:
+    def bad_records(self, start_us: int | None, end_us: int | None, now_ms: int, bad_rate: float) -> list[BadRecord]:
         if bad_rate <= 0:
             return []
         lo = self._days.first_day * DAY_MS if start_us is None else ceil_div(start_us, 1000)
         hi = now_ms if end_us is None else min(now_ms, ceil_div(end_us, 1000) - 1)
-        out = []
+        out: list[BadRecord] = []
         for day in self._days.days(lo // DAY_MS, hi // DAY_MS):
             for i in range(bisect_left(day.call_ms, lo), bisect_right(day.call_ms, hi)):
                 if day.visible_ms[i] <= now_ms and is_bad(day.badness[i], bad_rate):
@@ -107,10 +109,10 @@ class CinnoxStore:
                     out.append(bad_record_entry(VENDOR, day.ids[i], defect, fld, orjson.loads(raw)))
         return out
 
-    def add(self, record: dict) -> str:
+    def add(self, record: dict[str, JSON]) -> str:
         """Inject a constructed call; listed once its callEndTime has passed, never malformed."""
-        call_us = parse_rfc3339_us(record["callDate"])
-        end_us = parse_rfc3339_us(record.get("callEndTime", record["callDate"]))
+        call_us = _rfc3339_us(record["callDate"])
+        end_us = _rfc3339_us(record.get("callEndTime", record["callDate"]))
         if call_us is None or end_us is None:
             raise ValueError("callDate and callEndTime must be RFC3339")
         call_ms, end_ms, rid = call_us // 1000, end_us // 1000, str(record["id"])
@@ -134,3 +136,7 @@ class CinnoxStore:
             self._version += 1
             self._selections.clear()
         return rid
+
+
+def _rfc3339_us(value: JSON) -> int | None:
+    return parse_rfc3339_us(value) if isinstance(value, str) else None

@@ -34,7 +34,8 @@ __all__ = ["GenesysApi", "GenesysStore", "PART"]
 
 
 def _store(sb: Sandbox) -> GenesysStore:
-    return sb.stores[VENDOR]
+    store: GenesysStore = sb.stores[VENDOR]  # stores holds each part's own store type
+    return store
 
 
 def _credentials(rng: np.random.Generator) -> dict[str, str]:

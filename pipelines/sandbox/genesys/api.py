@@ -11,9 +11,12 @@ import secrets
 import threading
 import time
 import uuid
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 import orjson
+
+from pipelines import JSON
 
 from ..data import ceil_div, parse_rfc3339_us
 from ..runtime import Runtime
@@ -32,7 +35,7 @@ def error(
     status: int,
     code: str,
     message: str,
-    params: dict | None = None,
+    params: dict[str, str] | None = None,
     headers: list[tuple[str, str]] | None = None,
     correlation: str | None = None,
 ) -> Reply:
@@ -73,6 +76,12 @@ def server_error(status: int) -> Reply:
     return error(status, code, message)
 
 
+class Fail(Protocol):
+    """An error reply of one request (its correlation id filled in)."""
+
+    def __call__(self, status: int, code: str, message: str, params: dict[str, str] | None = None) -> Reply: ...
+
+
 class GenesysApi:
     vendor = VENDOR
     fault_statuses = (502, 503, 504)  # the ones Genesys' SDKs retry
@@ -81,7 +90,7 @@ class GenesysApi:
         self.store, self._rt = store, runtime
         self._basic = "Basic " + base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         self._tokens: dict[str, float] = {}  # token -> wall-clock (monotonic) expiry
-        self._downloads: dict[str, dict] = {}  # downloadId -> the pcap request
+        self._downloads: dict[str, JSON] = {}  # downloadId -> the pcap request
         self._lock = threading.Lock()
 
     @staticmethod
@@ -140,7 +149,7 @@ class GenesysApi:
         return Reply.json(200, {"access_token": token, "token_type": "bearer", "expires_in": int(math.ceil(ttl))})
 
     def _api(self, req: Request, correlation: str) -> Reply:
-        def fail(status: int, code: str, message: str, params: dict | None = None) -> Reply:
+        def fail(status: int, code: str, message: str, params: dict[str, str] | None = None) -> Reply:
             return error(status, code, message, params, correlation=correlation)
 
         auth = req.header("Authorization") or ""
@@ -190,7 +199,7 @@ class GenesysApi:
             )
         return fail(404, "not.found", f"Resource {req.path} was not found.")
 
-    def _request_pcap(self, req: Request, fail) -> Reply:
+    def _request_pcap(self, req: Request, fail: Fail) -> Reply:
         """The pcap export is only acknowledged: an id, then a signed URL to a file that the
         sandbox does not produce (callhouse does not load pcaps)."""
         try:
@@ -205,7 +214,7 @@ class GenesysApi:
         self._downloads[download_id] = body
         return Reply.json(202, {"downloadId": download_id, "documentId": document_id})
 
-    def _pcap_url(self, download_id: str, fail) -> Reply:
+    def _pcap_url(self, download_id: str, fail: Fail) -> Reply:
         if download_id not in self._downloads:
             return fail(404, "not.found", "The requested resource was not found.")
         sig = hashlib.sha256(download_id.encode()).hexdigest()
@@ -218,7 +227,7 @@ class GenesysApi:
             200, {"id": download_id, "name": f"{download_id}.pcap", "url": url, "selfUri": f"{_DOWNLOAD}/{download_id}"}
         )
 
-    def _siptraces(self, req: Request, now_ms: int, retention: float, fail) -> Reply:
+    def _siptraces(self, req: Request, now_ms: int, retention: float, fail: Fail) -> Reply:
         bounds = []
         for name in ("dateStart", "dateEnd"):
             value = req.arg(name)
@@ -271,7 +280,7 @@ class GenesysApi:
         return Reply(200, body, records=len(rows))
 
 
-def headers_payload(conversation_id: str, headers: dict[str, list[str]], keys: str | None) -> dict:
+def headers_payload(conversation_id: str, headers: dict[str, list[str]], keys: str | None) -> dict[str, object]:
     if keys:
         wanted = {k.strip().lower() for k in keys.split(",") if k.strip()}
         headers = {k: v for k, v in headers.items() if k in wanted}

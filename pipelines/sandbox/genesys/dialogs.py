@@ -62,23 +62,26 @@ COUNTER_ID_EVERY = 25
 assert MAX_DIALOG_MS < DAY_MS  # only the day before can spill into a day
 
 
+# A conversation's first message (epoch ms), its raw INVITE and that INVITE's headers.
+Conversation = tuple[int, str, dict[str, list[str]]]
+
+
 @dataclass
 class GenesysDay:
     """The SIP messages dated in one UTC day (whichever day their dialog started), sorted by
     (date, id), each pre-serialized; `conversations` are those of the dialogs started that day."""
 
-    date_ms: array = field(default_factory=lambda: array("q"))
+    date_ms: array[int] = field(default_factory=lambda: array("q"))
     ids: list[str] = field(default_factory=list)
     callid: list[str] = field(default_factory=list)
     from_user: list[str] = field(default_factory=list)
     to_user: list[str] = field(default_factory=list)
     conversation: list[str] = field(default_factory=list)  # "" where the row has none
-    badness: array = field(default_factory=lambda: array("d"))
+    badness: array[float] = field(default_factory=lambda: array("d"))
     defect: bytearray = field(default_factory=bytearray)
     records: list[bytes] = field(default_factory=list)
     malformed: dict[int, tuple[bytes, str, str]] = field(default_factory=dict)
-    # conversationId -> (first message ms, raw INVITE, headers)
-    conversations: dict[str, tuple[int, str, dict[str, list[str]]]] = field(default_factory=dict)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
 
 
 @dataclass
@@ -195,10 +198,10 @@ def _sip_text(first_line: str, headers: list[tuple[str, str]], sdp: bool) -> str
     return "\r\n".join(lines)
 
 
-def _dialog_rows(d: _Dialog, t0: int) -> tuple[list[dict], str, dict[str, list[str]]]:
+def _dialog_rows(d: _Dialog, t0: int) -> tuple[list[dict[str, str]], str, dict[str, list[str]]]:
     """HomerRecords of one dialog, its (last) INVITE as raw text, and that INVITE's headers."""
     r = d.r
-    rows: list[dict] = []
+    rows: list[dict[str, str]] = []
     t = t0
     cseq = 0
     invite_headers: dict[str, list[str]] = {}
@@ -350,8 +353,8 @@ def generate_day(seed: int, day: int, per_day: float, previous_day: bool = True)
     day_lo, day_hi = day * DAY_MS, (day + 1) * DAY_MS
     with gc_paused():
         starts, dialog_seeds, badness_seed = _day_dialogs(seed, day, per_day)
-        rows = []
-        conversations = {}
+        rows: list[tuple[int, str, dict[str, str]]] = []  # (date ms, id, HomerRecord)
+        conversations: dict[str, Conversation] = {}
 
         def add(t0: int, s: int, counter_id: int | None = None) -> tuple[_Dialog, str, dict[str, list[str]]]:
             """Generates a dialog and keeps its messages dated in the day."""

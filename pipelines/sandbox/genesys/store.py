@@ -7,9 +7,11 @@ from bisect import bisect_left
 
 import orjson
 
+from pipelines import JSON
+
 from ..data import DAY_MS, DayCache, ceil_div
-from ..faults import DefectTargets, bad_record_entry, is_bad, malformed_copy
-from .dialogs import VENDOR, GenesysDay, generate_day
+from ..faults import BadRecord, DefectTargets, bad_record_entry, is_bad, malformed_copy
+from .dialogs import VENDOR, Conversation, GenesysDay, generate_day
 
 # The field each kind of defect breaks in a served record.
 DEFECT_TARGETS = DefectTargets("id", "date", "milliTs", ["1714569347587"])
@@ -73,7 +75,7 @@ class GenesysStore:
 
     def messages(
         self, start_us: int, end_us: int, now_ms: int, retention_days: float, bad_rate: float, include_bad: bool
-    ) -> list[dict]:
+    ) -> list[dict[str, JSON]]:
         """Truth: messages with start <= date < end as served now (retention applied, no cap)."""
         rows = self.select(
             ceil_div(start_us, 1000), ceil_div(end_us, 1000), now_ms, retention_days, bad_rate, skip_bad=not include_bad
@@ -82,13 +84,13 @@ class GenesysStore:
 
     def bad_records(
         self, start_us: int | None, end_us: int | None, now_ms: int, retention_days: float, bad_rate: float
-    ) -> list[dict]:
+    ) -> list[BadRecord]:
         if bad_rate <= 0:
             return []
         lo = self._days.first_day * DAY_MS if start_us is None else ceil_div(start_us, 1000)
         hi = now_ms + 1 if end_us is None else ceil_div(end_us, 1000)
         lo, hi = max(lo, now_ms - int(retention_days * DAY_MS)), min(hi, now_ms + 1)
-        out = []
+        out: list[BadRecord] = []
         for day in self._days.days(lo // DAY_MS, (hi - 1) // DAY_MS):
             for i in range(bisect_left(day.date_ms, lo), bisect_left(day.date_ms, hi)):
                 if is_bad(day.badness[i], bad_rate):
@@ -96,7 +98,7 @@ class GenesysStore:
                     out.append(bad_record_entry(VENDOR, day.ids[i], defect, fld, orjson.loads(raw)))
         return out
 
-    def conversation(self, conversation_id: str, now_ms: int, retention_days: float):
+    def conversation(self, conversation_id: str, now_ms: int, retention_days: float) -> Conversation | None:
         """(first message ms, raw INVITE, headers) of a conversation that has started and is
         still retained, else None."""
         lo = now_ms - int(retention_days * DAY_MS)

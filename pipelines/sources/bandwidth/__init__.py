@@ -4,79 +4,61 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from typing import Any
 
 import dlt
 import httpx
 import pendulum
+from dlt.extract import DltResource
+from dlt.extract.items import DataItemWithMeta
 
 from pipelines.extract.context import RunContext
 from pipelines.extract.ledger import SourceLedger
-from pipelines.extract.walk import Checkpoint, WalkSettings
 from pipelines.fetch.http import VendorClient
 from pipelines.fetch.records import QUARANTINE, Batch
-from pipelines.fetch.retry import RetryPolicy
 from pipelines.fetch.windows import Window, parse_duration
-from pipelines.settings import base_url as checked_url
 from pipelines.settings import credential, rate, whole_number
 from pipelines.sources.vendor import Pacing, Vendor
 
-from .helpers import CallFlattener, CallPager, error_text, listed_call, rate_limit_wait
+from .helpers import CallFlattener, CallPager, ListedCall, error_text, listed_call, rate_limit_wait
 from .open_calls import OpenCallWatch
 from .outcomes import OUTCOMES
 from .settings import (
     CALLS,
     CHILD_TABLES,
-    DEFAULT_BASE_URL,
-    DEFAULT_LOOKBACK,
-    DEFAULT_OPEN_CALL_HORIZON,
     DEFAULT_REQUESTS_PER_SECOND,
-    DEFAULT_WINDOW,
     MAX_PAGE_SIZE,
     NAME,
     PERSONAL_DATA,
     SIP_HEADERS,
+    BandwidthSettings,
 )
 
 TABLES = (CALLS, SIP_HEADERS, QUARANTINE)
 
 
-@dlt.source(name=NAME, section=NAME)
+@dlt.source(name=NAME, section=NAME, spec=BandwidthSettings)
 def bandwidth(
     run: RunContext,
-    base_url: str = DEFAULT_BASE_URL,
-    user_id: str = dlt.config.value,
-    api_token: str = dlt.secrets.value,
-    api_secret: str = dlt.secrets.value,
-    start_date: str | None = None,
-    lookback: str = DEFAULT_LOOKBACK,
-    window: str = DEFAULT_WINDOW,
-    page_size: int = MAX_PAGE_SIZE,
-    requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND,
-    max_retries: int = 8,
-    open_call_horizon: str = DEFAULT_OPEN_CALL_HORIZON,
-    checkpoint_rows: int = Checkpoint.rows,
-    checkpoint_seconds: float = Checkpoint.seconds,
-) -> Any:
-    settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
-    name = VENDOR.setting
-    horizon = parse_duration(open_call_horizon, name("open_call_horizon"))
-    user_id = credential(user_id, name("user_id"))
-    api_token, api_secret = credential(api_token, name("api_token")), credential(api_secret, name("api_secret"))
+    # dlt injects the settings into the argument annotated with exactly the spec class
+    config: BandwidthSettings = None,  # type: ignore[assignment]
+) -> DltResource:
+    settings, name = config.walk(), config.name
+    horizon = parse_duration(config.open_call_horizon, name("open_call_horizon"))
+    user_id = credential(config.user_id, name("user_id"))
+    api_token, api_secret = credential(config.api_token, name("api_token")), credential(config.api_secret, name("api_secret"))
     basic_credential = base64.b64encode(f"{api_token}:{api_secret}".encode()).decode()
     client = VendorClient(
         vendor=NAME,
-        base_url=checked_url(base_url, name("base_url")),
+        base_url=config.api_url(),
         auth=httpx.BasicAuth(api_token, api_secret),
-        # 0 or none turns client-side pacing off (429s are still honoured).
-        requests_per_second=rate(requests_per_second, name("requests_per_second")),
+        requests_per_second=rate(config.requests_per_second, name("requests_per_second")),
         wait_hint=rate_limit_wait,
-        retry=RetryPolicy(max_retries=whole_number(max_retries, name("max_retries"), low=0)),
+        retry=config.retry(),
         error_text=error_text,
         auth_hint=f"{VENDOR.setting('api_token')}, {VENDOR.setting('api_secret')} and {VENDOR.setting('user_id')}",
         secrets=(api_secret, api_token, basic_credential),
     )
-    pager = CallPager(client, user_id, whole_number(page_size, name("page_size"), high=MAX_PAGE_SIZE))
+    pager = CallPager(client, user_id, whole_number(config.page_size, name("page_size"), high=MAX_PAGE_SIZE))
     flattener = CallFlattener(redact=client.redact)
     open_calls = OpenCallWatch(run.request, horizon)
     stats = run.stats
@@ -113,7 +95,7 @@ def bandwidth(
         stats.notices.append(f"re-checked {len(listed)} open calls from before the lookback by id")
         return flattened(listed, w)
 
-    def flattened(listed: list, w: Window) -> Batch:
+    def flattened(listed: list[ListedCall], w: Window) -> Batch:
         batch = flattener.flatten(listed, w, seen)
         open_calls.note(batch[CALLS.name])
         stats.quarantined += len(batch[QUARANTINE.name])
@@ -123,13 +105,13 @@ def bandwidth(
 
     def nightly_start(ledger: SourceLedger) -> pendulum.DateTime:
         # Cursor minus lookback, or earlier to re-read calls still open (open_calls.py).
-        pager.attach(ledger.state)
-        return open_calls.plan(ledger, lookback_start(ledger), pager.index.pages_between)
+        index = pager.attach(ledger.state)
+        return open_calls.plan(ledger, lookback_start(ledger), index.pages_between)
 
     walk = run.walk(settings, fetch_window, TABLES, nightly_start=nightly_start)
 
     @dlt.resource(name=CALLS.name, write_disposition="merge", primary_key="id")
-    def calls() -> Iterator[Any]:
+    def calls() -> Iterator[DataItemWithMeta]:
         try:
             yield from walk
         finally:
@@ -143,6 +125,7 @@ VENDOR = Vendor(
     name=NAME,
     source=bandwidth,
     tables=TABLES,
+    settings=BandwidthSettings,
     display_name="Bandwidth",
     colour="#00897b",
     outcomes=OUTCOMES,

@@ -140,9 +140,10 @@ class CallPager:
         self.seeks: list[str] = []  # one line per seek, for the run summary
         self.index: PageIndex | None = None
 
-    def attach(self, state: dict[str, Any]) -> None:
+    def attach(self, state: dict[str, Any]) -> PageIndex:
         """Use and keep up the page index in this source state (committed with each window)."""
-        self.index = PageIndex(state, self.page_size)
+        index = self.index = PageIndex(state, self.page_size)
+        return index
 
     def call(self, call_id: str) -> Any | None:
         """One call by id (`GET /calls/{id}`, Catapult v1's call information); None when the
@@ -169,7 +170,7 @@ class CallPager:
                         yield chunk
                     return  # this call opens a later window: keep it buffered
                 self.buffer.popleft()
-                if head.start is not None and head.start < self.floor:
+                if head.start is not None and self.floor is not None and head.start < self.floor:
                     continue  # out of order and before the range
                 chunk.append(head)
             if chunk:
@@ -197,12 +198,13 @@ class CallPager:
         previous, self.last_read = self.last_read, page
         starts = [c.start for c in page.calls if c.start is not None]
         before = [c.start for c in previous.calls if c.start is not None] if previous else []
-        if starts and before and starts[-1] < before[-1]:
+        if starts and previous is not None and before and starts[-1] < before[-1]:
             raise _not_ascending(page.number, f" after page {previous.number}")
 
     def _seek(self, start: datetime) -> None:
         requests_before = self.client.stats.requests
-        target, probed, how = self._seek_by_index(start), {}, "page index"
+        probed: dict[int, Page] = {}
+        target, how = self._seek_by_index(start), "page index"
         if target is None:
             (target, probed), how = self._search(start), "binary search"
         self.probed = {n: p for n, p in probed.items() if n > target.number}

@@ -20,8 +20,9 @@ the same run resume it rather than decide again.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Final, TypedDict, cast
 
 import pendulum
 import pyarrow as pa
@@ -31,25 +32,44 @@ from pipelines.fetch.windows import iso, parse_instant
 
 from .settings import OPEN_STATES
 
-OPEN = "open_calls"
-STALE = STALE_OPEN_CALLS
-OLDEST_OPEN = "oldest_open_call"  # the oldest start in OPEN (shown by `callhouse status`)
-RECHECK = "open_call_recheck"
+OPEN: Final = "open_calls"
+STALE: Final = STALE_OPEN_CALLS
+OLDEST_OPEN: Final = "oldest_open_call"  # the oldest start in OPEN (shown by `callhouse status`)
+RECHECK: Final = "open_call_recheck"
+
+# (earlier, later) -> the pages a re-read from `earlier` adds to one from `later` (None: no estimate)
+PagesBetween = Callable[[datetime, datetime], int | None]
+
+
+class Recheck(TypedDict):
+    run_id: str
+    start: str
+    ids: list[str]
+    done: bool
+
+
+class OpenCallState(TypedDict, total=False):
+    """The keys this module keeps in the source's state (beside the ledger's own)."""
+
+    open_calls: dict[str, str]  # id -> start
+    stale_open_calls: dict[str, str]
+    oldest_open_call: str
+    open_call_recheck: Recheck
 
 
 class OpenCallWatch:
     def __init__(self, request: LoadRequest, horizon: pendulum.Duration):
         self.request = request
         self.horizon_start = request.end - horizon
-        self.state: dict[str, Any] = {}
+        self.state: OpenCallState = {}
         self.to_recheck: list[str] = []  # ids the first window of this nightly run fetches one by one
 
-    def plan(self, ledger: SourceLedger, lookback_start: datetime, pages_between: Any) -> datetime:
+    def plan(self, ledger: SourceLedger, lookback_start: pendulum.DateTime, pages_between: PagesBetween) -> pendulum.DateTime:
         """Where this run's plan starts: `lookback_start`, or earlier to re-read open calls.
 
         `pages_between(earlier, later)` estimates the pages a re-read from `earlier` adds to one
         from `later` (None: no estimate)."""
-        self.state = ledger.state
+        self.state = cast(OpenCallState, ledger.state)  # the same dict, read as this module's keys
         if self.request.kind != "nightly":
             return lookback_start  # a backfill's range is its own; it only notes what it reads
         decision = self.state.get(RECHECK)
@@ -61,7 +81,7 @@ class OpenCallWatch:
         self.to_recheck = list(ids)
         return start
 
-    def _decide(self, lookback_start: datetime, pages_between: Any) -> tuple[datetime, list[str]]:
+    def _decide(self, lookback_start: pendulum.DateTime, pages_between: PagesBetween) -> tuple[pendulum.DateTime, list[str]]:
         open_calls = self.state.get(OPEN)
         if open_calls is None:
             # State of a release that kept only the oldest open call's start: re-read from there
@@ -118,5 +138,5 @@ class OpenCallWatch:
             self.state.pop(OLDEST_OPEN, None)
 
 
-def _instant(value: str | None) -> datetime | None:
+def _instant(value: str | None) -> pendulum.DateTime | None:
     return parse_instant(value) if value else None

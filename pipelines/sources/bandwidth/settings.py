@@ -1,8 +1,15 @@
 """Bandwidth (Catapult v1) list calls: endpoint, limits and the warehouse tables it fills."""
 
+from typing import ClassVar
+
+import dlt
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
+
 from pipelines.fetch.records import TableSpec
 from pipelines.privacy.pseudonyms import PersonalKind
 from pipelines.sources.vendor import ChildTable
+from pipelines.sources.windowed import WindowedSourceSettings
 
 NAME = "bandwidth"
 
@@ -75,3 +82,20 @@ PERSONAL_DATA: dict[str, dict[str, PersonalKind]] = {
     CALLS.name: {"from": "phone_number", "to": "phone_number", "sipHeaders": "sip_text"},
     SIP_HEADERS.name: {"value": "sip_text"},
 }
+
+
+@configspec
+class BandwidthSettings(WindowedSourceSettings):
+    """SOURCES__BANDWIDTH__*: the windowed settings, and Bandwidth's own."""
+
+    SOURCE: ClassVar[str] = NAME
+    base_url: str = DEFAULT_BASE_URL
+    user_id: str = dlt.config.value  # required (dlt: no default)
+    api_token: TSecretStrValue = dlt.secrets.value
+    api_secret: TSecretStrValue = dlt.secrets.value
+    lookback: str = DEFAULT_LOOKBACK
+    window: str = DEFAULT_WINDOW
+    page_size: int = MAX_PAGE_SIZE
+    # 0 or none turns client-side pacing off (429s are still honoured).
+    requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
+    open_call_horizon: str = DEFAULT_OPEN_CALL_HORIZON

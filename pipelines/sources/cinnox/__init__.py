@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import dlt
+from dlt.extract import DltResource
+from dlt.extract.items import DataItemWithMeta
 
 from pipelines.extract.context import RunContext
-from pipelines.extract.walk import Checkpoint, WalkSettings
 from pipelines.fetch.http import VendorClient
 from pipelines.fetch.records import QUARANTINE, Batch
-from pipelines.fetch.retry import RetryPolicy
 from pipelines.fetch.windows import Window
-from pipelines.settings import base_url as checked_url
 from pipelines.settings import credential, rate, whole_number
 from pipelines.sources.vendor import Vendor
 
@@ -22,53 +20,40 @@ from .outcomes import OUTCOMES
 from .settings import (
     CALL_DETAIL,
     CHILD_TABLES,
-    DEFAULT_LOOKBACK,
-    DEFAULT_WINDOW,
     MAX_PAGE_LIMIT,
     NAME,
     PERSONAL_DATA,
     RECORDING_EVENTS,
     RECORDING_FILES,
+    CinnoxSettings,
 )
 
 TABLES = (CALL_DETAIL, RECORDING_EVENTS, RECORDING_FILES, QUARANTINE)
 
 
-@dlt.source(name=NAME, section=NAME)
+@dlt.source(name=NAME, section=NAME, spec=CinnoxSettings)
 def cinnox(
     run: RunContext,
-    base_url: str = dlt.config.value,
-    app_id: str = dlt.config.value,
-    app_token: str = dlt.secrets.value,
-    start_date: str | None = None,
-    lookback: str = DEFAULT_LOOKBACK,
-    window: str = DEFAULT_WINDOW,
-    page_limit: int = MAX_PAGE_LIMIT,
-    requests_per_second: float | None = None,
-    keep_url_signatures: bool = False,
-    max_retries: int = 8,
-    concurrency: int = 1,
-    checkpoint_rows: int = Checkpoint.rows,
-    checkpoint_seconds: float = Checkpoint.seconds,
-) -> Any:
-    settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
-    name = VENDOR.setting
-    app_id, app_token = credential(app_id, name("app_id")), credential(app_token, name("app_token"))
-    concurrency = whole_number(concurrency, name("concurrency"))
+    # dlt injects the settings into the argument annotated with exactly the spec class
+    config: CinnoxSettings = None,  # type: ignore[assignment]
+) -> DltResource:
+    settings, name = config.walk(), config.name
+    app_id, app_token = credential(config.app_id, name("app_id")), credential(config.app_token, name("app_token"))
+    concurrency = whole_number(config.concurrency, name("concurrency"))
     client = VendorClient(
         vendor=NAME,
         max_connections=concurrency,
-        base_url=checked_url(base_url, name("base_url")),
+        base_url=config.api_url(),
         headers={"Authorization": f"Bearer {app_token}"},
-        requests_per_second=rate(requests_per_second, name("requests_per_second")),
-        retry=RetryPolicy(max_retries=whole_number(max_retries, name("max_retries"), low=0)),
+        requests_per_second=rate(config.requests_per_second, name("requests_per_second")),
+        retry=config.retry(),
         error_text=error_text,
         throttled_body=is_throttled,
         auth_hint=f"{VENDOR.setting('app_token')} and {VENDOR.setting('app_id')}",
         secrets=(app_token,),
     )
-    limit = whole_number(page_limit, name("page_limit"), high=MAX_PAGE_LIMIT)
-    flattener = CallDetailFlattener(keep_url_signatures=keep_url_signatures)
+    limit = whole_number(config.page_limit, name("page_limit"), high=MAX_PAGE_LIMIT)
+    flattener = CallDetailFlattener(keep_url_signatures=config.keep_url_signatures)
     count_requests = run.stats.request_counter(client)
 
     def fetch_window(w: Window) -> Iterator[Batch]:
@@ -83,7 +68,7 @@ def cinnox(
     walk = run.walk(settings, fetch_window, TABLES, concurrency=concurrency, release=client.close)
 
     @dlt.resource(name=CALL_DETAIL.name, write_disposition="merge", primary_key="id")
-    def call_detail() -> Iterator[Any]:
+    def call_detail() -> Iterator[DataItemWithMeta]:
         yield from walk  # the walk closes the client (or hands it to the lookahead)
 
     return call_detail
@@ -93,6 +78,7 @@ VENDOR = Vendor(
     name=NAME,
     source=cinnox,
     tables=TABLES,
+    settings=CinnoxSettings,
     display_name="CINNOX",
     colour="#5e35b1",
     outcomes=OUTCOMES,

@@ -46,7 +46,7 @@ def call_detail_pages(client: VendorClient, app_id: str, window: Window, limit: 
         offset += limit
 
 
-def is_throttled(body: Any) -> bool:
+def is_throttled(body: object) -> bool:
     """CINNOX may report throttling in the body of an answer that is not a 429 (vendor-apis.md §1)."""
     return isinstance(body, dict) and body.get("result") is None and body.get("code") == TOO_MANY_REQUESTS
 
@@ -121,7 +121,9 @@ class CallDetailFlattener:
         }
 
 
-def _children(parents: list[dict[str, Any]], field: str, bad: dict[int, str]) -> tuple[list[dict], list[int], list[int]]:
+def _children(
+    parents: list[dict[str, Any]], field: str, bad: dict[int, str]
+) -> tuple[list[dict[str, Any]], list[int], list[int]]:
     """The objects of each parent's list `field`, with their parent's index and their position."""
     children, parent_of, position = [], [], []
     for index, parent in enumerate(parents):

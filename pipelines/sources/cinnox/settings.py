@@ -1,8 +1,15 @@
 """CINNOX call-detail: endpoint, limits and the warehouse tables it fills."""
 
+from typing import ClassVar
+
+import dlt
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
+
 from pipelines.fetch.records import TableSpec
 from pipelines.privacy.pseudonyms import PersonalKind
 from pipelines.sources.vendor import ChildTable
+from pipelines.sources.windowed import WindowedSourceSettings
 
 NAME = "cinnox"
 
@@ -119,3 +126,19 @@ PERSONAL_DATA: dict[str, dict[str, PersonalKind]] = {
         "calleeLastName": "name",
     },
 }
+
+
+@configspec
+class CinnoxSettings(WindowedSourceSettings):
+    """SOURCES__CINNOX__*: the windowed settings, and CINNOX's own."""
+
+    SOURCE: ClassVar[str] = NAME
+    app_id: str = dlt.config.value  # required (dlt: no default)
+    app_token: TSecretStrValue = dlt.secrets.value
+    lookback: str = DEFAULT_LOOKBACK
+    window: str = DEFAULT_WINDOW
+    page_limit: int = MAX_PAGE_LIMIT
+    requests_per_second: float | None = None  # none: CINNOX publishes no limit; 429s are honoured
+    # Recording download URLs are signed: kept only when asked (they are credentials).
+    keep_url_signatures: bool = False
+    concurrency: int = 1  # windows fetched at once

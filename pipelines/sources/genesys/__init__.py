@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import dlt
+from dlt.extract import DltResource
+from dlt.extract.items import DataItemWithMeta
 
 from pipelines.extract.context import RunContext
 from pipelines.extract.run_stats import RunStats
-from pipelines.extract.walk import Checkpoint, WalkSettings
 from pipelines.fetch.http import VendorClient
 from pipelines.fetch.records import QUARANTINE, Batch
-from pipelines.fetch.retry import RetryPolicy
 from pipelines.fetch.windows import Window
 from pipelines.settings import base_url as checked_url
 from pipelines.settings import credential, rate, whole_number
@@ -27,48 +26,33 @@ from .outcomes import OUTCOMES
 from .settings import (
     BATCH_ROWS,
     CONVERSATION_SIP_HEADERS,
-    DEFAULT_BASE_URL,
-    DEFAULT_LOOKBACK,
-    DEFAULT_MIN_WINDOW_MS,
     DEFAULT_REQUESTS_PER_MINUTE,
-    DEFAULT_RESULT_CAP,
-    DEFAULT_WINDOW,
     NAME,
     PERSONAL_DATA,
     SIPTRACES,
+    GenesysSettings,
 )
 
 TABLES = (SIPTRACES, CONVERSATION_SIP_HEADERS, QUARANTINE)
 
 
-@dlt.source(name=NAME, section=NAME)
+@dlt.source(name=NAME, section=NAME, spec=GenesysSettings)
 def genesys(
     run: RunContext,
-    base_url: str = DEFAULT_BASE_URL,
-    login_url: str | None = None,
-    client_id: str = dlt.secrets.value,
-    client_secret: str = dlt.secrets.value,
-    start_date: str | None = None,
-    lookback: str = DEFAULT_LOOKBACK,
-    window: str = DEFAULT_WINDOW,
-    result_cap: int = DEFAULT_RESULT_CAP,
-    min_window_ms: int = DEFAULT_MIN_WINDOW_MS,
-    requests_per_minute: float | None = DEFAULT_REQUESTS_PER_MINUTE,
-    include_headers: bool = False,
-    max_retries: int = 8,
-    checkpoint_rows: int = Checkpoint.rows,
-    checkpoint_seconds: float = Checkpoint.seconds,
-) -> Any:
-    settings = WalkSettings.parse(NAME, window, lookback, start_date, checkpoint_rows, checkpoint_seconds)
-    name = VENDOR.setting
-    cap, min_ms = whole_number(result_cap, name("result_cap")), whole_number(min_window_ms, name("min_window_ms"))
-    retry = RetryPolicy(max_retries=whole_number(max_retries, name("max_retries"), low=0))
+    # dlt injects the settings into the argument annotated with exactly the spec class
+    config: GenesysSettings = None,  # type: ignore[assignment]
+) -> DltResource:
+    settings, name = config.walk(), config.name
+    cap = whole_number(config.result_cap, name("result_cap"))
+    min_ms = whole_number(config.min_window_ms, name("min_window_ms"))
+    retry = config.retry()
     credentials_hint = f"{name('client_id')} and {name('client_secret')}"
-    base_url = checked_url(base_url, name("base_url"))
-    login_url = checked_url(login_url, name("login_url")) if login_url else default_login_url(base_url)
-    client_id, client_secret = credential(client_id, name("client_id")), credential(client_secret, name("client_secret"))
+    base_url = config.api_url()
+    login_url = checked_url(config.login_url, name("login_url")) if config.login_url else default_login_url(base_url)
+    client_id = credential(config.client_id, name("client_id"))
+    client_secret = credential(config.client_secret, name("client_secret"))
     credentials = ClientCredentials(login_url, client_id, client_secret, retry, credentials_hint)
-    per_minute = rate(requests_per_minute, name("requests_per_minute"))
+    per_minute = rate(config.requests_per_minute, name("requests_per_minute"))
     client = VendorClient(
         vendor=NAME,
         base_url=base_url,
@@ -96,7 +80,7 @@ def genesys(
                 batch = new_batch()
         note_truncated(stats, report.truncated, cap)
         note_retention(stats, w, report.records)
-        if include_headers and flattener.conversation_ids:
+        if config.include_headers and flattener.conversation_ids:
             if not memory:
                 memory.append(ConversationMemory(dlt.current.source_state()))
             fetch_headers(
@@ -108,7 +92,7 @@ def genesys(
     walk = run.walk(settings, fetch_window, TABLES)
 
     @dlt.resource(name=SIPTRACES.name, write_disposition="merge", primary_key=list(SIPTRACES.primary_key))
-    def siptraces() -> Iterator[Any]:
+    def siptraces() -> Iterator[DataItemWithMeta]:
         try:
             yield from walk
         finally:
@@ -131,6 +115,7 @@ VENDOR = Vendor(
     name=NAME,
     source=genesys,
     tables=TABLES,
+    settings=GenesysSettings,
     display_name="Genesys",
     colour="#ef6c00",
     outcomes=OUTCOMES,

@@ -1,7 +1,8 @@
 """Genesys Cloud OAuth client credentials: one cached bearer token shared by every request.
 
 The token endpoint lives on the login host (`login.` where the API host has `api.`), not behind
-the API's rate limit, so it gets its own small client; its tries follow the same retry policy.
+the API's rate limit, so it gets its own small client; its answers are classified and retried as
+every API request's are (`pipelines.fetch.retry`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import httpx
 import orjson
 
 from pipelines.errors import VendorAuthError
-from pipelines.fetch.http import RETRY_STATUS, RequestStats, retry_after_seconds
-from pipelines.fetch.retry import RetryPolicy, Tries
+from pipelines.fetch.http import RequestStats
+from pipelines.fetch.retry import RETRIED_ERRORS, Answer, RetryPolicy, Tries, classify, retry_after_seconds
 
 from .settings import NAME, TOKEN_PATH
 
@@ -58,7 +59,6 @@ class ClientCredentials(httpx.Auth):
         self._token: str | None = None
         self._renew_at = 0.0
         self.stats = RequestStats()
-        self.tokens_issued = 0
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0), follow_redirects=False)
 
     def close(self) -> None:
@@ -92,22 +92,24 @@ class ClientCredentials(httpx.Auth):
                     headers={"Authorization": self._basic, "Accept": "application/json"},
                     data={"grant_type": "client_credentials"},
                 )
-            except httpx.TransportError as exc:
+            except RETRIED_ERRORS as exc:
                 tries.failed(f"token request failed: {type(exc).__name__}")
                 continue
             status = response.status_code
-            if status == 200:
+            answer = classify(status)
+            if answer is Answer.ACCEPT:
                 accepted = self._accept(response)
                 if accepted is not None:
                     return accepted
-                tries.failed("token request: HTTP 200 no token in the answer")  # a gateway page, not a token
-            elif status == 429:
+                tries.failed(f"token request: HTTP {status} no token in the answer")  # a gateway page, not a token
+            elif answer is Answer.THROTTLED:
                 time.sleep(tries.throttled("token request", retry_after_seconds(response)))
-            elif status in RETRY_STATUS:
+            elif answer is Answer.RETRY:
                 tries.failed(f"token request: HTTP {status} {self._error_text(response)}")
             else:
-                # OAuth reports a wrong client id or secret as 400 or 401 `invalid_client` (RFC 6749
-                # §5.2); any other refusal here is also about the OAuth client's set-up.
+                # Rejected or fatal alike: OAuth reports a wrong client id or secret as 400 or 401
+                # `invalid_client` (RFC 6749 §5.2); any other refusal here is also about the OAuth
+                # client's set-up.
                 raise VendorAuthError(
                     NAME, f"OAuth client rejected (HTTP {status}: {self._error_text(response)}); check {self.credentials_hint}"
                 )
@@ -119,7 +121,6 @@ class ClientCredentials(httpx.Auth):
             token, expires_in = str(body["access_token"]), float(body.get("expires_in") or 0)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return None
-        self.tokens_issued += 1
         # Renew a tenth of the lifetime early (at most a minute): requests in flight when it
         # runs out would otherwise all meet a 401 together.
         margin = min(60.0, expires_in / 10)

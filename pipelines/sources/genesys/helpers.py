@@ -99,7 +99,7 @@ class SiptraceFlattener:
 
     def __init__(self, walk_window: Window):
         self.walk_window = walk_window
-        self.seen: set[tuple[str, Any]] = set()
+        self.seen: set[tuple[str, object]] = set()  # (id, date)
         self.conversation_ids: list[str] = []  # in first-seen order
         self._conversations: set[str] = set()
 

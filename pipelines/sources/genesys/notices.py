@@ -36,6 +36,10 @@ def retention_horizon() -> pendulum.DateTime:
 class RetentionNotice(str):
     """The run's one notice about ranges past retention; it grows as more such windows come."""
 
+    start: pendulum.DateTime
+    end: pendulum.DateTime
+    windows: int
+
     def __new__(cls, start: pendulum.DateTime, end: pendulum.DateTime, windows: int) -> RetentionNotice:
         notice = super().__new__(
             cls,

@@ -1,9 +1,15 @@
 """Genesys Cloud telephony: endpoints, limits and the warehouse tables they fill."""
 
+from typing import ClassVar
+
+import dlt
 import pendulum
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
 from pipelines.fetch.records import TableSpec
 from pipelines.privacy.pseudonyms import PersonalKind
+from pipelines.sources.windowed import WindowedSourceSettings
 
 NAME = "genesys"
 
@@ -133,3 +139,20 @@ PERSONAL_DATA: dict[str, dict[str, PersonalKind]] = {
     },
     CONVERSATION_SIP_HEADERS.name: {"value": "sip_text", "headers": "sip_text"},
 }
+
+
+@configspec
+class GenesysSettings(WindowedSourceSettings):
+    """SOURCES__GENESYS__*: the windowed settings, and Genesys' own."""
+
+    SOURCE: ClassVar[str] = NAME
+    base_url: str = DEFAULT_BASE_URL
+    login_url: str | None = None  # default: the base URL's login host (auth.default_login_url)
+    client_id: TSecretStrValue = dlt.secrets.value
+    client_secret: TSecretStrValue = dlt.secrets.value
+    lookback: str = DEFAULT_LOOKBACK
+    window: str = DEFAULT_WINDOW
+    result_cap: int = DEFAULT_RESULT_CAP
+    min_window_ms: int = DEFAULT_MIN_WINDOW_MS
+    requests_per_minute: float | None = DEFAULT_REQUESTS_PER_MINUTE
+    include_headers: bool = False  # also load conversation_sip_headers

@@ -1,0 +1,1 @@
+"""Telling people what a command did, outside its own output: the failure webhook."""

@@ -1,0 +1,1 @@
+"""The pipeline as schedulers see it: Dagster assets (the `dagster` extra)."""

@@ -1,0 +1,37 @@
+"""Defaults live in the code: `.dlt/config.toml` lists the settings but sets none of them, so a
+default changed in pipelines/settings.py (or a vendor's settings) is the one that applies."""
+
+import tomllib
+from pathlib import Path
+
+from pipelines.extract.walk import Checkpoint
+from pipelines.fetch.retry import RetryPolicy
+from pipelines.settings import (
+    DEFAULT_CHECKPOINT_ROWS,
+    DEFAULT_CHECKPOINT_SECONDS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEZONE,
+    ReportingSettings,
+)
+
+CONFIG = Path(__file__).resolve().parents[1] / ".dlt" / "config.toml"
+
+
+def _values(doc: dict, path: tuple[str, ...] = ()) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            found.update(_values(value, path + (key,)))
+        else:
+            found[".".join(path + (key,))] = value
+    return found
+
+
+def test_config_toml_sets_only_dlts_own_log_level():
+    assert _values(tomllib.loads(CONFIG.read_text())) == {"runtime.log_level": "ERROR"}
+
+
+def test_the_shared_defaults_are_read_from_settings():
+    assert RetryPolicy().max_retries == DEFAULT_MAX_RETRIES
+    assert (Checkpoint().rows, Checkpoint().seconds) == (DEFAULT_CHECKPOINT_ROWS, DEFAULT_CHECKPOINT_SECONDS)
+    assert ReportingSettings().timezone == DEFAULT_TIMEZONE
