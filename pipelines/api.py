@@ -25,6 +25,7 @@ from pipelines.extract.run_stats import RunStats
 from pipelines.extract.walk import Checkpoint
 from pipelines.fetch.windows import now, parse_instant
 from pipelines.load.runner import build_source, new_run_id
+from pipelines.privacy.pseudonyms import batch_pseudonymizer, configured_pseudonyms
 from pipelines.sources.registry import vendor
 from pipelines.warehouse.choice import resolve_warehouse
 
@@ -70,8 +71,11 @@ def dlt_source(name: str, start: str | datetime | None = None, end: str | dateti
         request = LoadRequest("nightly", end=last, run_id=new_run_id())
     else:
         request = LoadRequest("backfill", start=parse_instant(_text(start), "start"), end=last, run_id=new_run_id())
+    # PRIVACY__PSEUDONYMIZE holds for your pipeline too: nothing lands in clear text (privacy/).
+    pseudonyms = configured_pseudonyms()
+    pseudonymize = batch_pseudonymizer(pseudonyms, chosen.personal_data) if pseudonyms else None
     whole_range = Checkpoint(rows=2**62, seconds=float(2**31))
-    context = RunContext(request, RunStats(name), Progress(quiet=True), checkpoint=whole_range)
+    context = RunContext(request, RunStats(name), Progress(quiet=True), checkpoint=whole_range, pseudonymize=pseudonymize)
     return build_source(chosen, context)
 
 

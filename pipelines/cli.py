@@ -61,11 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Call records from {vendors} into a warehouse: a DuckDB file, a DuckLake or PostgreSQL (WAREHOUSE__DESTINATION).",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sources.add_argument(
+        "--rotate-privacy-key",
+        action="store_true",
+        help="accept a new PRIVACY__KEY: callers get new pseudonyms (docs/privacy.md)",
+    )
     run = sub.add_parser("run", parents=[common, sources], help="nightly load from each source's cursor, then rebuild views")
     run.add_argument("--check", action="store_true", help="then run the data tests too (exit 1 if one fails): the scheduled job")
     backfill = sub.add_parser("backfill", parents=[common, sources], help="load [start, end) without moving the nightly cursor")
     backfill.add_argument("--start", required=True, help="date or ISO-8601 datetime (UTC if no offset)")
     backfill.add_argument("--end", required=True, help="date or ISO-8601 datetime, exclusive")
+    backfill.add_argument("--force", action="store_true", help="load into a range that was purged (retention)")
+    purge = sub.add_parser("purge", parents=[common], help="delete calls before DATE for good (docs/privacy.md)")
+    purge.add_argument("--before", required=True, help="date or ISO-8601 datetime (UTC if no offset)")
+    purge.add_argument("--source", action="append", dest="sources", metavar="S", help="{sources} (repeatable; default all)")
     sub.add_parser("views", parents=[common], help="(re)create every view from sql/")
     sub.add_parser("check", parents=[common], help="run the data tests; exit 1 listing failures")
     status = sub.add_parser("status", parents=[common], help="per source: last run, cursor, coverage, gaps, rows")
@@ -131,8 +140,15 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command in ("run", "backfill"):
         from pipelines.commands import loading
 
-        then_check = getattr(args, "check", False)
-        options = loading.LoadOptions(args.warehouse, tuple(args.sources or ()), args.wait, args.debug, then_check)
+        options = loading.LoadOptions(
+            args.warehouse,
+            tuple(args.sources or ()),
+            args.wait,
+            args.debug,
+            check=getattr(args, "check", False),
+            rotate_privacy_key=args.rotate_privacy_key,
+            force=getattr(args, "force", False),
+        )
         return loading.run(options) if args.command == "run" else loading.backfill(options, args.start, args.end)
     if args.command == "views":
         from pipelines.commands import views
@@ -142,6 +158,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from pipelines.commands.checks import check
 
         return check(args.warehouse)
+    if args.command == "purge":
+        from pipelines.commands.purge import purge
+
+        return purge(args.warehouse, args.before, tuple(args.sources or ()))
     if args.command == "status":
         from pipelines.commands.status import print_status
         from pipelines.warehouse.choice import resolve_warehouse

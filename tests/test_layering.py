@@ -3,6 +3,7 @@ two modules import each other (directly or round a loop).
 
     errors, settings        foundation: any layer may use them
     fetch                   HTTP and records (no dlt state)
+    privacy                 pseudonyms of personal values (before anything is written)
     extract                 the window walk every source runs, its ledger in dlt state
     sources                 one package per vendor, and the registry
     warehouse               the DuckDB file, its layout, lock and run log
@@ -30,6 +31,7 @@ LAYERS = [
     "errors",
     "settings",
     "fetch",
+    "privacy",
     "extract",
     "sources",
     "warehouse",

@@ -17,6 +17,7 @@ from pipelines.commands.alerted import alerted
 from pipelines.commands.checks import run_data_tests
 from pipelines.commands.maintain import maintain_if_due
 from pipelines.commands.outcome import CommandResult, SourceResult
+from pipelines.commands.purge import purge_sources, refuse_backfill_into_purged, retention_cuts
 from pipelines.commands.views import rebuild_views
 from pipelines.errors import MachineFailure, UsageError, one_line, root_error
 from pipelines.extract.ledger import LoadRequest
@@ -24,10 +25,12 @@ from pipelines.extract.progress import Progress
 from pipelines.fetch.windows import now, parse_instant
 from pipelines.load.runner import SourceRun, apply_dlt_defaults, missing_settings, new_run_id, run_source
 from pipelines.models.views import check_timezone
+from pipelines.privacy.pseudonyms import configured_pseudonyms
 from pipelines.sources.registry import NAMES, VENDORS, vendor
 from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.choice import resolve_warehouse
 from pipelines.warehouse.kind import Warehouse
+from pipelines.warehouse.privacy_key import check_privacy_key
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class LoadOptions:
     debug: bool = False  # --debug: raise instead of one line per failed source
     check: bool = False  # run --check: the data tests after the views
     views: bool = True  # rebuild the views after a nightly load (Dagster builds them as an asset of their own)
+    rotate_privacy_key: bool = False  # --rotate-privacy-key: accept a new PRIVACY__KEY (privacy_key.py)
+    force: bool = False  # --force: backfill into a purged range (commands/purge.py)
 
 
 def _dlt_settings(options: LoadOptions) -> None:
@@ -67,6 +72,10 @@ def nightly(options: LoadOptions, result: CommandResult) -> None:
     result.end = request.end
     warehouse = resolve_warehouse(options.warehouse)
     _load(options, warehouse, request, result)
+    cuts = retention_cuts(request.end)
+    if cuts:  # retention: purge what is older than it, then the views see what is left
+        for line in purge_sources(warehouse, cuts, "run (retention)"):
+            Progress().line(line)
     if options.views and any(s.outcome == "ok" for s in result.sources):
         # The sources that loaded get their views even when another one failed (exit 1 still).
         rebuild_views(options.warehouse)
@@ -82,9 +91,11 @@ def load_range(options: LoadOptions, start: str, end: str, result: CommandResult
     first, last = parse_instant(start, "--start"), parse_instant(end, "--end")
     if last <= first:
         raise UsageError(f"--end ({end}) must be after --start ({start})")
+    warehouse = resolve_warehouse(options.warehouse)
+    refuse_backfill_into_purged(warehouse, options.sources, first, options.force)
     request = LoadRequest("backfill", start=first, end=last, run_id=new_run_id())
     result.start, result.end = first, last
-    _load(options, resolve_warehouse(options.warehouse), request, result)
+    _load(options, warehouse, request, result)
 
 
 def _load(options: LoadOptions, warehouse: Warehouse, request: LoadRequest, result: CommandResult) -> None:
@@ -92,6 +103,7 @@ def _load(options: LoadOptions, warehouse: Warehouse, request: LoadRequest, resu
     command = result.command
     progress = Progress()
     vendors = _chosen(options, progress, result)
+    pseudonyms = configured_pseudonyms()  # a missing or short key is exit 2 before any work
     # dlt's own handling of Ctrl-C and SIGTERM, for the whole command: the first one sets a flag
     # that dlt and the window walk raise at their next safe point; a second one stops at once.
     with (
@@ -99,6 +111,7 @@ def _load(options: LoadOptions, warehouse: Warehouse, request: LoadRequest, resu
         warehouse.writer_lock(command, wait_s=options.wait_s),
         warehouse.loading_connection(options.wait_s) as connection,
     ):
+        check_privacy_key(connection, pseudonyms, options.rotate_privacy_key)
         for chosen in vendors:
             try:
                 with warehouse.source_lock(chosen.name, command, wait_s=options.wait_s):

@@ -10,12 +10,13 @@ import duckdb
 
 from pipelines.errors import EXIT_OK
 from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
+from pipelines.fetch.windows import iso, parse_instant
 from pipelines.fetch.windows import now as current_time
-from pipelines.fetch.windows import parse_instant
 from pipelines.sources.registry import NAMES, vendor
 from pipelines.warehouse.catalog import committed_ledger, committed_rows, count, schema_exists, table_names
 from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.layout import OPS_SCHEMA
+from pipelines.warehouse.purged_ranges import purged_before, without_purged
 from pipelines.warehouse.run_log import LastRun, last_run
 from pipelines.warehouse.view_builds import last_view_build
 
@@ -27,6 +28,7 @@ class SourceStatus(TypedDict):
     cursor: str | None
     coverage: list[list[str]]
     gaps: list[list[str]]
+    purged_before: datetime | None  # calls before it were deleted for retention (purged_ranges.py)
     truncated: list[list[str | int]]  # [start, end, rows]
     stale_open_calls: dict[str, str]  # id -> start
     unfinished_backfills: list[str]
@@ -38,12 +40,14 @@ class SourceStatus(TypedDict):
 def source_status(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> SourceStatus:
     """What is committed: rows of unfinished loads and coverage beyond `now` are not shown."""
     state = committed_ledger(con, name)
-    coverage = coverage_until(state.get("coverage", []), now)
+    purged = purged_before(con, name)
+    coverage = without_purged(coverage_until(state.get("coverage", []), now), purged)
     status: SourceStatus = {
         "source": name,
         "cursor": state.get("cursor"),
         "coverage": coverage,
         "gaps": coverage_gaps(coverage),
+        "purged_before": purged,
         "truncated": state.get("truncated", []),
         "stale_open_calls": state.get(STALE_OPEN_CALLS) or {},
         "unfinished_backfills": [
@@ -218,6 +222,8 @@ def _print_one(s: SourceStatus, out: TextIO) -> None:
     out.write(f"  cursor:    {s['cursor'] or 'none (first nightly run starts at START_DATE)'}\n")
     coverage = ", ".join(f"[{a}, {b})" for a, b in s["coverage"]) or "nothing loaded"
     out.write(f"  coverage:  {coverage}\n")
+    if s["purged_before"]:
+        out.write(f"  purged:    calls before {iso(s['purged_before'])} (deleted for retention: not a gap)\n")
     if s["gaps"]:
         out.write("  gaps:      " + ", ".join(f"[{a}, {b})" for a, b in s["gaps"]) + "\n")
     for key in s["unfinished_backfills"]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pendulum
+import pyarrow as pa
 
 from pipelines.extract.ledger import LoadRequest, SourceLedger
 from pipelines.extract.lookahead import FetchWindow, Lookahead
@@ -27,6 +28,8 @@ class RunContext:
     # Overrides the settings' checkpoint: a plain dlt source (pipelines/api.py) loads its whole
     # range in one pipeline.run, where callhouse's runner loads one checkpoint per run.
     checkpoint: Checkpoint | None = None
+    # Pseudonymizes each page before dlt sees it (WindowWalk.pseudonymize); None: off.
+    pseudonymize: Callable[[str, pa.Table], pa.Table] | None = None
 
     def walk(
         self,
@@ -51,6 +54,7 @@ class RunContext:
             concurrency=concurrency,
             lookahead=self.lookahead,
             release=release,
+            pseudonymize=self.pseudonymize,
         )
 
     def nightly_start(self, settings: WalkSettings) -> Callable[[SourceLedger], pendulum.DateTime]:

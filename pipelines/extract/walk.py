@@ -99,6 +99,9 @@ class WindowWalk:
     lookahead: Lookahead | None = None
     # Closes the vendor client once nothing fetches any more (the lookahead may outlive the walk).
     release: Callable[[], None] = lambda: None
+    # (table, page) -> page with personal values pseudonymized (privacy/), applied in _mark, which
+    # every row of every table, quarantine included, passes before dlt sees it. None: as sent.
+    pseudonymize: Callable[[str, pa.Table], pa.Table] | None = None
 
     def __iter__(self) -> Iterator[DataItemWithMeta]:
         try:
@@ -168,6 +171,10 @@ class WindowWalk:
             yield window, self.lookahead.take(window)
 
     def _mark(self, table: str, arrow: pa.Table, hinted: set[str]) -> DataItemWithMeta:
+        # Every gathered page passes here on its way to dlt: pseudonyms are made on whole batches
+        # (tens of thousands of rows) rather than per vendor page, which costs a fixed overhead.
+        if self.pseudonymize is not None:
+            arrow = self.pseudonymize(table, arrow)
         # Table hints travel with the first page of each table; later pages only name the table.
         if table in hinted:
             return dlt.mark.with_table_name(arrow, table)

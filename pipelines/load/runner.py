@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dlt
@@ -29,6 +30,7 @@ from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
 from pipelines.fetch.windows import now
 from pipelines.load.repairs import repair, repair_latest_load
+from pipelines.privacy.pseudonyms import batch_pseudonymizer, configured_pseudonyms
 from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.kind import Warehouse
@@ -114,7 +116,14 @@ def run_source(
     result = SourceRun(vendor.name, stats)
     started = pendulum.now("UTC")
     # Sources whose fetching keeps no dlt state fetch the next checkpoint while this one loads.
-    run = RunContext(request, stats, progress, Lookahead() if vendor.fetches_ahead else None)
+    pseudonyms = configured_pseudonyms()
+    run = RunContext(
+        request,
+        stats,
+        progress,
+        Lookahead() if vendor.fetches_ahead else None,
+        pseudonymize=batch_pseudonymizer(pseudonyms, vendor.personal_data) if pseudonyms else None,
+    )
     result.outcome = "running"  # what the log says if this process is killed before the end
     _log_run(connection, result, command, started, request.run_id, finished=False)
     result.outcome = "ok"
@@ -133,7 +142,7 @@ def run_source(
             run.lookahead.close()
         progress.finish_live()
         stats.quarantined = _quarantined(connection, vendor, result.load_ids)
-        _log_run(connection, result, command, started, request.run_id)
+        _log_run(connection, result, command, started, request.run_id, scrub=pseudonyms.scrub_text if pseudonyms else None)
         record_loaded_ranges(connection, vendor.name, now())
     return result
 
@@ -220,9 +229,12 @@ def _log_run(
     started: pendulum.DateTime,
     run_id: str,
     finished: bool = True,
+    scrub: Callable[[str], str] | None = None,
 ) -> None:
-    """Every run goes in the log, failed or interrupted too: the command's connection is open."""
+    """Every run goes in the log, failed or interrupted too: the command's connection is open.
+    `scrub` pseudonymizes numbers and addresses an error or notice may quote (privacy/)."""
     stats = result.stats
+    scrub = scrub or (lambda text: text)
     record_run(
         con,
         {
@@ -238,12 +250,12 @@ def _log_run(
             "retries": stats.retries,
             "quarantined": stats.quarantined,
             "truncated_windows": len(stats.truncated),
-            "message": result.message,
+            "message": scrub(result.message),
             "details": {
                 "rows_by_table": dict(stats.rows),
                 "windows": stats.windows_done,
                 "pages": stats.pages,
-                "notices": stats.notices,
+                "notices": [scrub(n) for n in stats.notices],
                 "load_ids": result.load_ids,
             },
         },

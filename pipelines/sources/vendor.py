@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from dlt.common.configuration.specs.base_configuration import is_secret_hint
 
 from pipelines.fetch.records import TableSpec
+from pipelines.privacy.pseudonyms import PersonalKind
 from pipelines.settings import setting_name
 from pipelines.sources.windowed import WindowedSourceSettings
 
@@ -75,11 +76,18 @@ class Vendor:
     # The sandbox package that serves this vendor's API (pipelines/sandbox/<name>/, exporting
     # PART); the conformance tests run the vendor against it.
     sandbox_part: str = ""
-    # Columns holding personal data, per table: phone numbers, names, e-mail and IP addresses,
-    # free text that may carry them. Declared, not yet acted on (issue 26 masks them); a column
-    # listed here must exist in the table's spec (tests/sources/test_conformance.py).
-    personal_data: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Columns holding personal data, per table: vendor field (or added column) -> what it holds,
+    # a phone number, a name, an IP address or SIP text that may carry any of them. With
+    # PRIVACY__PSEUDONYMIZE they become pseudonyms before anything is written (privacy/); a field
+    # flattened into a child table (`nested`) is declared for the raw records quarantine keeps.
+    # Each must exist in the table's spec (tests/sources/test_conformance.py); docs/privacy.md.
+    personal_data: Mapping[str, Mapping[str, PersonalKind]] = field(default_factory=dict)
     pacing: Pacing | None = None  # None: the source does not pace itself
+    # Retention (`callhouse purge`): each parent table's column saying when its call started;
+    # rows before the cut go, then the rows of child tables (child_tables, and `purged_with`)
+    # whose parent is gone.
+    call_started: Mapping[str, str] = field(default_factory=dict)
+    purged_with: tuple[ChildTable, ...] = ()
     # Settings that switch on its optional tables for runs against the sandbox (the demo,
     # `make schemas`, the tests), so those load every table: field -> value as text.
     sandbox_options: Mapping[str, str] = field(default_factory=dict)

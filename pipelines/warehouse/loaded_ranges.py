@@ -18,6 +18,7 @@ from pipelines.sources.registry import NAMES
 from pipelines.warehouse.catalog import committed_ledger
 from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.layout import OPS_SCHEMA
+from pipelines.warehouse.purged_ranges import purged_before, without_purged
 
 TABLE = f"{OPS_SCHEMA}.loaded_ranges"
 DDL = f"""
@@ -29,6 +30,7 @@ create table if not exists {TABLE} (source text, loaded_from timestamptz, loaded
 def record_loaded_ranges(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> list[list[str]]:
     """Replace the source's rows with its committed coverage up to `now`; returns that coverage."""
     coverage = coverage_until(committed_ledger(con, source).get("coverage", []), now)
+    coverage = without_purged(coverage, purged_before(con, source))  # purged: not loaded, not zeros
     rows = [[source, parse_instant(start), parse_instant(end)] for start, end in coverage]
 
     def write() -> None:

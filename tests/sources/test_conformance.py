@@ -88,7 +88,9 @@ def test_the_declaration_is_complete_and_consistent(vendor: Vendor):
     assert vendor.accepted_statuses and len(set(vendor.outcomes)) == len(vendor.outcomes)
     for table, fields in vendor.personal_data.items():
         spec = vendor.specs[table]  # a table it loads
-        assert set(fields) <= set(spec.fields) | set(spec.added), (table, set(fields) - set(spec.fields) - set(spec.added))
+        declared = set(spec.fields) | set(spec.added) | set(spec.nested)
+        assert set(fields) <= declared, (table, set(fields) - declared)
+        assert set(fields.values()) <= {"phone_number", "name", "ip_address", "sip_text"}, table
     part = importlib.import_module(vendor.sandbox_part).PART
     assert isinstance(part, VendorPart) and part.name == vendor.name
     settings = vendor.settings.get_resolvable_fields()

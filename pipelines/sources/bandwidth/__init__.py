@@ -131,6 +131,7 @@ VENDOR = Vendor(
     outcomes=OUTCOMES,
     sandbox_part="pipelines.sandbox.bandwidth",
     personal_data=PERSONAL_DATA,
+    call_started={"calls": "start_time"},
     pacing=Pacing("requests_per_second", DEFAULT_REQUESTS_PER_SECOND),
     child_tables=CHILD_TABLES,
 )

@@ -7,6 +7,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from pipelines.fetch.records import TableSpec
+from pipelines.privacy.pseudonyms import PersonalKind
 from pipelines.sources.vendor import ChildTable
 from pipelines.sources.windowed import WindowedSourceSettings
 
@@ -73,9 +74,14 @@ SIP_HEADERS = TableSpec(
 # Header rows are replaced with their call (load/repairs.py).
 CHILD_TABLES = (ChildTable(SIP_HEADERS.name, "call_id", CALLS.name, "id"),)
 
-# Personal data by table (Vendor.personal_data): the parties' numbers or SIP URIs, and header
-# values (X- headers carry whatever the customer's application put there).
-PERSONAL_DATA = {CALLS.name: ("from", "to"), SIP_HEADERS.name: ("value",)}
+# Personal data by table (Vendor.personal_data): the parties' numbers or SIP URIs (the number
+# inside a URI is what is pseudonymized), and header values: From, To, P-Asserted-Identity,
+# Contact, Remote-Party-ID, Diversion carry numbers, display names and IPs, and X- headers
+# whatever the customer's application put there, so every value is scrubbed as SIP text.
+PERSONAL_DATA: dict[str, dict[str, PersonalKind]] = {
+    CALLS.name: {"from": "phone_number", "to": "phone_number", "sipHeaders": "sip_text"},
+    SIP_HEADERS.name: {"value": "sip_text"},
+}
 
 
 @configspec

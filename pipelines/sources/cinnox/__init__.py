@@ -84,6 +84,7 @@ VENDOR = Vendor(
     outcomes=OUTCOMES,
     sandbox_part="pipelines.sandbox.cinnox",
     personal_data=PERSONAL_DATA,
+    call_started={"call_detail": "call_date"},
     child_tables=CHILD_TABLES,
     fetches_ahead=True,
 )

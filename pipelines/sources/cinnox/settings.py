@@ -7,6 +7,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from pipelines.fetch.records import TableSpec
+from pipelines.privacy.pseudonyms import PersonalKind
 from pipelines.sources.vendor import ChildTable
 from pipelines.sources.windowed import WindowedSourceSettings
 
@@ -110,19 +111,20 @@ CHILD_TABLES = (
 )
 
 # Personal data by table (Vendor.personal_data): phone numbers, people's names and the caller's IP.
-PERSONAL_DATA = {
-    CALL_DETAIL.name: (
-        "fromIP",
-        "callPrepareFromNum",
-        "caller",
-        "callee",
-        "fromDisplayName",
-        "toDisplayName",
-        "callerFirstName",
-        "callerLastName",
-        "calleeFirstName",
-        "calleeLastName",
-    ),
+# A display name of a caller without a name repeats the number: pseudonymized as that number.
+PERSONAL_DATA: dict[str, dict[str, PersonalKind]] = {
+    CALL_DETAIL.name: {
+        "fromIP": "ip_address",
+        "callPrepareFromNum": "phone_number",
+        "caller": "phone_number",
+        "callee": "phone_number",
+        "fromDisplayName": "name",
+        "toDisplayName": "name",
+        "callerFirstName": "name",
+        "callerLastName": "name",
+        "calleeFirstName": "name",
+        "calleeLastName": "name",
+    },
 }
 
 

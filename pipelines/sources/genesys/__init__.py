@@ -16,7 +16,7 @@ from pipelines.fetch.records import QUARANTINE, Batch
 from pipelines.fetch.windows import Window
 from pipelines.settings import base_url as checked_url
 from pipelines.settings import credential, rate, whole_number
-from pipelines.sources.vendor import Pacing, Vendor
+from pipelines.sources.vendor import ChildTable, Pacing, Vendor
 
 from .auth import ClientCredentials, default_login_url
 from .headers import ConversationMemory, fetch_headers
@@ -121,6 +121,9 @@ VENDOR = Vendor(
     outcomes=OUTCOMES,
     sandbox_part="pipelines.sandbox.genesys",
     personal_data=PERSONAL_DATA,
+    call_started={"siptraces": "date"},
+    # Header rows go when no message of their conversation is left.
+    purged_with=(ChildTable("conversation_sip_headers", "conversation_id", "siptraces", "conversation_id"),),
     pacing=Pacing("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE),
     sandbox_options={"include_headers": "true"},  # conversation_sip_headers is optional
 )

@@ -8,6 +8,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from pipelines.fetch.records import TableSpec
+from pipelines.privacy.pseudonyms import PersonalKind
 from pipelines.sources.windowed import WindowedSourceSettings
 
 NAME = "genesys"
@@ -106,27 +107,37 @@ CONVERSATION_SIP_HEADERS = TableSpec(
     added={"conversation_id": "text", "name": "text", "value_index": "bigint", "value": "text"},
     primary_key=("conversation_id", "name", "value_index"),
     merge_key=("conversation_id",),
+    nested=("headers",),  # the Callheader body's map, one row per value
 )
 
-# Personal data by table (Vendor.personal_data): SIP users are phone numbers or user names, the
-# raw message repeats them, and the addresses are the parties' IPs; header values may carry any.
-PERSONAL_DATA = {
-    SIPTRACES.name: (
-        "ruri",
-        "ruriUser",
-        "fromUser",
-        "toUser",
-        "pidUser",
-        "contactUser",
-        "authUser",
-        "diversion",
-        "msg",
-        "sourceIp",
-        "destinationIp",
-        "contactIp",
-        "originatorIp",
-    ),
-    CONVERSATION_SIP_HEADERS.name: ("value",),
+# Personal data by table (Vendor.personal_data): SIP users are phone numbers (or user names);
+# the raw message, its first line (`name`), the request URI, Via, Diversion and the Call-ID (often
+# `<random>@<caller's IP>`, repeated in correlationId and selfUri) are SIP text carrying numbers,
+# display names and IPs; the addresses are the parties' IPs. Header values may carry any. The
+# SIP text is scrubbed the same way in every column, so the Call-ID still joins the messages.
+PERSONAL_DATA: dict[str, dict[str, PersonalKind]] = {
+    SIPTRACES.name: {
+        "ruriUser": "phone_number",
+        "fromUser": "phone_number",
+        "toUser": "phone_number",
+        "pidUser": "phone_number",
+        "contactUser": "phone_number",
+        "authUser": "phone_number",
+        "sourceIp": "ip_address",
+        "destinationIp": "ip_address",
+        "contactIp": "ip_address",
+        "originatorIp": "ip_address",
+        "name": "sip_text",
+        "ruri": "sip_text",
+        "diversion": "sip_text",
+        "via1": "sip_text",
+        "callid": "sip_text",
+        "callidAleg": "sip_text",
+        "correlationId": "sip_text",
+        "selfUri": "sip_text",
+        "msg": "sip_text",
+    },
+    CONVERSATION_SIP_HEADERS.name: {"value": "sip_text", "headers": "sip_text"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Personal data: keyed pseudonyms before anything is written (pseudonyms.py, phone.py)."""
