@@ -13,10 +13,10 @@ import pytest
 
 from pipelines.privacy.phone import normalized_number
 from pipelines.privacy.pseudonyms import Pseudonyms
-from pipelines.sandbox import Sandbox, SandboxConfig
-from pipelines.sandbox.config import rate_limit_fields
+from pipelines.sandbox import Sandbox
 from pipelines.sources.registry import VENDORS
-from tests.conftest import TEST_NOW, Cli
+from tests.conftest import Cli
+from tests.privacy.privacy_sandbox import privacy_sandbox
 
 KEY = "test-key-0123456789-abcdef"
 OTHER_KEY = "another-key-9876543210-zyxw"
@@ -61,18 +61,7 @@ def _shared_caller_calls(sandbox: Sandbox, day: pendulum.DateTime, tag: str) -> 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    settings = dict.fromkeys(rate_limit_fields())
-    config = SandboxConfig(
-        seed=7,
-        now=TEST_NOW,
-        history_days=35,
-        cinnox_calls_per_day=300,
-        bandwidth_calls_per_day=300,
-        genesys_dialogs_per_day=40,
-        bad_record_rate=0.03,
-        **settings,
-    )
-    sb = Sandbox(config).start()
+    sb = privacy_sandbox(seed=7)
     _shared_caller_calls(sb, DAY, "a")
     _shared_caller_calls(sb, DAY.add(days=1), "b")
     yield sb

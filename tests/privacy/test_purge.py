@@ -10,10 +10,10 @@ import orjson
 import pendulum
 import pytest
 
-from pipelines.sandbox import Sandbox, SandboxConfig
-from pipelines.sandbox.config import rate_limit_fields
+from pipelines.sandbox import Sandbox
 from pipelines.sources.registry import VENDORS
 from tests.conftest import TEST_NOW, Cli
+from tests.privacy.privacy_sandbox import privacy_sandbox
 from tests.privacy.test_pseudonymize import _warehouse_bytes, _working_files_bytes
 
 FIRST, CUT, END = (pendulum.datetime(2026, 11, d, tz="UTC") for d in (17, 18, 19))
@@ -35,17 +35,7 @@ KEPT_ROWS = {
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    config = SandboxConfig(
-        seed=11,
-        now=TEST_NOW,
-        history_days=35,
-        cinnox_calls_per_day=300,
-        bandwidth_calls_per_day=300,
-        genesys_dialogs_per_day=40,
-        bad_record_rate=0.03,
-        **dict.fromkeys(rate_limit_fields()),
-    )
-    sb = Sandbox(config).start()
+    sb = privacy_sandbox(seed=11)
     yield sb
     sb.stop()
 

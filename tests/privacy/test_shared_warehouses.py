@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.sandbox import Sandbox, SandboxConfig
-from pipelines.sandbox.config import rate_limit_fields
+from pipelines.sandbox import Sandbox
 from pipelines.sources.registry import VENDORS
-from tests.conftest import TEST_NOW, Cli
+from tests.conftest import Cli
+from tests.privacy.privacy_sandbox import privacy_sandbox
 from tests.privacy.test_pseudonymize import DAY, _known_values, _privacy
 from tests.privacy.test_purge import CUT, END, FIRST, _only_before_the_cut
 from tests.support.postgres import PostgresServer, find_bin_dir
@@ -22,17 +22,7 @@ shared_warehouses = pytest.mark.parametrize("warehouse_kind", ["ducklake", "post
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    config = SandboxConfig(
-        seed=11,
-        now=TEST_NOW,
-        history_days=35,
-        cinnox_calls_per_day=300,
-        bandwidth_calls_per_day=300,
-        genesys_dialogs_per_day=40,
-        bad_record_rate=0.03,
-        **dict.fromkeys(rate_limit_fields()),
-    )
-    sb = Sandbox(config).start()
+    sb = privacy_sandbox(seed=11)
     yield sb
     sb.stop()
 
