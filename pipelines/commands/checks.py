@@ -7,7 +7,7 @@ from typing import TextIO
 
 from pipelines.commands.alerted import alerted
 from pipelines.commands.outcome import CommandResult
-from pipelines.models.data_tests import declared_checks, evaluate_checks
+from pipelines.models.data_tests import report_checks
 from pipelines.warehouse.choice import resolve_warehouse
 from pipelines.warehouse.kind import Warehouse
 
@@ -19,17 +19,6 @@ def check(warehouse_arg: str | None) -> int:
 
 def run_data_tests(warehouse: Warehouse, result: CommandResult, out: TextIO | None = None) -> None:
     """Every data test: one line per failing (or warning) test, then the summary, as `check` prints."""
-    out = out or sys.stdout
-    declared = declared_checks()  # settings errors before any connection
-    con = warehouse.connect(read_only=True)
-    try:
-        checks = evaluate_checks(con, declared)
-    finally:
-        con.close()
-    for outcome in checks.outcomes:
-        if outcome.status in ("fail", "warn"):
-            out.write(outcome.line + "\n")
-    out.write(checks.summary + "\n")
-    out.flush()
+    checks = report_checks(warehouse, out or sys.stdout)
     result.checks_run = True
     result.failed_checks = [o.line for o in checks.outcomes if o.status == "fail"]

@@ -398,9 +398,9 @@ def evaluate_checks(con: duckdb.DuckDBPyConnection, declared: DeclaredChecks) ->
     return CheckResults(outcomes, freshness)
 
 
-def run_checks(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> int:
-    """Runs every test; one line per failing (or warning) test, then a summary. Exit 1 on a failure."""
-    declared = declared_checks(sql_dir)
+def report_checks(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> CheckResults:
+    """Runs every test and writes one line per failing (or warning) test, then a summary."""
+    declared = declared_checks(sql_dir)  # settings errors before any connection
     con = warehouse.connect(read_only=True)
     try:
         results = evaluate_checks(con, declared)
@@ -411,4 +411,9 @@ def run_checks(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -
             out.write(outcome.line + "\n")
     out.write(results.summary + "\n")
     out.flush()
-    return EXIT_FAILED if results.counts["fail"] else EXIT_OK
+    return results
+
+
+def run_checks(warehouse: Warehouse, out: TextIO, sql_dir: Path | None = None) -> int:
+    """report_checks as an exit code: 1 on a failure."""
+    return EXIT_FAILED if report_checks(warehouse, out, sql_dir).counts["fail"] else EXIT_OK
