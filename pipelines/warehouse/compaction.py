@@ -33,7 +33,7 @@ def compact(warehouse: Warehouse, tables: Sequence[tuple[str, str]]) -> None:
     elif isinstance(warehouse, DuckLake):
         expire_lake_files(warehouse)
     elif isinstance(warehouse, PostgresWarehouse):
-        vacuum_full(warehouse, tables)
+        vacuum(warehouse, tables, "full")
 
 
 def rewrite_duckdb_file(path: Path) -> None:
@@ -91,14 +91,15 @@ def expire_lake_files(lake: DuckLake) -> None:
         con.close()
 
 
-def vacuum_full(warehouse: PostgresWarehouse, tables: Sequence[tuple[str, str]]) -> None:
-    """PostgreSQL writes a new copy of each touched table without its dead tuples."""
+def vacuum(warehouse: PostgresWarehouse, tables: Sequence[tuple[str, str]], options: str) -> None:
+    """VACUUM (`options`: "full" writes a new copy of each table without its dead tuples; "(analyze)"
+    frees them for reuse and refreshes the planner's statistics) of each of `tables`."""
     native = warehouse.native()
     try:
         native.autocommit = True  # VACUUM cannot run in a transaction
         with native.cursor() as cursor:
             for schema, table in tables:
-                cursor.execute(f'vacuum full "{schema}"."{table}"')
+                cursor.execute(f'vacuum {options} "{schema}"."{table}"')
     finally:
         native.close()
 

@@ -23,6 +23,7 @@ from pipelines.errors import UsageError
 from pipelines.fetch.windows import parse_duration
 from pipelines.settings import resolve, setting_name
 from pipelines.sources.registry import NAMES
+from pipelines.warehouse.compaction import vacuum
 from pipelines.warehouse.conflicts import retry_on_conflict
 from pipelines.warehouse.duckdb_file import DuckDBFile
 from pipelines.warehouse.ducklake import LAKE_NAME, DuckLake
@@ -186,7 +187,6 @@ def _maintain_postgres(warehouse: PostgresWarehouse) -> list[str]:
     schemas = [*NAMES, *(f"{n}{STAGING_SUFFIX}" for n in NAMES), OPS_SCHEMA]
     session = warehouse.native()
     try:
-        session.autocommit = True  # VACUUM runs outside a transaction
         with session.cursor() as cursor:
             cursor.execute(
                 "select table_schema, table_name from information_schema.tables "
@@ -194,10 +194,9 @@ def _maintain_postgres(warehouse: PostgresWarehouse) -> list[str]:
                 [schemas],
             )
             tables = cursor.fetchall()
-            for schema, table in tables:
-                cursor.execute(f'vacuum (analyze) "{schema}"."{table}"')
     finally:
         session.close()
+    vacuum(warehouse, tables, "(analyze)")
     return [f"vacuum (analyze): {len(tables)} tables"]
 
 
