@@ -31,6 +31,7 @@ from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.grants import grant_catalog
 from pipelines.warehouse.object_storage import is_remote, storage_configuration, use_storage
+from pipelines.warehouse.targets import check_lake_catalog, check_new_storage, make_catalog_folder
 from pipelines.warehouse.writer_lock import writer_lock
 
 if TYPE_CHECKING:
@@ -115,6 +116,13 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
 
     def _attach(self, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
         use_storage(con, self.storage)  # an object store's credentials, before the lake reads it
+        # Before the ATTACH that would create catalog tables: refuse a catalog that is not a lake,
+        # and a new lake's data path that cannot be written (its first ATTACH fixes it for good).
+        if check_lake_catalog(con, self.catalog, LAKE_NAME, CATALOG_SETTING):
+            if read_only:
+                raise UsageError(f"no warehouse yet in {self.describe()}: run `callhouse run` or `callhouse backfill` first")
+            check_new_storage(con, self.storage, STORAGE_SETTING)
+            make_catalog_folder(self.catalog, CATALOG_SETTING)
         for attempt in range(INIT_TRIES):
             try:
                 con.execute(self.attach_statement(read_only))

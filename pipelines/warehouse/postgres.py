@@ -32,6 +32,7 @@ from pipelines.warehouse.grants import check_roles, grant_views
 from pipelines.warehouse.kind import T, ViewSession
 from pipelines.warehouse.loaded_ranges import record_every_source
 from pipelines.warehouse.postgres_views import drop_view, replace_view
+from pipelines.warehouse.targets import check_postgres_warehouse
 
 if TYPE_CHECKING:
     import psycopg2.extensions
@@ -87,6 +88,11 @@ class PostgresWarehouse(AttachedWarehouse):
         except duckdb.Error as exc:
             con.close()
             raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
+        try:
+            check_postgres_warehouse(con, ALIAS, self.url, CREDENTIALS_SETTING)  # before anything is written
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def native(self) -> psycopg2.extensions.connection:
