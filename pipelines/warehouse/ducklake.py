@@ -1,4 +1,4 @@
-"""A DuckLake as the warehouse: the catalog in PostgreSQL (or a SQLite/DuckDB file on one machine),
+"""A DuckLake as the warehouse: the catalog in PostgreSQL (or a SQLite file on one machine),
 the data as Parquet files in a folder or an object store, read and written through DuckDB.
 
 Unlike the DuckDB file, many processes on many machines read and write it at once: readers see
@@ -46,7 +46,7 @@ INIT_TRIES = 5  # DuckDB's name for the attached lake, and its metadata schema i
 
 @dataclass(frozen=True)
 class DuckLake(DuckDBEngine, AttachedWarehouse):
-    catalog: str  # postgres://user:pass@host:port/db, sqlite:///path, duckdb:///path (or a file path)
+    catalog: str  # postgres://user:pass@host:port/db or sqlite:////abs/path (targets.py refuses duckdb: files)
     storage: str  # a local folder or an object-store URL
     work_dir: Path  # this machine's folder for dlt's working files (and file-catalog locks)
 
