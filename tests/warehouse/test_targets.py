@@ -47,12 +47,13 @@ def test_a_lake_catalog_pointed_at_a_postgres_warehouse_is_refused_before_writin
     run = cli(make_sandbox(cinnox_calls_per_day=100))
     assert run(*BACKFILL).returncode == 0
     before = pg_tables(postgres_db)
-    refused = run(*BACKFILL, env=lake_env(postgres_db, tmp_path / "lake"))
-    assert refused.returncode == 2, refused.output
-    assert refused.stderr.splitlines() == [
-        f"callhouse: {CATALOG}: {shown(postgres_db)} holds a PostgreSQL warehouse (cinnox._dlt_loads), not a DuckLake "
-        "catalog: give the lake a database of its own, or set WAREHOUSE__DESTINATION=postgres to load that warehouse"
-    ]
+    for command in (BACKFILL, ("status",)):
+        refused = run(*command, env=lake_env(postgres_db, tmp_path / "lake"))
+        assert refused.returncode == 2, refused.output
+        assert refused.stderr.splitlines() == [
+            f"callhouse: {CATALOG}: {shown(postgres_db)} holds a PostgreSQL warehouse (cinnox._dlt_loads), not a DuckLake "
+            "catalog: give the lake a database of its own, or set WAREHOUSE__DESTINATION=postgres to load that warehouse"
+        ]
     assert pg_tables(postgres_db) == before  # no `ducklake` schema, no catalog table
     assert not (tmp_path / "lake").exists()
 
