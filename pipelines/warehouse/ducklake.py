@@ -26,7 +26,7 @@ import duckdb
 from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.attached import AttachedWarehouse
-from pipelines.warehouse.database_url import keep_secret, shown
+from pipelines.warehouse.database_url import checked_postgres_url, keep_secret, looks_like_postgres, shown
 from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.grants import grant_catalog
@@ -167,9 +167,9 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
 def normalize_catalog(value: str) -> str:
     """A URL DuckLake and dlt both read; a bare path is a SQLite or DuckDB catalog file."""
     value = value.strip()
+    if looks_like_postgres(value):  # a misspelt URL is refused, never taken as a path that prints its password
+        return checked_postgres_url(value, CATALOG_SETTING)
     scheme = urlsplit(value).scheme
-    if scheme in ("postgres", "postgresql"):
-        return value
     if scheme in ("sqlite", "duckdb"):
         path = value.split(":///", 1)[1] if ":///" in value else value.split("://", 1)[1]
         return f"{scheme}:///{Path(path).expanduser().absolute()}"

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import duckdb
 
 from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.attached import AttachedWarehouse
-from pipelines.warehouse.database_url import keep_secret, shown
+from pipelines.warehouse.database_url import EXAMPLE, checked_postgres_url, keep_secret, shown
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.grants import check_roles, grant_views
 from pipelines.warehouse.kind import T, ViewSession
@@ -55,9 +54,9 @@ class PostgresWarehouse(AttachedWarehouse):
         url: object = dlt.secrets.get("destination.postgres.credentials")
         if not url:
             raise UsageError(f"WAREHOUSE__DESTINATION=postgres: set {CREDENTIALS_SETTING} (.dlt/secrets.toml or environment)")
-        if not isinstance(url, str) or urlsplit(url.strip()).scheme not in ("postgres", "postgresql"):
-            raise UsageError(f"{CREDENTIALS_SETTING}: write it as one URL, postgresql://user:password@host:5432/database")
-        return cls(url.strip(), work_dir)
+        if not isinstance(url, str):
+            raise UsageError(f"{CREDENTIALS_SETTING}: write it as one URL, {EXAMPLE}")
+        return cls(checked_postgres_url(url, CREDENTIALS_SETTING), work_dir)
 
     def __post_init__(self) -> None:
         keep_secret(self.url)
