@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import re
+from typing import Any, TextIO
 from urllib.parse import unquote
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -132,6 +133,21 @@ def redact_secrets(text: str) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
     return redact_credentials(text)
+
+
+class RedactedStream:
+    """A text stream (stderr under --debug) that masks every secret written to it: tracebacks and
+    dlt's log quote what libraries said, a connection string with its password included."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(redact_secrets(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding: the stream's own
+        return getattr(self.stream, name)
 
 
 def one_line(error: BaseException | str, limit: int = 300) -> str:

@@ -15,7 +15,7 @@ from pipelines.errors import UsageError, passwords_in, redact_credentials, regis
 
 POSTGRES_SCHEMES = ("postgres", "postgresql")
 EXAMPLE = "postgresql://user:password@host:5432/database"
-_LOOKS_POSTGRES = re.compile(r"(?i)^\s*postgres(?:ql)?\b")
+_LOOKS_POSTGRES = re.compile(r"(?i)^\s*postgres(?:ql)?[:/]")
 
 
 def keep_secret(url: str) -> None:
@@ -65,7 +65,8 @@ def checked_postgres_url(value: str, setting: str) -> str:
         parts = _parsed(value)
     except ValueError as exc:  # "Invalid IPv6 URL", "Port could not be cast to integer value as 'x'"
         raise UsageError(f"{setting}: {redact_credentials(value)!r} is not a valid URL ({exc}): write it as {EXAMPLE}") from None
-    if parts.scheme.lower() not in POSTGRES_SCHEMES or not parts.hostname:
+    # No host is libpq's socket form (`postgresql://user@/db?host=/run/postgresql`), with `//`.
+    if parts.scheme.lower() not in POSTGRES_SCHEMES or not (parts.hostname or value.partition(":")[2].startswith("//")):
         raise UsageError(f"{setting}: {redact_credentials(value)!r} is not a PostgreSQL URL: write it as {EXAMPLE}")
     return value
 
