@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 
 from bench import duckdb_versions, harness, report
+from bench.vendors import VENDORS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SIZES = (100_000, 1_000_000)
@@ -32,7 +33,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         action="append",
         metavar="N",
-        help="throughput run with N CINNOX calls (repeatable; default 100000 and 1000000)",
+        help="throughput run with N records of each --vendor (repeatable; default 100000 and 1000000)",
+    )
+    parser.add_argument(
+        "--vendor",
+        default="cinnox",
+        metavar="V[,V...]",
+        help="whose records the throughput runs load: cinnox (default), bandwidth, genesys, comma-separated; "
+        "each against its own floor (DuckDB read_json + UNNEST of the same records) and dlt's paths",
     )
     parser.add_argument("--quick", action="store_true", help=f"throughput at {QUICK_CALLS:,} calls only (CI smoke)")
     parser.add_argument("--days", type=int, default=14, help="daily windows the calls are spread over (default 14)")
@@ -93,6 +101,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.quick:
         args.calls = [QUICK_CALLS]
         args.days = min(args.days, 7)
+    args.vendors = [v.strip() for v in args.vendor.split(",") if v.strip()]
+    unknown_vendors = set(args.vendors) - set(VENDORS)
+    if unknown_vendors or not args.vendors:
+        parser.error(f"--vendor: choose from {', '.join(VENDORS)}")
     args.duckdb_versions = [v.strip() for v in (args.duckdb_versions or "").split(",") if v.strip()]
     if args.duckdb_versions:
         if duckdb_versions.pinned() in args.duckdb_versions:
@@ -147,23 +159,25 @@ def main(argv: list[str] | None = None) -> int:
             python = attempt(f"duckdb {version}", lambda version=version: duckdb_versions.interpreter(version, log))
             if python is not None:
                 interpreters[version] = str(python)
-        for calls in args.calls:
-            log(f"bench: throughput, {calls:,} calls over {args.days} days")
-            result = attempt(
-                f"throughput {calls:,}",
-                lambda calls=calls: harness.throughput(
-                    calls,
-                    args.days,
-                    workdir / f"throughput_{calls}",
-                    args.paths,
-                    seed=args.seed,
-                    log=log,
-                    duckdb_versions=interpreters,
-                    rounds=args.rounds,
-                ),
-            )
-            if result is not None:
-                throughputs.append(result)
+        for vendor in args.vendors:
+            for calls in args.calls:
+                log(f"bench: throughput, {calls:,} {VENDORS[vendor].display} {VENDORS[vendor].record} over {args.days} days")
+                result = attempt(
+                    f"throughput {vendor} {calls:,}",
+                    lambda calls=calls, vendor=vendor: harness.throughput(
+                        calls,
+                        args.days,
+                        workdir / f"throughput_{vendor}_{calls}",
+                        args.paths,
+                        seed=args.seed,
+                        log=log,
+                        duckdb_versions=interpreters,
+                        rounds=args.rounds,
+                        vendor=vendor,
+                    ),
+                )
+                if result is not None:
+                    throughputs.append(result)
         if args.nightly_growth:
             log(f"bench: nightly growth, {args.history_calls:,} calls of history over {args.history_days} days")
             growth = attempt(

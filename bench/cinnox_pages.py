@@ -63,6 +63,7 @@ def parse_window_args(argv: list[str] | None = None) -> Any:
     parser.add_argument("--window-s", type=int, default=86400)
     parser.add_argument("--warehouse", help="DuckDB file (baselines that load)")
     parser.add_argument("--format", default="default", help="dlt loader_file_format, or default")
+    parser.add_argument("--vendor", default="cinnox", choices=("cinnox", "bandwidth", "genesys"))
     args = parser.parse_args(argv)
     args.start = datetime.fromisoformat(args.start).astimezone(UTC)
     args.end = datetime.fromisoformat(args.end).astimezone(UTC)

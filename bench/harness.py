@@ -20,17 +20,20 @@ import duckdb
 import orjson
 
 from bench.measure import Measured, run_measured
+from bench.vendors import VENDORS
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 # A fixed sandbox clock (a Friday, like the tests'): the same data on every run and machine.
 NOW = datetime(2026, 11, 20, 6, 0, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-TABLES = ("call_detail", "call_detail__recording_event_list", "call_detail__recording_event_list__files")
+TABLES = VENDORS["cinnox"].tables
 # Above this the dict baselines would exhaust the machine (~13 GB per 200k calls, dlt-notes.md).
 DICT_BASELINE_MAX_CALLS = 200_000
 
 Log = Callable[[str], None]
+
+UNPACED = {"SOURCES__BANDWIDTH__REQUESTS_PER_SECOND": "0", "SOURCES__GENESYS__REQUESTS_PER_MINUTE": "0"}
 
 # Settings added to every callhouse run (`python -m bench --callhouse-env KEY=VALUE`), for A/B runs
 # of a setting such as SOURCES__CINNOX__CHECKPOINT_ROWS. A mode's own settings win.
@@ -57,7 +60,10 @@ class SandboxProcess:
         cinnox_rps: float | None = None,
         now: datetime = NOW,
         log_dir: Path,
+        vendor: str = "cinnox",
     ):
+        """`calls_per_day`: records per day of `vendor` (the others serve none)."""
+        spec = VENDORS[vendor]
         argv = [
             PYTHON,
             "-m",
@@ -69,7 +75,8 @@ class SandboxProcess:
             "--history-days",
             str(history_days),
             "--calls-per-day",
-            repr(float(calls_per_day)),
+            repr(float(calls_per_day) if vendor == "cinnox" else 0.0),
+            *([] if vendor == "cinnox" else spec.sandbox_volume(calls_per_day)),
             "--latency-ms",
             repr(float(latency_ms)),
         ]
@@ -82,7 +89,9 @@ class SandboxProcess:
         )
         hello = self._read()
         self.url: str = hello["url"]
-        self.env: dict[str, str] = hello["env"]
+        # This sandbox has no rate limits (but --latency's CINNOX one): callhouse paces Bandwidth
+        # and Genesys to their real limits by default, which would measure the limit, not the load.
+        self.env: dict[str, str] = {**hello["env"], **UNPACED}
         self.now = datetime.fromisoformat(hello["now"])
         self.pid: int = hello["pid"]
 
@@ -105,17 +114,26 @@ class SandboxProcess:
         self.proc.stdin.flush()
         return self._read()
 
-    def truth(self, start: datetime, end: datetime, window: timedelta = DAY, ndjson: Path | None = None) -> Truth:
+    def truth(
+        self, start: datetime, end: datetime, window: timedelta = DAY, ndjson: Path | None = None, vendor: str = "cinnox"
+    ) -> Truth:
         started = time.monotonic()
         reply = self.ask(
             "truth",
+            vendor=vendor,
             start=start.isoformat(),
             end=end.isoformat(),
             window_s=int(window.total_seconds()),
             ndjson=str(ndjson) if ndjson else None,
         )
         return Truth(
-            reply["calls"], reply["events"], reply["files"], reply["windows"], reply["min_requests"], time.monotonic() - started
+            reply["calls"],
+            reply["events"],
+            reply["files"],
+            reply["windows"],
+            reply["min_requests"],
+            time.monotonic() - started,
+            reply.get("tables"),
         )
 
     def stats(self) -> dict[str, Any]:
@@ -149,16 +167,17 @@ class Truth:
     events: int
     files: int
     windows: list[int]  # calls per window, in order
-    min_requests: int  # sum of ceil(calls_per_window / 500)
+    min_requests: int | None  # CINNOX: sum of ceil(calls_per_window / 500); other vendors: None
     generate_s: float
+    tables: dict[str, int] | None = None  # rows per warehouse table (None: CINNOX's three)
 
     @property
     def rows(self) -> int:
-        return self.calls + self.events + self.files
+        return sum(self.counts.values())
 
     @property
     def counts(self) -> dict[str, int]:
-        return dict(zip(TABLES, (self.calls, self.events, self.files)))
+        return dict(self.tables) if self.tables else dict(zip(TABLES, (self.calls, self.events, self.files)))
 
 
 # --- measured paths ---------------------------------------------------------------------------
@@ -263,8 +282,10 @@ def _rate_while_changing(samples: list[tuple[float, int]]) -> float | None:
     return (last[1] - first[1]) / (last[0] - first[0]) if last[0] > first[0] else None
 
 
-def callhouse_argv(command: str, start: datetime | None = None, end: datetime | None = None, python: str = PYTHON) -> list[str]:
-    argv = [python, "-m", "pipelines.cli", command, "--source", "cinnox"]
+def callhouse_argv(
+    command: str, start: datetime | None = None, end: datetime | None = None, python: str = PYTHON, vendor: str = "cinnox"
+) -> list[str]:
+    argv = [python, "-m", "pipelines.cli", command, "--source", vendor]
     if command == "backfill":
         argv += ["--start", start.isoformat(), "--end", end.isoformat()]
     return argv
@@ -280,6 +301,7 @@ def run_callhouse(
     end: datetime | None = None,
     sample_requests: bool = False,
     python: str = PYTHON,
+    vendor: str = "cinnox",
     **env: str,
 ) -> PathResult:
     """The real `callhouse` command, from the repository root as users run it (so
@@ -291,22 +313,22 @@ def run_callhouse(
     result = measure_path(
         name,
         sandbox,
-        callhouse_argv(command, start, end, python),
+        callhouse_argv(command, start, end, python, vendor),
         _env(sandbox, warehouse, **{**CALLHOUSE_OVERRIDES, **env}),
         REPO,
         log_dir,
         sample_requests=sample_requests,
     )
-    result.extra.update(parse_summary(result.measured.stdout + result.measured.stderr))
+    result.extra.update(parse_summary(result.measured.stdout + result.measured.stderr, vendor))
     if warehouse.exists() and python == PYTHON:
-        result.counts = count_rows(warehouse)
-        result.extra.update(pipeline_phases(warehouse))
+        result.counts = count_rows(warehouse, vendor, VENDORS[vendor].tables)
+        result.extra.update(pipeline_phases(warehouse, vendor))
     elif warehouse.exists():  # a file of another DuckDB version: read by that version
         result.counts = count_rows_with(python, warehouse)
     return result
 
 
-def pipeline_phases(warehouse: Path) -> dict[str, Any]:
+def pipeline_phases(warehouse: Path, vendor: str = "cinnox") -> dict[str, Any]:
     """Seconds in extract / normalize / load of callhouse's last `pipeline.run` (dlt keeps only the
     last trace; a run split at checkpoints has several), and how many loads the run made."""
     try:
@@ -314,7 +336,7 @@ def pipeline_phases(warehouse: Path) -> dict[str, Any]:
 
         from pipelines.warehouse.duckdb_file import DuckDBFile
 
-        pipeline = dlt.attach(pipeline_name="callhouse_cinnox", pipelines_dir=str(DuckDBFile(warehouse).pipelines_dir))
+        pipeline = dlt.attach(pipeline_name=f"callhouse_{vendor}", pipelines_dir=str(DuckDBFile(warehouse).pipelines_dir))
         trace = pipeline.last_trace
         phases = (
             {
@@ -327,7 +349,7 @@ def pipeline_phases(warehouse: Path) -> dict[str, Any]:
         )
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
-            phases["loads"] = con.execute("select count(*) from cinnox._dlt_loads").fetchone()[0]
+            phases["loads"] = con.execute(f"select count(*) from {vendor}._dlt_loads").fetchone()[0]
         finally:
             con.close()
         return phases
@@ -335,35 +357,33 @@ def pipeline_phases(warehouse: Path) -> dict[str, Any]:
         return {"phases_error": f"{type(exc).__name__}: {exc}"}
 
 
-def parse_summary(output: str) -> dict[str, int]:
+def parse_summary(output: str, vendor: str = "cinnox") -> dict[str, int]:
     """Counts from callhouse's summary line `cinnox: ok, ...; 14 windows, 210 pages, 212 requests, ...`."""
-    import re
-
     found: dict[str, int] = {}
     for line in output.splitlines():
-        if line.startswith("cinnox: ok"):
+        if line.startswith(f"{vendor}: ok"):
             for number, what in re.findall(r"(\d[\d,]*) (windows|pages|requests|throttled|retried|quarantined)\b", line):
                 found[what] = int(number.replace(",", ""))
     return found
 
 
-def count_rows(warehouse: Path, schema: str = "cinnox") -> dict[str, int]:
+def count_rows(warehouse: Path, schema: str = "cinnox", tables: tuple[str, ...] = TABLES) -> dict[str, int]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return count_rows_in(con, schema)
+        return count_rows_in(con, schema, tables)
     finally:
         con.close()
 
 
-def count_rows_in(con: duckdb.DuckDBPyConnection, schema: str = "cinnox") -> dict[str, int]:
+def count_rows_in(con: duckdb.DuckDBPyConnection, schema: str = "cinnox", tables: tuple[str, ...] = TABLES) -> dict[str, int]:
     present = {
         r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
     }
-    return {t: (con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0] if t in present else 0) for t in TABLES}
+    return {t: (con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0] if t in present else 0) for t in tables}
 
 
 def run_callhouse_shared(
-    kind: str, sandbox: SandboxProcess, workdir: Path, log_dir: Path, start: datetime, end: datetime
+    kind: str, sandbox: SandboxProcess, workdir: Path, log_dir: Path, start: datetime, end: datetime, vendor: str = "cinnox"
 ) -> PathResult:
     """The same backfill into a shared warehouse on a throwaway PostgreSQL server on loopback (the
     tests' own, tests/support/postgres.py): `ducklake` (catalog there, data in a local folder) or
@@ -383,10 +403,10 @@ def run_callhouse_shared(
         else:
             settings = {"WAREHOUSE__DESTINATION": "postgres", CREDENTIALS_SETTING: url}
             warehouse = PostgresWarehouse(url, folder)
-        result = run_callhouse(name, sandbox, folder / "calls.duckdb", log_dir, start=start, end=end, **settings)
+        result = run_callhouse(name, sandbox, folder / "calls.duckdb", log_dir, start=start, end=end, vendor=vendor, **settings)
         con = warehouse.connect(read_only=True)
         try:
-            result.counts = count_rows_in(con)
+            result.counts = count_rows_in(con, vendor, VENDORS[vendor].tables)
         finally:
             con.close()
     return result
@@ -413,7 +433,7 @@ def run_fetch_only(sandbox: SandboxProcess, start: datetime, end: datetime, work
 
 
 def run_dlt_baseline(
-    fmt: str, sandbox: SandboxProcess, start: datetime, end: datetime, workdir: Path, log_dir: Path
+    fmt: str, sandbox: SandboxProcess, start: datetime, end: datetime, workdir: Path, log_dir: Path, vendor: str = "cinnox"
 ) -> PathResult:
     name = f"dlt_dicts_{fmt}"
     warehouse = workdir / name / "typical.duckdb"
@@ -430,24 +450,26 @@ def run_dlt_baseline(
         str(warehouse),
         "--format",
         fmt,
+        "--vendor",
+        vendor,
     ]
     # From a scratch folder: a typical user's project has no callhouse .dlt/config.toml.
     result = measure_path(name, sandbox, argv, _env(sandbox, None, PYTHONPATH=str(REPO)), warehouse.parent, log_dir)
     if result.measured.ok:
-        result.counts = count_rows(warehouse)
+        result.counts = count_rows(warehouse, vendor, VENDORS[vendor].tables)
     return result
 
 
-def run_duckdb_baseline(ndjson: Path, workdir: Path, log_dir: Path) -> PathResult:
+def run_duckdb_baseline(ndjson: Path, workdir: Path, log_dir: Path, vendor: str = "cinnox") -> PathResult:
     warehouse = workdir / "duckdb_unnest" / "floor.duckdb"
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    argv = [PYTHON, "-m", "bench.baseline_duckdb", "--ndjson", str(ndjson), "--warehouse", str(warehouse)]
+    argv = [PYTHON, "-m", "bench.baseline_duckdb", "--ndjson", str(ndjson), "--warehouse", str(warehouse), "--vendor", vendor]
     env = _clean_env()
     env["PYTHONPATH"] = str(REPO)
     measured = run_measured(argv, env=env, cwd=warehouse.parent, log_dir=log_dir, name="duckdb_unnest")
     result = PathResult("duckdb_unnest", measured, sandbox_cpu_s=0.0)
     if measured.ok:
-        result.counts = count_rows(warehouse, schema="main")
+        result.counts = count_rows(warehouse, "main", VENDORS[vendor].tables)
     else:
         result.error = f"exit {measured.returncode}: {measured.tail(5)}"
     return result
@@ -484,6 +506,7 @@ class Throughput:
     truth: Truth
     paths: list[PathResult]
     notes: list[str] = field(default_factory=list)
+    vendor: str = "cinnox"
 
     def path(self, name: str) -> PathResult | None:
         return next((p for p in self.paths if p.name == name), None)
@@ -491,6 +514,11 @@ class Throughput:
 
 # A later round of the DuckDB comparison: `callhouse_round2`, `callhouse_duckdb_2.0.0_round2`.
 ROUND = re.compile(r"(callhouse(?:_duckdb_.+)?)_round(\d+)")
+# Paths written for CINNOX alone, with why (the other vendors run the rest).
+CINNOX_ONLY = {
+    "fetch_only": "baseline_fetch.py pages CINNOX",
+    "dlt_dicts_default": "the default loader needs ~13 GB per 200k calls; the parquet path is the one compared",
+}
 ALL_PATHS = (
     "callhouse",
     "callhouse_ducklake",
@@ -512,6 +540,7 @@ def throughput(
     log: Log = _quiet,
     duckdb_versions: dict[str, str] | None = None,
     rounds: int = 1,
+    vendor: str = "cinnox",
 ) -> Throughput:
     """N calls over `days` daily windows ending at the sandbox's midnight, loaded by every path.
     `duckdb_versions` (version -> Python with that DuckDB): callhouse again with each, right after
@@ -523,16 +552,25 @@ def throughput(
     end = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - days * DAY
     notes: list[str] = []
-    with SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed, log_dir=log_dir) as sandbox:
+    spec = VENDORS[vendor]
+    with SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed, log_dir=log_dir, vendor=vendor) as sandbox:
         ndjson = workdir / "records.ndjson" if "duckdb_unnest" in paths else None
-        log(f"  generating ~{calls:,} calls in the sandbox{' and writing NDJSON' if ndjson else ''} (not timed)")
-        truth = sandbox.truth(start, end, ndjson=ndjson)
-        log(f"  {truth.calls:,} calls, {truth.rows:,} rows in {len(truth.windows)} windows ({truth.generate_s:.1f} s)")
+        log(
+            f"  generating ~{calls:,} {spec.display} {spec.record} in the sandbox{' and writing NDJSON' if ndjson else ''} (not timed)"
+        )
+        truth = sandbox.truth(start, end, ndjson=ndjson, vendor=vendor)
+        log(f"  {truth.calls:,} {spec.record}, {truth.rows:,} rows in {len(truth.windows)} windows ({truth.generate_s:.1f} s)")
         results: list[PathResult] = []
         versions = {f"callhouse_duckdb_{version}": python for version, python in (duckdb_versions or {}).items()}
 
         def run(name: str, fn: Callable[[], PathResult]) -> None:
             if name not in paths and name not in versions and not ROUND.fullmatch(name):
+                return
+            if vendor != "cinnox" and name in CINNOX_ONLY:
+                note = f"{name} skipped: CINNOX only (bench/{CINNOX_ONLY[name]})"
+                notes.append(note)
+                results.append(PathResult(name, skipped=note))
+                log(f"  {note}")
                 return
             log(f"  {name} ...")
             result = fn()
@@ -551,10 +589,15 @@ def throughput(
                 warm_up(python)
         run(
             "callhouse",
-            lambda: run_callhouse("callhouse", sandbox, workdir / "callhouse" / "calls.duckdb", log_dir, start=start, end=end),
+            lambda: run_callhouse(
+                "callhouse", sandbox, workdir / "callhouse" / "calls.duckdb", log_dir, start=start, end=end, vendor=vendor
+            ),
         )
         for kind in ("ducklake", "postgres"):
-            run(f"callhouse_{kind}", lambda kind=kind: run_callhouse_shared(kind, sandbox, workdir, log_dir, start, end))
+            run(
+                f"callhouse_{kind}",
+                lambda kind=kind: run_callhouse_shared(kind, sandbox, workdir, log_dir, start, end, vendor),
+            )
         for name, python in versions.items():
             run(
                 name,
@@ -578,6 +621,9 @@ def throughput(
             name = f"dlt_dicts_{fmt}"
             if name not in paths:
                 continue
+            if vendor != "cinnox" and name in CINNOX_ONLY:
+                run(name, lambda name=name: PathResult(name))  # skipped, with its note
+                continue
             if truth.calls > DICT_BASELINE_MAX_CALLS:
                 note = (
                     f"{name} skipped: {truth.calls:,} calls is above {DICT_BASELINE_MAX_CALLS:,} "
@@ -587,11 +633,11 @@ def throughput(
                 results.append(PathResult(name, skipped=note))
                 log(f"  {note}")
                 continue
-            run(name, lambda fmt=fmt: run_dlt_baseline(fmt, sandbox, start, end, workdir, log_dir))
+            run(name, lambda fmt=fmt: run_dlt_baseline(fmt, sandbox, start, end, workdir, log_dir, vendor))
         if ndjson is not None:
-            run("duckdb_unnest", lambda: run_duckdb_baseline(ndjson, workdir, log_dir))
+            run("duckdb_unnest", lambda: run_duckdb_baseline(ndjson, workdir, log_dir, vendor))
             ndjson.unlink(missing_ok=True)
-    return Throughput(calls, days, start, end, truth, results, notes)
+    return Throughput(calls, days, start, end, truth, results, notes, vendor)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from statistics import median
 from typing import Any
 
 from bench.harness import REPO, ROUND, Latency, NightlyGrowth, PathResult, Throughput
+from bench.vendors import VENDORS
 
 TARGET_CALLS_PER_S = 40_000
 TARGET_PEAK_RSS_MB = 300
@@ -173,12 +174,14 @@ def duckdb_versions_note(t: Throughput) -> list[str]:
 
 def throughput_section(t: Throughput) -> list[str]:
     truth = t.truth
+    vendor = VENDORS[t.vendor]
+    tables = ", ".join(f"{name} {rows:,}" for name, rows in truth.counts.items())
     lines = [
-        f"## Throughput: {truth.calls:,} CINNOX calls (asked for {t.requested_calls:,})",
+        f"## Throughput: {truth.calls:,} {vendor.display} {vendor.record} (asked for {t.requested_calls:,})",
         "",
-        f"{truth.rows:,} rows in 3 tables (calls {truth.calls:,}, recording events {truth.events:,}, "
-        f"files {truth.files:,}); backfill [{t.start:%Y-%m-%d}, {t.end:%Y-%m-%d}) = {len(truth.windows)} daily windows, "
-        f"{min(truth.windows):,}-{max(truth.windows):,} calls each. Sandbox latency 0, no rate limit. "
+        f"{truth.rows:,} rows in {len(truth.counts)} table{'s' if len(truth.counts) > 1 else ''} ({tables}); "
+        f"backfill [{t.start:%Y-%m-%d}, {t.end:%Y-%m-%d}) = {len(truth.windows)} daily windows, "
+        f"{min(truth.windows):,}-{max(truth.windows):,} {vendor.record} each. Sandbox latency 0, no rate limit. "
         f"Ratios are baseline / callhouse: speed above 1x is faster than callhouse, memory above 1x uses more. "
         f"Calls per CPU second is the steadier figure when the machine is busy (wall well above CPU).",
         "",
@@ -224,7 +227,7 @@ def throughput_section(t: Throughput) -> list[str]:
         ],
         rows,
     )
-    if ch and ch.ok:
+    if ch and ch.ok and truth.min_requests is not None:
         used = ch.requests if ch.requests is not None else ch.extra.get("requests")
         lines += [
             "",
@@ -336,8 +339,52 @@ def latency_section(lat: Latency) -> list[str]:
     return lines + [""]
 
 
+def issue27_rows(throughputs: list[Throughput]) -> list[list[str]]:
+    """Issue 27's ratios, each at the size of its run (a ratio holds for the size it was measured
+    at): callhouse >= 9x dlt's parquet path (at 190k), >= 0.5x the DuckDB floor (at 1M), DuckLake
+    >= 0.8x the file; peak RSS <= 300 MB at 1M and flat (3M within 10% of 100k)."""
+    rows = []
+    for t in throughputs:
+        ch = t.path("callhouse")
+        if ch is None or not ch.ok:
+            continue
+        speed = calls_per_s(t, ch)
+        where = f"{VENDORS[t.vendor].display}, {t.truth.calls:,} {VENDORS[t.vendor].record}"
+        for name, goal, want in (
+            ("dlt_dicts_parquet", "callhouse vs dlt's parquet path", 9.0),
+            ("duckdb_unnest", "callhouse vs the DuckDB floor", 0.5),
+        ):
+            other = t.path(name)
+            if other is not None and other.ok and speed:
+                value = speed / calls_per_s(t, other)
+                rows.append([f"{goal} >= {want:g}x ({where})", ratio(value), met(value >= want)])
+        lake = t.path("callhouse_ducklake")
+        if lake is not None and lake.ok and speed:
+            value = calls_per_s(t, lake) / speed
+            rows.append([f"DuckLake vs the file >= 0.8x ({where})", ratio(value), met(value >= 0.8)])
+        rss = ch.measured.peak_rss_mb
+        rows.append([f"peak RSS <= {TARGET_PEAK_RSS_MB} MB ({where})", f"{rss:,.0f} MB", met(rss <= TARGET_PEAK_RSS_MB)])
+    for vendor in VENDORS:
+        runs = sorted(
+            (t for t in throughputs if t.vendor == vendor and t.path("callhouse") and t.path("callhouse").ok),
+            key=lambda t: t.truth.calls,
+        )
+        if len(runs) > 1:
+            small, large = runs[0], runs[-1]
+            value = large.path("callhouse").measured.peak_rss_mb / small.path("callhouse").measured.peak_rss_mb
+            rows.append(
+                [
+                    f"peak RSS flat in the range: {large.truth.calls:,} within 10% of {small.truth.calls:,} ({VENDORS[vendor].display})",
+                    ratio(value),
+                    met(value <= 1.10),
+                ]
+            )
+    return rows
+
+
 def targets_section(throughputs: list[Throughput], growth: NightlyGrowth | None, lat: Latency | None) -> list[str]:
     rows = []
+    every_vendor, throughputs = throughputs, [t for t in throughputs if t.vendor == "cinnox"]
     at_target = next((t for t in throughputs if t.requested_calls >= TARGET_AT_CALLS), None)
     largest = max(throughputs, key=lambda t: t.truth.calls, default=None)
     for label, goal in (
@@ -383,6 +430,7 @@ def targets_section(throughputs: list[Throughput], growth: NightlyGrowth | None,
                         "figure",
                     ]
                 )
+    rows += issue27_rows(every_vendor)
     if lat is not None:
         for p in lat.runs:
             requests = p.requests if p.requests is not None else p.extra.get("requests")

@@ -3,10 +3,11 @@
 Started by the benchmark with the sandbox settings on the command line; prints one JSON line
 (`url`, `env`, `now`, `pid`) once it serves, then answers JSON-line commands on stdin:
 
-  {"cmd": "truth", "start": ISO, "end": ISO, "window_s": 86400, "ndjson": path or null}
-      per-window call counts, recording events and files of [start, end) as served now
-      (generates the data on the way, so measured runs do not pay for generation);
-      with `ndjson`, also writes those records there, one per line
+  {"cmd": "truth", "vendor": "cinnox", "start": ISO, "end": ISO, "window_s": 86400, "ndjson": path or null}
+      per-window record counts of `vendor` (cinnox, bandwidth or genesys) in [start, end) as
+      served now, and the rows of each warehouse table they make (bench/vendors.py); generates
+      the data on the way, so measured runs do not pay for generation; with `ndjson`, also
+      writes those records there, one per line
   {"cmd": "stats"}   the sandbox's own counters, and this process's CPU seconds
   {"cmd": "stop"}
 """
@@ -23,6 +24,7 @@ from typing import Any
 import orjson
 import pendulum
 
+from bench.vendors import VENDORS
 from pipelines.sandbox import Sandbox, SandboxConfig
 
 PAGE_LIMIT = 500  # CINNOX's maximum page size
@@ -33,7 +35,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--now", required=True, help="the sandbox clock, ISO-8601")
     parser.add_argument("--history-days", type=int, required=True)
-    parser.add_argument("--calls-per-day", type=float, required=True)
+    parser.add_argument("--calls-per-day", type=float, required=True, help="CINNOX calls per day")
+    parser.add_argument("--bandwidth-calls-per-day", type=float, default=0.0)
+    parser.add_argument("--genesys-dialogs-per-day", type=float, default=0.0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--cinnox-rps", type=float, default=None)
     args = parser.parse_args()
@@ -43,6 +47,8 @@ def main() -> int:
         now=pendulum.parse(args.now),
         history_days=args.history_days,
         cinnox_calls_per_day=args.calls_per_day,
+        bandwidth_calls_per_day=args.bandwidth_calls_per_day,
+        genesys_dialogs_per_day=args.genesys_dialogs_per_day,
         latency_ms=args.latency_ms,
         cinnox_rps=args.cinnox_rps,
         bandwidth_rps=None,
@@ -73,20 +79,20 @@ def main() -> int:
 
 
 def truth(sandbox: Sandbox, command: dict[str, Any]) -> dict[str, Any]:
+    vendor = VENDORS[command.get("vendor") or "cinnox"]
     start, end = pendulum.parse(command["start"]), pendulum.parse(command["end"])
     step = timedelta(seconds=command.get("window_s", 86400))
     ndjson = open(command["ndjson"], "wb") if command.get("ndjson") else None
     windows = []
-    events = files = 0
+    children = [0] * (len(vendor.tables) - 1)
     try:
         cursor = start
         while cursor < end:
             nxt = min(cursor + step, end)
-            records = sandbox.truth.cinnox_calls(cursor, nxt)
+            records = sandbox.truth.records(vendor.name, cursor, nxt)
             for record in records:
-                for event in record.get("recordingEventList") or []:
-                    events += 1
-                    files += len(event.get("files") or [])
+                for i, rows in enumerate(vendor.child_rows(record)):
+                    children[i] += rows
                 if ndjson is not None:
                     ndjson.write(orjson.dumps(record) + b"\n")
             windows.append(len(records))
@@ -94,12 +100,15 @@ def truth(sandbox: Sandbox, command: dict[str, Any]) -> dict[str, Any]:
     finally:
         if ndjson is not None:
             ndjson.close()
+    calls = sum(windows)
     return {
-        "calls": sum(windows),
-        "events": events,
-        "files": files,
+        "calls": calls,
+        "tables": dict(zip(vendor.tables, [calls, *children])),
+        "events": children[0] if children else 0,
+        "files": children[1] if len(children) > 1 else 0,
         "windows": windows,
-        "min_requests": sum(math.ceil(n / PAGE_LIMIT) for n in windows),
+        # CINNOX pages by offset within a window; the others' minimum depends on their paging.
+        "min_requests": sum(math.ceil(n / PAGE_LIMIT) for n in windows) if vendor.name == "cinnox" else None,
         "cpu_s": cpu_seconds(),
     }
 

@@ -56,9 +56,10 @@ class WarehouseSettings(BaseConfiguration):
     # (dlt's DESTINATION__POSTGRES__CREDENTIALS).
     destination: str = DEFAULT_DESTINATION
     # DuckDB's memory while loading (DuckDB syntax: 512MB, 2GB). Its own default, 80% of RAM, lets
-    # the block cache grow with the warehouse; 256MB measured as fast on 1M calls and ~130 MB lower
-    # at peak (bench/README.md). Larger merges spill to a temp folder beside the warehouse.
-    load_memory_limit: str = "256MB"
+    # the block cache grow with the warehouse. 128MB: the backfill's peak ~150 MB below 256MB's at
+    # 190k calls for no more CPU (bench/README.md), on the way to a 1 GB VM's 300 MB. Larger
+    # merges spill to a temp folder beside the warehouse.
+    load_memory_limit: str = "128MB"
     # DuckDB threads while loading; default all cores but one, which the fetch thread
     # (extract/lookahead.py) uses meanwhile: on 2 cores 1 thread measured ~4% faster than 2.
     load_threads: int | None = None

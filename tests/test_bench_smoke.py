@@ -1,4 +1,5 @@
-"""Smoke run of the benchmark harness (bench/): the quick size, callhouse and fetch-only paths.
+"""Smoke run of the benchmark harness (bench/): the quick size, callhouse and fetch-only paths;
+Bandwidth and Genesys at a tiny size with their floor and dlt's parquet path.
 
 Asserts that the harness completes and that what each path loaded or fetched equals the sandbox's
 truth; nothing about speed (CI machines are shared and noisy).
@@ -6,10 +7,12 @@ truth; nothing about speed (CI machines are shared and noisy).
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from bench import duckdb_versions, harness, report
-from bench.measure import Measured
+from bench.measure import Measured, run_measured
 
 
 @pytest.mark.timeout(180)
@@ -59,3 +62,40 @@ def test_duckdb_version_rows_are_compared_with_the_pinned_run_of_their_round():
     assert "| 1.25x | 0.80x | yes |" in markdown  # round 1: against callhouse
     assert "| 0.50x | 2.00x | yes |" in markdown  # round 2: against callhouse_round2, not callhouse
     assert "median of 2 rounds: calls/s 0.88x (rounds 1.25x, 0.50x)" in markdown
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("vendor", ["bandwidth", "genesys"])
+def test_bench_vendor_paths_load_exactly_the_sandbox_truth(tmp_path, vendor):
+    paths = ("callhouse", "dlt_dicts_parquet", "duckdb_unnest", "fetch_only")
+    run = harness.throughput(1_500, days=3, workdir=tmp_path, paths=paths, vendor=vendor)
+
+    assert run.truth.calls > 1_000 and len(run.truth.windows) == 3
+    if vendor == "bandwidth":
+        assert set(run.truth.counts) == {"calls", "calls__sip_headers"} and run.truth.counts["calls__sip_headers"] > 0
+    else:
+        assert set(run.truth.counts) == {"siptraces"}
+    for name in paths[:3]:
+        path = run.path(name)
+        assert path.ok, (name, path.error)
+        assert path.counts == run.truth.counts, name
+    assert run.path("fetch_only").skipped  # written for CINNOX's paging alone
+
+    markdown = report.render([run], None, None, report.machine(), f"python -m bench --vendor {vendor}")
+    assert f"callhouse vs the DuckDB floor >= 0.5x ({harness.VENDORS[vendor].display}," in markdown
+    assert f"callhouse vs dlt's parquet path >= 9x ({harness.VENDORS[vendor].display}," in markdown
+
+
+def test_a_measured_peak_is_the_childs_not_the_benchmarks(tmp_path):
+    # Linux keeps the RSS high-water mark across exec, and a vfork child's memory until then is
+    # the parent's: started straight from a 300 MB benchmark, `python -c pass` read 300+ MB.
+    ballast = bytearray(300 * 2**20)
+    ballast[::4096] = b"\1" * len(ballast[::4096])
+    measured = run_measured([sys.executable, "-c", "pass"], env={}, cwd=tmp_path, log_dir=tmp_path / "logs", name="pass")
+
+    assert measured.ok and 0 < measured.peak_rss_mb < 100
+    failing = run_measured(
+        [sys.executable, "-c", "import sys; sys.exit(3)"], env={}, cwd=tmp_path, log_dir=tmp_path / "logs", name="fail"
+    )
+    assert failing.returncode == 3 and not failing.ok
+    del ballast

@@ -183,3 +183,21 @@ def test_a_warehouse_that_is_not_a_database_is_one_line_naming_it_and_the_cause(
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith(f"callhouse: warehouse {run.warehouse} cannot be opened: ")
     assert cause in result.stderr and "another process" not in result.stderr
+
+
+def test_a_load_command_runs_without_importing_pandas(make_sandbox, cli):
+    # No command uses pandas; DuckDB's client would import it (~35 MB) on its first query with a
+    # parameter, and the run log's is one.
+    sandbox = make_sandbox(cinnox_calls_per_day=200)
+    script = (
+        "import atexit, sys; "
+        "atexit.register(lambda: print('pandas loaded:', sys.modules.get('pandas') is not None, file=sys.stderr)); "
+        "from pipelines.cli import main; sys.exit(main())"
+    )
+    start = TEST_NOW.subtract(days=1).to_date_string()
+    result = cli(sandbox)(
+        "backfill", "--source", "cinnox", "--start", start, "--end", TEST_NOW.to_date_string(), entry=("-c", script)
+    )
+
+    assert result.returncode == 0, result.output
+    assert result.stderr.splitlines()[-1] == "pandas loaded: False"

@@ -53,6 +53,10 @@ DLT_DEFAULTS = {
     # Parquet files only carry a package from extract to DuckDB and are deleted once loaded: not
     # compressing them measured the same speed and ~120 MB less peak memory on 1M calls.
     "DATA_WRITER__COMPRESSION": "none",
+    # One load job at a time (dlt's default: up to 20 threads, i.e. every table's file at once, each
+    # a DuckDB query of its own under the one memory limit): the 190k backfill's peak 519 -> 415 MB
+    # for the same CPU (bench/README.md); the loading DuckDB has one thread anyway.
+    "LOAD__WORKERS": "1",
 }
 
 

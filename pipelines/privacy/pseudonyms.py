@@ -48,7 +48,11 @@ KEY_SETTING = setting_name("privacy", "key")
 # A key shorter than this is a password, guessable by trying: HMAC's strength is the key's.
 MIN_KEY_LENGTH = 16
 _FINGERPRINT_LABEL = b"callhouse privacy key fingerprint v1"
-_CACHE_LIMIT = 1_000_000  # values remembered per run: callers repeat, pseudonyms cost an HMAC each
+# Values remembered per kind (callers repeat, and a pseudonym costs an HMAC), then forgotten all at
+# once. Each costs ~250 bytes: a million (the old bound) grew a long backfill by ~250 MB per cache,
+# with every caller's number new; 50,000 keeps each under ~15 MB and still holds the numbers that
+# repeat (staff, queues) across a day of pages.
+_CACHE_LIMIT = 50_000
 
 
 @configspec
@@ -163,11 +167,11 @@ class Pseudonyms:
             normalized = pc.binary_join_element_wise("+", pc.utf8_ltrim(normalized, characters="+"), "")
         hashed = iter(self._hmac_many(kind, normalized).to_pylist())
         convert, sent = self._convert[kind], self._sent[kind]
-        if len(sent) >= _CACHE_LIMIT:
-            sent.clear()
         out = []
         for value, fast in zip(uniques.to_pylist(), usual.to_pylist()):
             if fast:
+                if len(sent) >= _CACHE_LIMIT:
+                    sent.clear()
                 # remembered as sent: the same number may come again as a display name
                 made = sent[value] = next(hashed)
                 out.append(made)

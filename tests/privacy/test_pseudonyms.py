@@ -81,3 +81,20 @@ def test_settings_are_checked_and_the_key_is_kept_secret(monkeypatch: pytest.Mon
     with pytest.raises(UsageError, match="shorter than 16"):
         configured_pseudonyms()
     assert "short-secret" not in redact_secrets("the key short-secret leaked")
+
+
+def test_the_remembered_pseudonyms_stay_bounded_on_a_long_backfill():
+    # Every caller's number is new on a long backfill: remembering them all grew the run by
+    # ~250 bytes per number (a million numbers: ~250 MB per cache). The pseudonyms stay right.
+    from pipelines.privacy import pseudonyms as module
+
+    made = Pseudonyms(KEY, ALL)
+    numbers = [f"+4420{n:08d}" for n in range(120_000)]
+    column = made.table(pa.table({"caller": numbers}), {"caller": "phone_number"})["caller"].to_pylist()
+    assert max(len(cache) for cache in (*made._made.values(), *made._sent.values())) <= module._CACHE_LIMIT <= 100_000
+    one_by_one = [made.value("phone_number", f"0044 20 {n:08d}") for n in range(0, 120_000, 7)]
+
+    assert column[::7] == one_by_one
+    assert column[5] == Pseudonyms(KEY, ALL).value("phone_number", numbers[5])
+    caches = [*made._made.values(), *made._sent.values()]
+    assert max(len(cache) for cache in caches) <= module._CACHE_LIMIT <= 100_000
