@@ -288,10 +288,18 @@ def _typed_array(
         return pa.array(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
         coerce = COERCE.get(kind, _as_extra)
+        where_field = f"{where}.{vendor_field}"
+        if kind in ("text", "extra"):
+            try:
+                # The usual reason here: phone numbers sent as JSON numbers among text. Text stays
+                # as it is; only the rest is coerced (a bad value redoes the column below).
+                return pa.array([v if v.__class__ is str else coerce(v, where_field) for v in values], arrow_type)
+            except BadRecord:
+                pass
         typed = []
         for index, value in enumerate(values):
             try:
-                typed.append(coerce(value, f"{where}.{vendor_field}"))
+                typed.append(coerce(value, where_field))
             except BadRecord as exc:
                 bad.setdefault(index, str(exc))
                 typed.append(None)
