@@ -23,6 +23,10 @@ class CountsRequests(Protocol):
     def stats(self) -> RequestCounts: ...
 
 
+# How the run's notice about NUL characters starts (docs/loading.md).
+NUL_NOTICE = "NUL characters removed from "
+
+
 @dataclass
 class RunStats:
     """What one source did in one command: shown live, in the summary and in the run log."""
@@ -38,10 +42,19 @@ class RunStats:
     throttled: int = 0
     retries: int = 0
     notices: list[str] = field(default_factory=list)
+    nul_removed: int = 0  # text values that had NUL characters removed (fetch/records.without_nul)
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
+
+    def count_nul_removed(self, values: int) -> None:
+        """Add to the values that had NUL characters removed; the run's one notice says how many."""
+        if not values:
+            return
+        self.notices[:] = [n for n in self.notices if not n.startswith(NUL_NOTICE)]
+        self.nul_removed += values
+        self.notices.append(f"{NUL_NOTICE}{self.nul_removed} text value(s) (PostgreSQL cannot store them)")
 
     def request_counter(self, *clients: CountsRequests) -> Callable[[], None]:
         """A function that sets the request counts to what earlier loads of this run counted

@@ -24,7 +24,7 @@ from pipelines.extract.ledger import STATE_KEY, LoadRequest, Plan, SourceLedger
 from pipelines.extract.lookahead import FetchWindow, Lookahead, fetch_in_order
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
-from pipelines.fetch.records import Batch, TableSpec
+from pipelines.fetch.records import Batch, TableSpec, without_nul
 from pipelines.fetch.windows import Window, parse_duration, parse_instant
 from pipelines.settings import (
     DEFAULT_CHECKPOINT_ROWS,
@@ -171,6 +171,9 @@ class WindowWalk:
             yield window, self.lookahead.take(window)
 
     def _mark(self, table: str, arrow: pa.Table, hinted: set[str]) -> DataItemWithMeta:
+        # NUL characters go before anything else sees the values (pseudonyms, every warehouse).
+        arrow, removed = without_nul(arrow)
+        self.stats.count_nul_removed(removed)
         # Every gathered page passes here on its way to dlt: pseudonyms are made on whole batches
         # (tens of thousands of rows) rather than per vendor page, which costs a fixed overhead.
         if self.pseudonymize is not None:

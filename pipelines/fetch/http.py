@@ -19,6 +19,7 @@ import httpx
 import orjson
 
 from pipelines.errors import VendorAuthError, VendorError
+from pipelines.fetch.decoding import NotJSON, decode_leniently
 from pipelines.fetch.retry import RETRIED_ERRORS, Answer, RetryPolicy, Tries, classify, retry_after_seconds
 
 log = logging.getLogger("callhouse.http")
@@ -120,7 +121,8 @@ class VendorClient:
         return text
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> tuple[Any, httpx.Response]:
-        """GET and parse JSON; a 200 whose body is not JSON (HTML error page, cut body) is retried."""
+        """GET and parse JSON; a 200 whose body is not JSON (HTML error page, cut body) is retried.
+        A record holding text that is not valid Unicode comes back as a decoding.Undecodable."""
         return self.request_json("GET", url, params=params)
 
     def request_json(self, method: str, url: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
@@ -130,6 +132,8 @@ class VendorClient:
             try:
                 body = orjson.loads(response.content)
             except orjson.JSONDecodeError:
+                body = _decoded_leniently(response.content, self.vendor)
+            if body is _NOT_JSON:
                 what = f"{response.headers.get('content-type', 'unknown type')}, {len(response.content)} bytes"
                 log.debug("%s: body not JSON (%s), retrying", self.vendor, what)
                 tries.failed(f"{method} {_path(url)}: response is not JSON ({what})")
@@ -187,6 +191,21 @@ class VendorClient:
         except Exception:
             text = response.text[:200]
         return self.redact(" ".join(str(text).split()))
+
+
+_NOT_JSON = object()
+
+
+def _decoded_leniently(content: bytes, vendor: str) -> Any:
+    """A body orjson refused: records holding text that is not valid Unicode set aside (they are
+    quarantined, the rest of the page loads), or _NOT_JSON for a body that is not JSON at all."""
+    try:
+        body = decode_leniently(content)
+    except NotJSON as exc:
+        log.debug("%s: body not JSON: %s", vendor, exc)
+        return _NOT_JSON
+    log.debug("%s: body decoded leniently (text that is not valid Unicode)", vendor)
+    return body
 
 
 def _printed_forms(secret: str) -> list[str]:

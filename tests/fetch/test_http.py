@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from pipelines.errors import VendorAuthError, VendorError
+from pipelines.fetch.decoding import Undecodable
 from pipelines.fetch.http import VendorClient
 from pipelines.fetch.retry import RetryPolicy, Tries
 
@@ -69,6 +70,8 @@ def _handler(vendor: Vendor) -> type[BaseHTTPRequestHandler]:
             status, headers, body = entry
             if isinstance(body, (dict, list)):
                 payload, kind = json.dumps(body).encode(), "application/json"
+            elif isinstance(body, bytes):  # served as given: JSON no encoder would write
+                payload, kind = body, "application/json"
             else:
                 payload, kind = str(body).encode(), "text/plain"
             self.send_response(status)
@@ -184,6 +187,36 @@ def test_html_bodies_past_max_retries_say_the_response_is_not_json(vendor, clien
     with pytest.raises(VendorError) as raised:
         api.get_json("/calls")
     assert str(raised.value) == "acme: GET /calls: response is not JSON (text/html, 20 bytes) after 2 tries"
+
+
+@pytest.mark.parametrize(
+    ("bad", "escaped", "what"),
+    [(b"\\ud800", "\\ud800", "a lone surrogate (\\ud800)"), (b"\xff", "\\xff", "a byte that is not UTF-8 (0xff)")],
+    ids=["lone-surrogate", "invalid-utf8"],
+)
+def test_a_record_that_cannot_be_decoded_is_set_aside_and_the_rest_of_the_body_kept(vendor, client, bad, escaped, what):
+    # Genesys's shape ({"data": [...]}); CINNOX's and Bandwidth's run end to end in
+    # tests/sources/test_unstorable_text.py.
+    body = b'{"count": 3, "data": [{"id": "1"}, {"id": "2", "to": {"uri": "sip:@@"}, "n": [1]}, {"id": "3"}]}'
+    vendor.answer((200, {}, body.replace(b"@@", bad)))
+    api = client()
+    decoded, _ = api.get_json("/siptraces")
+    assert decoded == {
+        "count": 3,
+        "data": [
+            {"id": "1"},
+            Undecodable({"id": "2", "to": {"uri": f"sip:{escaped}"}, "n": [1]}, f"to.uri: text is not valid Unicode: {what}"),
+            {"id": "3"},
+        ],
+    }
+    assert api.stats.as_dict() == {"requests": 1, "retries": 0, "throttled": 0}
+
+
+def test_text_that_cannot_be_decoded_outside_any_record_is_retried_as_not_json(vendor, client):
+    vendor.answer((200, {}, b'{"message": "\\ud800", "data": []}'), OK)
+    api = client()
+    assert api.get_json("/siptraces")[0] == {"ok": True}
+    assert api.stats.as_dict() == {"requests": 2, "retries": 1, "throttled": 0}
 
 
 def test_request_returns_a_non_json_answer_as_it_is(vendor, client):

@@ -11,6 +11,7 @@ import pendulum
 import pyarrow as pa
 import pytest
 
+from pipelines.fetch.decoding import Undecodable
 from pipelines.fetch.records import (
     QUARANTINE,
     BadRecord,
@@ -21,9 +22,11 @@ from pipelines.fetch.records import (
     as_text,
     as_timestamp,
     column_name,
+    not_an_object,
     quarantine_row,
     typed_columns,
     typed_row,
+    without_nul,
 )
 from pipelines.fetch.windows import Window
 
@@ -384,3 +387,40 @@ def test_table_rows_become_declared_columns_then_extras_as_text():
         [("call_id", pa.string()), ("leg_id", pa.string()), ("seconds", pa.int64()), ("codec", pa.string())]
     )
     assert table.to_pydict() == {"call_id": ["c1", "c1"], "leg_id": ["l1", "l2"], "seconds": [5, None], "codec": [None, "opus"]}
+
+
+# --- NUL characters and undecodable records -----------------------------------------------------
+
+
+def test_nul_characters_are_removed_from_every_text_column_and_counted():
+    table = pa.table(
+        {
+            "name": pa.array(["Mei\x00Smith", "Ann", None, "\x00\x00"]),
+            "n": pa.array([1, 2, 3, 4], pa.int64()),
+            "note": pa.array(["a\x00b\x00c", "plain", "x", "y"], pa.large_string()),
+        }
+    )
+    cleaned, removed = without_nul(table)
+    assert removed == 3
+    assert cleaned.to_pydict() == {"name": ["MeiSmith", "Ann", None, ""], "n": [1, 2, 3, 4], "note": ["abc", "plain", "x", "y"]}
+    assert cleaned.schema == table.schema
+
+
+def test_a_table_without_nul_characters_is_returned_as_it_is():
+    table = pa.table({"name": ["Mei", "Ann"]})
+    assert without_nul(table) == (table, 0)
+
+
+def test_a_nul_outside_a_slice_is_not_counted():
+    # A sliced column shares its parent's character data, NUL included.
+    table = pa.table({"name": ["a\x00", "b", "c"]}).slice(1)
+    cleaned, removed = without_nul(table)
+    assert removed == 0 and cleaned.to_pydict() == {"name": ["b", "c"]}
+
+
+def test_an_undecodable_record_is_quarantined_with_its_reason_and_escaped_text():
+    record = Undecodable({"id": "c1", "name": "Mei\\ud800Smith"}, "name: text is not valid Unicode: a lone surrogate (\\ud800)")
+    row = quarantine_row("calls", record, not_an_object(record), None)
+    assert row["reason"] == "name: text is not valid Unicode: a lone surrogate (\\ud800)"
+    assert row["raw_json"] == '{"id":"c1","name":"Mei\\\\ud800Smith"}'
+    assert not_an_object(["a list"]) == "record is list, not an object"

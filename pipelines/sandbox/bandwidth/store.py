@@ -12,7 +12,7 @@ import orjson
 
 from pipelines import JSON
 
-from ..data import DAY_MS, DayCache, ceil_div, parse_rfc3339_us
+from ..data import DAY_MS, DayCache, ceil_div, decoded, parse_rfc3339_us
 from ..faults import DEFECTS, BadRecord, DefectTargets, bad_record_entry, broken_field, is_bad, malform
 from .records import VENDOR, BandwidthDay, generate_day
 
@@ -146,7 +146,7 @@ class BandwidthStore:
         """Truth: calls with start <= startTime < end as served now, ascending; malformed ones
         left out unless include_bad."""
         return [
-            orjson.loads(self.served(day, i, now_ms, bad_rate))
+            decoded(self.served(day, i, now_ms, bad_rate))
             for day, i in self._between(ceil_div(start_us, 1000), ceil_div(end_us, 1000), now_ms)
             if include_bad or not is_bad(day.badness[i], bad_rate)
         ]
@@ -164,9 +164,10 @@ class BandwidthStore:
                 out.append(bad_record_entry(VENDOR, day.ids[i], defect, broken_field(defect, DEFECT_TARGETS), served))
         return out
 
-    def add(self, record: dict[str, JSON]) -> str:
+    def add(self, record: dict[str, JSON], served: bytes | None = None) -> str:
         """Inject a constructed call: listed from its startTime exactly as given (its state does
-        not move with the clock), never malformed."""
+        not move with the clock), never malformed. `served`: the bytes to serve instead of
+        `record` (text no JSON encoder writes); `record` then only places it."""
         start_us = _rfc3339_us(record["startTime"])
         if start_us is None:
             raise ValueError("startTime must be ISO-8601 with a zone")
@@ -189,7 +190,7 @@ class BandwidthStore:
             day.evolves.insert(i, 0)
             day.badness.insert(i, 1.0)
             day.defect.insert(i, 0)
-            day.records.insert(i, orjson.dumps(record))
+            day.records.insert(i, orjson.dumps(record) if served is None else served)
             day.variants.clear()  # keyed by position, which just shifted
             day.index = None
             self._version += 1

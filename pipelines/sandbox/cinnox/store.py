@@ -12,7 +12,7 @@ import orjson
 
 from pipelines import JSON
 
-from ..data import DAY_MS, DayCache, ceil_div, derive_seed, hex_ids, parse_rfc3339_us
+from ..data import DAY_MS, DayCache, ceil_div, decoded, derive_seed, hex_ids, parse_rfc3339_us
 from ..faults import BadRecord, DefectTargets, bad_record_entry, is_bad, malformed_copy
 from .records import CALL_TYPES, STATUS_NAMES, VENDOR, CinnoxDay, generate_day
 from .staff import staff_roster
@@ -94,7 +94,7 @@ class CinnoxStore:
         rows = self.select(
             ceil_div(start_us, 1000), ceil_div(end_us, 1000) - 1, now_ms, bad_rate=bad_rate, skip_bad=not include_bad
         )
-        return [orjson.loads(r) for r in rows]
+        return [decoded(r) for r in rows]
 
     def bad_records(self, start_us: int | None, end_us: int | None, now_ms: int, bad_rate: float) -> list[BadRecord]:
         if bad_rate <= 0:
@@ -109,8 +109,10 @@ class CinnoxStore:
                     out.append(bad_record_entry(VENDOR, day.ids[i], defect, fld, orjson.loads(raw)))
         return out
 
-    def add(self, record: dict[str, JSON]) -> str:
-        """Inject a constructed call; listed once its callEndTime has passed, never malformed."""
+    def add(self, record: dict[str, JSON], served: bytes | None = None) -> str:
+        """Inject a constructed call; listed once its callEndTime has passed, never malformed.
+        `served`: the bytes to serve instead of `record` (text no JSON encoder writes, such as a
+        lone surrogate escape or bytes that are not UTF-8); `record` then only places it."""
         call_us = _rfc3339_us(record["callDate"])
         end_us = _rfc3339_us(record.get("callEndTime", record["callDate"]))
         if call_us is None or end_us is None:
@@ -130,7 +132,7 @@ class CinnoxStore:
             day.status.insert(i, STATUS_NAMES.index(st) if st in STATUS_NAMES else 255)
             day.badness.insert(i, 1.0)
             day.defect.insert(i, 0)
-            day.records.insert(i, orjson.dumps(record))
+            day.records.insert(i, orjson.dumps(record) if served is None else served)
             day.malformed.clear()  # keyed by position, which just shifted
             day.last_visible = max(day.last_visible, end_ms)
             self._version += 1

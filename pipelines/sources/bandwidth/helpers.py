@@ -14,7 +14,17 @@ import pyarrow as pa
 
 from pipelines.errors import VendorError
 from pipelines.fetch.http import VendorClient
-from pipelines.fetch.records import QUARANTINE, BadRecord, Batch, TableRows, as_text, as_timestamp, quarantine_row, typed_columns
+from pipelines.fetch.records import (
+    QUARANTINE,
+    BadRecord,
+    Batch,
+    TableRows,
+    as_text,
+    as_timestamp,
+    not_an_object,
+    quarantine_row,
+    typed_columns,
+)
 from pipelines.fetch.windows import Window, iso, parse_instant
 
 from .settings import CALLS, CALLS_PATH, MAX_RATE_LIMIT_WAIT_S, SIP_HEADERS
@@ -316,7 +326,7 @@ class CallFlattener:
             if isinstance(item.record, dict):
                 records.append(item.record)
             else:
-                self._quarantine(quarantine, item.record, f"record is {type(item.record).__name__}, not an object", window)
+                self._quarantine(quarantine, item.record, not_an_object(item.record), window)
 
         bad: dict[int, str] = {}
         call_columns = typed_columns(CALLS, records, bad, "call")

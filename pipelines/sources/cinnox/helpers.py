@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from pipelines.errors import VendorError
 from pipelines.fetch.http import VendorClient
-from pipelines.fetch.records import QUARANTINE, Batch, TableRows, quarantine_row, typed_columns
+from pipelines.fetch.records import QUARANTINE, Batch, TableRows, not_an_object, quarantine_row, typed_columns
 from pipelines.fetch.redaction import unsigned_url
 from pipelines.fetch.windows import Window, iso
 
@@ -66,7 +66,7 @@ class CallDetailFlattener:
         calls = [r for r in records if isinstance(r, dict)]
         for record in records:
             if not isinstance(record, dict):
-                quarantine.add(quarantine_row("call_detail", record, f"record is {type(record).__name__}, not an object", window))
+                quarantine.add(quarantine_row("call_detail", record, not_an_object(record), window))
 
         bad: dict[int, str] = {}
         call_columns = typed_columns(CALL_DETAIL, calls, bad, "call")

@@ -10,7 +10,7 @@ import httpx
 
 from pipelines.errors import VendorError
 from pipelines.fetch.http import VendorClient
-from pipelines.fetch.records import QUARANTINE, BadRecord, TableRows, quarantine_row, typed_row
+from pipelines.fetch.records import QUARANTINE, BadRecord, TableRows, not_an_object, quarantine_row, typed_row
 from pipelines.fetch.windows import Window, iso
 
 from .settings import CONVERSATION_SIP_HEADERS, SIPTRACES, SIPTRACES_PATH
@@ -123,7 +123,7 @@ class SiptraceFlattener:
     @staticmethod
     def _row(record: Any) -> dict[str, Any]:
         if not isinstance(record, dict):
-            raise BadRecord(f"record is {type(record).__name__}, not an object")
+            raise BadRecord(not_an_object(record))
         row = typed_row(record, SIPTRACES, "siptrace")
         if not row.get("id"):
             raise BadRecord("missing id")
