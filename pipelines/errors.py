@@ -43,6 +43,26 @@ class WarehouseBusy(CallhouseError):
     pass
 
 
+class LockWaitTimeout(CallhouseError):
+    """Another session held a lock longer than WAREHOUSE__LOCK_TIMEOUT_S (PostgreSQL's
+    lock_timeout): the statement was cancelled and its transaction rolled back (exit 1)."""
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's code for "canceling statement due to lock timeout"
+_LOCK_TIMEOUT_WORDS = "canceling statement due to lock timeout"
+
+
+def lock_wait_timeout(error: BaseException) -> LockWaitTimeout | None:
+    """A load's statement that gave up waiting on a lock, as one line (dlt keeps only the text of
+    a job's error, so the words count as well as PostgreSQL's code)."""
+    if getattr(error, "pgcode", None) == LOCK_NOT_AVAILABLE or _LOCK_TIMEOUT_WORDS in str(error):
+        return LockWaitTimeout(
+            "gave up waiting for a lock another session holds in the warehouse (an open transaction, a LOCK TABLE): "
+            "end that session's transaction and rerun (WAREHOUSE__LOCK_TIMEOUT_S sets the wait; pg_stat_activity shows who)"
+        )
+    return None
+
+
 class MachineFailure(CallhouseError):
     """The machine refused a write: disk full, read-only folder, no permission. Nothing to retry;
     the user frees space or points --warehouse elsewhere. `path` is None when the library did not
@@ -121,7 +141,7 @@ def root_error(exc: BaseException) -> BaseException:
             return WarehouseBusy(
                 f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})"
             )
-        refused = machine_failure(current)
+        refused = machine_failure(current) or lock_wait_timeout(current)
         if refused is not None:
             return refused
         seen.add(id(current))
