@@ -30,6 +30,7 @@ from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
 from pipelines.fetch.windows import now
 from pipelines.load.repairs import repair, repair_latest_load
+from pipelines.load.set_aside import set_aside
 from pipelines.privacy.pseudonyms import batch_pseudonymizer, configured_pseudonyms
 from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
@@ -127,6 +128,7 @@ def run_source(
     result.outcome = "running"  # what the log says if this process is killed before the end
     _log_run(connection, result, command, started, request.run_id, finished=False)
     result.outcome = "ok"
+    pipeline: dlt.Pipeline | None = None
     try:
         source = build_source(vendor, run)  # configuration errors before any work
         pipeline = open_pipeline(vendor, warehouse, connection)
@@ -134,8 +136,12 @@ def run_source(
         _load_until_done(pipeline, vendor, run, result, source, connection, warehouse.row_id)
     except BaseException as exc:
         interrupted = isinstance(root_error(exc), KeyboardInterrupt | SignalReceivedException)
+        # A package no retry can load is set aside, so it blocks no later run (set_aside.py).
+        aside = None if interrupted or pipeline is None else set_aside(pipeline, vendor.name, exc, request)
         result.outcome = "interrupted" if interrupted else "failed"
-        result.message = "interrupted (Ctrl-C or SIGTERM)" if interrupted else redact_secrets(str(root_error(exc)))
+        result.message = "interrupted (Ctrl-C or SIGTERM)" if interrupted else redact_secrets(str(aside or root_error(exc)))
+        if aside is not None:
+            raise aside from None
         raise
     finally:
         if run.lookahead is not None:
