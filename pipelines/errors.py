@@ -94,6 +94,43 @@ _DUCKDB_REASONS = {
 _QUOTED_PATH = re.compile(r'"(/[^"]+)"')
 
 
+class DatabasePermission(CallhouseError):
+    """The warehouse's database refused its user a right (a SELECT-only role): not the machine."""
+
+
+# PostgreSQL's words for a missing privilege: "permission denied for schema cinnox", "... to create role".
+_DATABASE_PERMISSION = re.compile(r"permission denied (?:for|to) [^\n\"]+", re.IGNORECASE)
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def database_permission(error: BaseException) -> DatabasePermission | None:
+    """A privilege the database refused, as one line naming it and where the user is set."""
+    text = str(error)
+    found = _DATABASE_PERMISSION.search(text)
+    if found is None and getattr(error, "pgcode", None) != INSUFFICIENT_PRIVILEGE:
+        return None
+    words = found.group(0).strip() if found else one_line(text, 200)
+    return DatabasePermission(
+        f"the warehouse's database user lacks a privilege ({words}): grant it, or set a user that has it in "
+        "DESTINATION__POSTGRES__CREDENTIALS (PostgreSQL) or DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG (a DuckLake's catalog)"
+    )
+
+
+_MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
+
+
+def missing_database(reason: str, setting: str) -> UsageError | None:
+    """The server answered that the URL's database does not exist: the setting names a wrong one
+    (exit 2), whichever command asked."""
+    found = _MISSING_DATABASE.search(reason)
+    if found is None:
+        return None
+    name = found.group(1)
+    return UsageError(
+        f'{setting}: the database "{name}" does not exist on that server: create it (createdb {name}) or fix the setting'
+    )
+
+
 def machine_failure(error: BaseException) -> MachineFailure | None:
     """A refused write as one MachineFailure, from an OSError or DuckDB's IO error text."""
     if isinstance(error, OSError) and error.errno in _MACHINE_REASONS:
@@ -124,7 +161,26 @@ def redact_secrets(text: str) -> str:
 
 def one_line(error: BaseException | str, limit: int = 300) -> str:
     """An error as one line of at most `limit` characters, for output and the run log."""
-    return redact_secrets(" ".join(str(error).split()))[:limit]
+    return redact_secrets(" ".join(readable(str(error)).split()))[:limit]
+
+
+# A traceback's last line, the error raised: `module.SomeError: words`.
+_RAISED = re.compile(r"^[\w.]+(?:Error|Exception|Exit|Interrupt)?: (.+)$", re.MULTILINE)
+_TRACEBACK = "Traceback (most recent call last):"
+# The statement a driver quotes before the database's reason (DuckDB's postgres extension:
+# `Failed to execute query "BEGIN ...; CREATE ...": ERROR: ...`): the reason is what to fix.
+_QUOTED_QUERY = re.compile(r'Failed to execute query ".*?"(?=: )', re.DOTALL)
+
+
+def readable(text: str) -> str:
+    """The words of an error that say what went wrong: of a traceback (dlt keeps a failed job's as
+    its message) the error it ended in, and a statement a driver quotes cut out, so the cause is
+    what a one-line message shows."""
+    if _TRACEBACK in text:
+        head, _, tail = text.partition(_TRACEBACK)
+        raised = _RAISED.findall(tail)
+        text = raised[-1] if raised else head
+    return _QUOTED_QUERY.sub("a statement failed", text)
 
 
 def root_error(exc: BaseException) -> BaseException:
@@ -141,9 +197,15 @@ def root_error(exc: BaseException) -> BaseException:
             return WarehouseBusy(
                 f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})"
             )
-        refused = machine_failure(current) or lock_wait_timeout(current)
+        refused = database_permission(current) or machine_failure(current) or lock_wait_timeout(current)
         if refused is not None:
             return refused
         seen.add(id(current))
-        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
+        # dlt keeps a failed load job's own error as `client_exception`, a step's as `exception`.
+        current = (
+            current.__cause__
+            or current.__context__
+            or getattr(current, "client_exception", None)
+            or getattr(current, "exception", None)
+        )
     return exc

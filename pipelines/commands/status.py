@@ -9,7 +9,7 @@ from typing import Any, TextIO, TypedDict
 
 import duckdb
 
-from pipelines.errors import EXIT_OK
+from pipelines.errors import EXIT_OK, one_line
 from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
 from pipelines.fetch.windows import iso, parse_instant
 from pipelines.fetch.windows import now as current_time
@@ -126,7 +126,7 @@ def status_document(
                 "finished_at": _iso(run["finished_at"]),
                 "outcome": run["outcome"],
                 "rows": run["rows"],
-                "message": run["message"] or None,
+                "message": one_line(run["message"], 1000) if run["message"] else None,
             },
             "last_success_at": success_at,
             "cursor": s["cursor"],
@@ -222,8 +222,8 @@ def _print_one(s: SourceStatus, out: TextIO) -> None:
         )
     elif run:
         line = f"  last run:  {run['finished_at']:%Y-%m-%d %H:%M:%S} UTC  `callhouse {run['command']}`  {run['outcome']}, {run['rows']:,} rows"
-        if run["message"]:
-            line += f"  ({run['message']})"
+        if run["message"]:  # one line even for a message an older version stored with a traceback
+            line += f"  ({one_line(run['message'], 1000)})"
         out.write(line + "\n")
     else:
         out.write("  last run:  never\n")

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from pipelines.errors import CallhouseError, UsageError, one_line
+from pipelines.errors import CallhouseError, UsageError, missing_database, one_line
 from pipelines.settings import warehouse_settings
 from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.attached import AttachedWarehouse
@@ -87,7 +87,9 @@ class PostgresWarehouse(AttachedWarehouse):
             con.execute(f"use {ALIAS}")
         except duckdb.Error as exc:
             con.close()
-            raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
+            raise missing_database(_reason(exc), CREDENTIALS_SETTING) or CallhouseError(
+                f"{self.describe()} cannot be opened: {_reason(exc)}"
+            ) from None
         return con
 
     def native(self) -> psycopg2.extensions.connection:
@@ -97,7 +99,9 @@ class PostgresWarehouse(AttachedWarehouse):
         try:
             return psycopg2.connect(self.url.replace("postgres://", "postgresql://", 1), application_name="callhouse views")
         except psycopg2.Error as exc:
-            raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
+            raise missing_database(_reason(exc), CREDENTIALS_SETTING) or CallhouseError(
+                f"{self.describe()} cannot be opened: {_reason(exc)}"
+            ) from None
 
     def in_view_transaction(self, work: Callable[[ViewSession], T]) -> T:
         """In PostgreSQL itself (analysts' tools query the views there), over a psycopg2 session.

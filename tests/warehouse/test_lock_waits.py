@@ -53,7 +53,7 @@ def test_a_view_build_behind_an_analysts_open_transaction_gives_up_in_one_line_a
             cursor.execute("select count(*) from reporting.daily_calls")
             analyst_pid = analyst.get_backend_pid()
             started = time.monotonic()
-            result = loaded("views", env={"WAREHOUSE__LOCK_TIMEOUT_S": "1"}, timeout=60)
+            result = loaded("views", env={"WAREHOUSE__LOCK_TIMEOUT_S": "1"}, timeout=120)
             took = time.monotonic() - started
         assert result.returncode == 1, result.output
         lines = result.stderr.splitlines()
@@ -61,7 +61,7 @@ def test_a_view_build_behind_an_analysts_open_transaction_gives_up_in_one_line_a
         assert lines[0].startswith("callhouse: views: gave up after 1 s waiting for a lock on "), lines[0]
         assert f"another session holds it (pid {analyst_pid}, user callhouse, idle in transaction, analyst notebook)" in lines[0]
         assert lines[0].endswith("(nothing was changed; WAREHOUSE__LOCK_TIMEOUT_S sets the wait)"), lines[0]
-        assert took < 20, took  # the timeout plus the command's start, not a hang
+        assert took < 90, took  # the timeout plus the command's start (slow on a busy machine), not a hang
         assert _view_rows(url) == before
     finally:
         analyst.close()
@@ -85,7 +85,7 @@ def test_a_load_behind_a_lock_on_its_table_gives_up_in_one_line(loaded):
         with analyst.cursor() as cursor:
             cursor.execute("lock table cinnox.call_detail in share mode")
             started = time.monotonic()
-            result = loaded(*BACKFILL, env={"WAREHOUSE__LOCK_TIMEOUT_S": "1"}, timeout=120)
+            result = loaded(*BACKFILL, env={"WAREHOUSE__LOCK_TIMEOUT_S": "1"}, timeout=240)
             took = time.monotonic() - started
     finally:
         analyst.close()
@@ -95,5 +95,5 @@ def test_a_load_behind_a_lock_on_its_table_gives_up_in_one_line(loaded):
         "a LOCK TABLE): end that session's transaction and rerun (WAREHOUSE__LOCK_TIMEOUT_S sets the wait; "
         "pg_stat_activity shows who)"
     ) in result.stderr.splitlines(), result.stderr
-    assert took < 60, took
+    assert took < 120, took  # five 1 s lock waits (dlt retries the job) and the command, not a hang
     assert loaded.query("select count(*) from cinnox.call_detail") == before
