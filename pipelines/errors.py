@@ -116,6 +116,31 @@ def database_permission(error: BaseException) -> DatabasePermission | None:
     )
 
 
+class DamagedDataFile(CallhouseError):
+    """A Parquet file a lake's catalog lists is cut short, corrupt or gone (exit 1)."""
+
+
+# DuckDB's words for a Parquet file it cannot read: cut short or corrupt, or missing.
+_DAMAGED_PARQUET = re.compile(
+    r"""(?:No magic bytes found at end of file|Cannot open file|not a parquet file|Invalid Input Error:.*?)"""
+    r"""\s*['"]?([^'"\s]+\.parquet)['"]?""",
+    re.IGNORECASE,
+)
+
+
+def damaged_data_file(error: BaseException) -> DamagedDataFile | None:
+    """A lake's data file DuckDB could not read, named with the recovery (docs/operations.md)."""
+    if not type(error).__module__.startswith(("duckdb", "_duckdb")):
+        return None
+    found = _DAMAGED_PARQUET.search(str(error))
+    if found is None:
+        return None
+    return DamagedDataFile(
+        f"a lake data file is damaged or missing: {found.group(1)}: restore it from a backup, "
+        "or reload its table (docs/operations.md, a damaged lake file)"
+    )
+
+
 _MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
 
 
@@ -197,7 +222,9 @@ def root_error(exc: BaseException) -> BaseException:
             return WarehouseBusy(
                 f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})"
             )
-        refused = database_permission(current) or machine_failure(current) or lock_wait_timeout(current)
+        refused = (
+            damaged_data_file(current) or database_permission(current) or machine_failure(current) or lock_wait_timeout(current)
+        )
         if refused is not None:
             return refused
         seen.add(id(current))
