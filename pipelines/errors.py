@@ -141,6 +141,25 @@ def damaged_data_file(error: BaseException) -> DamagedDataFile | None:
     )
 
 
+# urllib's and dlt's words for a database URL they cannot parse (a port out of range or not a
+# number, a stray `[` read as an IPv6 host).
+_UNPARSABLE_URL = re.compile(r"Port out of range|Port could not be cast|Invalid IPv6 URL|Invalid connection string", re.I)
+
+
+def unparsable_url(error: BaseException) -> UsageError | None:
+    """A database URL of the settings that does not parse: a setting to fix (exit 2), not a crash.
+    The library does not say which setting: the line names the settings that hold such URLs."""
+    if not (isinstance(error, ValueError) or type(error).__name__ == "InvalidConnectionString"):
+        return None
+    found = _UNPARSABLE_URL.search(str(error))
+    if found is None:
+        return None
+    return UsageError(
+        f"a database URL in the settings cannot be read ({one_line(error, 120)}): check DESTINATION__POSTGRES__CREDENTIALS "
+        "or DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG (postgresql://user:password@host:5432/database)"
+    )
+
+
 _MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
 
 
@@ -223,7 +242,11 @@ def root_error(exc: BaseException) -> BaseException:
                 f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})"
             )
         refused = (
-            damaged_data_file(current) or database_permission(current) or machine_failure(current) or lock_wait_timeout(current)
+            damaged_data_file(current)
+            or database_permission(current)
+            or machine_failure(current)
+            or lock_wait_timeout(current)
+            or unparsable_url(current)
         )
         if refused is not None:
             return refused

@@ -54,6 +54,21 @@ def test_a_database_that_does_not_exist_is_a_setting_to_fix_even_for_backfill(ma
     assert postgres_server.password not in result.output
 
 
+@pytest.mark.parametrize("kind", ["ducklake", "postgres"])
+@pytest.mark.parametrize("typo", [":99999/", ":5432[/"])
+def test_a_database_url_that_does_not_parse_is_exit_2_naming_the_setting(
+    make_sandbox, cli, postgres_server, tmp_path, kind, typo
+):
+    url = postgres_server.url("callhouse").replace(f":{postgres_server.port}/", typo)
+    env = lake_env(url, tmp_path / "lake") if kind == "ducklake" else postgres_env(url)
+    setting = next(key for key in env if key.endswith(("__CATALOG", "__POSTGRES__CREDENTIALS")))
+    result = cli(None, **env)("status")
+    assert result.returncode == 2, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith("callhouse: ") and setting in line and "unexpected" not in line, line
+    assert postgres_server.password not in result.output
+
+
 @pytest.fixture
 def warehouse_kind() -> str:
     return "ducklake"
