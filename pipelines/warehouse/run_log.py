@@ -61,6 +61,9 @@ def end_dead_runs(con: duckdb.DuckDBPyConnection, source: str, now: datetime) ->
 
     def write() -> None:
         con.execute(RUNS_DDL)
+        dead = con.execute(f"select count(*) from {OPS_SCHEMA}.runs where source = ? and outcome = 'running'", [source])
+        if dead.fetchone() == (0,):
+            return  # the usual case: no write, so no new snapshot of a lake
         con.execute(
             f"update {OPS_SCHEMA}.runs set outcome = 'failed', finished_at = ?, message = ? "
             "where source = ? and outcome = 'running'",
