@@ -242,9 +242,9 @@ def root_error(exc: BaseException) -> BaseException:
                 f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})"
             )
         refused = (
-            damaged_data_file(current)
-            or database_permission(current)
-            or machine_failure(current)
+            database_permission(current)  # before machine_failure: the same words, the database's
+            or machine_failure(current)  # before damaged_data_file: a refused write names a Parquet file too
+            or damaged_data_file(current)
             or lock_wait_timeout(current)
             or unparsable_url(current)
         )
