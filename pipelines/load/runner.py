@@ -30,6 +30,7 @@ from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
 from pipelines.fetch.windows import now
 from pipelines.load.repairs import repair, repair_latest_load
+from pipelines.load.scrub import scrub_working_files
 from pipelines.load.set_aside import set_aside
 from pipelines.privacy.pseudonyms import batch_pseudonymizer, configured_pseudonyms
 from pipelines.settings import wrong_type
@@ -149,6 +150,8 @@ def run_source(
         if run.lookahead is not None:
             run.lookahead.close()
         progress.finish_live()
+        # First: an outage that failed this run may fail the bookkeeping below too.
+        scrub_working_files(warehouse.pipelines_dir / vendor.pipeline_name)
         stats.quarantined = _quarantined(connection, vendor, result.load_ids)
         _log_run(connection, result, command, started, request.run_id, scrub=pseudonyms.scrub_text if pseudonyms else None)
         record_loaded_ranges(connection, vendor.name, now())
