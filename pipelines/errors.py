@@ -45,6 +45,26 @@ class WarehouseBusy(CallhouseError):
     pass
 
 
+class LockWaitTimeout(CallhouseError):
+    """Another session held a lock longer than WAREHOUSE__LOCK_TIMEOUT_S (PostgreSQL's
+    lock_timeout): the statement was cancelled and its transaction rolled back (exit 1)."""
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's code for "canceling statement due to lock timeout"
+_LOCK_TIMEOUT_WORDS = "canceling statement due to lock timeout"
+
+
+def lock_wait_timeout(error: BaseException) -> LockWaitTimeout | None:
+    """A load's statement that gave up waiting on a lock, as one line (dlt keeps only the text of
+    a job's error, so the words count as well as PostgreSQL's code)."""
+    if getattr(error, "pgcode", None) == LOCK_NOT_AVAILABLE or _LOCK_TIMEOUT_WORDS in str(error):
+        return LockWaitTimeout(
+            "gave up waiting for a lock another session holds in the warehouse (an open transaction, a LOCK TABLE): "
+            "end that session's transaction and rerun (WAREHOUSE__LOCK_TIMEOUT_S sets the wait; pg_stat_activity shows who)"
+        )
+    return None
+
+
 class MachineFailure(CallhouseError):
     """The machine refused a write: disk full, read-only folder, no permission. Nothing to retry;
     the user frees space or points --warehouse elsewhere. `path` is None when the library did not
@@ -74,6 +94,87 @@ _DUCKDB_REASONS = {
     "permission denied": errno.EACCES,
 }
 _QUOTED_PATH = re.compile(r'"(/[^"]+)"')
+
+
+class DatabasePermission(CallhouseError):
+    """The warehouse's database refused its user a right (a SELECT-only role): not the machine."""
+
+
+# PostgreSQL's words for a missing privilege: "permission denied for schema cinnox", "... to create role".
+_DATABASE_PERMISSION = re.compile(r"permission denied (?:for|to) [^\n\"]+", re.IGNORECASE)
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def database_permission(error: BaseException) -> DatabasePermission | None:
+    """A privilege the database refused, as one line naming it and where the user is set."""
+    text = str(error)
+    found = _DATABASE_PERMISSION.search(text)
+    if found is None and getattr(error, "pgcode", None) != INSUFFICIENT_PRIVILEGE:
+        return None
+    words = found.group(0).strip() if found else one_line(text, 200)
+    return DatabasePermission(
+        f"the warehouse's database user lacks a privilege ({words}): grant it, or set a user that has it in "
+        "DESTINATION__POSTGRES__CREDENTIALS (PostgreSQL) or DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG (a DuckLake's catalog)"
+    )
+
+
+class DamagedDataFile(CallhouseError):
+    """A Parquet file a lake's catalog lists is cut short, corrupt or gone (exit 1)."""
+
+
+# DuckDB's words for a Parquet file it cannot read: cut short or corrupt, or missing.
+_DAMAGED_PARQUET = re.compile(
+    r"""(?:No magic bytes found at end of file|Cannot open file|not a parquet file|Invalid Input Error:.*?)"""
+    r"""\s*['"]?([^'"\s]+\.parquet)['"]?""",
+    re.IGNORECASE,
+)
+
+
+def damaged_data_file(error: BaseException) -> DamagedDataFile | None:
+    """A lake's data file DuckDB could not read, named with the recovery (docs/operations.md)."""
+    if not type(error).__module__.startswith(("duckdb", "_duckdb")):
+        return None
+    found = _DAMAGED_PARQUET.search(str(error))
+    if found is None:
+        return None
+    return DamagedDataFile(
+        f"a lake data file is damaged or missing: {found.group(1)}: restore it from a backup, "
+        "or reload its table (docs/operations.md, a damaged lake file)"
+    )
+
+
+# urllib's and dlt's words for a database URL they cannot parse (a port out of range or not a
+# number, a stray `[` read as an IPv6 host).
+_UNPARSABLE_URL = re.compile(r"Port out of range|Port could not be cast|Invalid IPv6 URL|Invalid connection string", re.I)
+
+
+def unparsable_url(error: BaseException) -> UsageError | None:
+    """A database URL of the settings that does not parse: a setting to fix (exit 2), not a crash.
+    The library does not say which setting: the line names the settings that hold such URLs."""
+    if not (isinstance(error, ValueError) or type(error).__name__ == "InvalidConnectionString"):
+        return None
+    found = _UNPARSABLE_URL.search(str(error))
+    if found is None:
+        return None
+    return UsageError(
+        f"a database URL in the settings cannot be read ({one_line(error, 120)}): check DESTINATION__POSTGRES__CREDENTIALS "
+        "or DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG (postgresql://user:password@host:5432/database)"
+    )
+
+
+_MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
+
+
+def missing_database(reason: str, setting: str) -> UsageError | None:
+    """The server answered that the URL's database does not exist: the setting names a wrong one
+    (exit 2), whichever command asked."""
+    found = _MISSING_DATABASE.search(reason)
+    if found is None:
+        return None
+    name = found.group(1)
+    return UsageError(
+        f'{setting}: the database "{name}" does not exist on that server: create it (createdb {name}) or fix the setting'
+    )
 
 
 def machine_failure(error: BaseException) -> MachineFailure | None:
@@ -152,7 +253,26 @@ class RedactedStream:
 
 def one_line(error: BaseException | str, limit: int = 300) -> str:
     """An error as one line of at most `limit` characters, for output and the run log."""
-    return redact_secrets(" ".join(str(error).split()))[:limit]
+    return redact_secrets(" ".join(readable(str(error)).split()))[:limit]
+
+
+# A traceback's last line, the error raised: `module.SomeError: words`.
+_RAISED = re.compile(r"^[\w.]+(?:Error|Exception|Exit|Interrupt)?: (.+)$", re.MULTILINE)
+_TRACEBACK = "Traceback (most recent call last):"
+# The statement a driver quotes before the database's reason (DuckDB's postgres extension:
+# `Failed to execute query "BEGIN ...; CREATE ...": ERROR: ...`): the reason is what to fix.
+_QUOTED_QUERY = re.compile(r'Failed to execute query ".*?"(?=: )', re.DOTALL)
+
+
+def readable(text: str) -> str:
+    """The words of an error that say what went wrong: of a traceback (dlt keeps a failed job's as
+    its message) the error it ended in, and a statement a driver quotes cut out, so the cause is
+    what a one-line message shows."""
+    if _TRACEBACK in text:
+        head, _, tail = text.partition(_TRACEBACK)
+        raised = _RAISED.findall(tail)
+        text = raised[-1] if raised else head
+    return _QUOTED_QUERY.sub("a statement failed", text)
 
 
 def root_error(exc: BaseException) -> BaseException:
@@ -169,9 +289,21 @@ def root_error(exc: BaseException) -> BaseException:
             return WarehouseBusy(
                 f"the warehouse is open in another process: close that session and retry ({str(current).splitlines()[0][:160]})"
             )
-        refused = machine_failure(current)
+        refused = (
+            database_permission(current)  # before machine_failure: the same words, the database's
+            or machine_failure(current)  # before damaged_data_file: a refused write names a Parquet file too
+            or damaged_data_file(current)
+            or lock_wait_timeout(current)
+            or unparsable_url(current)
+        )
         if refused is not None:
             return refused
         seen.add(id(current))
-        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
+        # dlt keeps a failed load job's own error as `client_exception`, a step's as `exception`.
+        current = (
+            current.__cause__
+            or current.__context__
+            or getattr(current, "client_exception", None)
+            or getattr(current, "exception", None)
+        )
     return exc

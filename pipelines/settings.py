@@ -42,6 +42,9 @@ DEFAULT_CHECKPOINT_ROWS = 250_000
 DEFAULT_CHECKPOINT_SECONDS = 300.0
 # `callhouse check`'s freshness limits when neither the settings nor sql/sources.yml give any.
 DEFAULT_WARN_AFTER, DEFAULT_ERROR_AFTER = "26h", "50h"
+# How long a view build or load waits on a lock another session holds (an analyst's open
+# transaction on a view) before it gives up with one line (PostgreSQL's lock_timeout).
+DEFAULT_LOCK_TIMEOUT_S = 60.0
 
 
 def setting_name(*path: str) -> str:
@@ -63,6 +66,9 @@ class WarehouseSettings(BaseConfiguration):
     # DuckDB threads while loading; default all cores but one, which the fetch thread
     # (extract/lookahead.py) uses meanwhile: on 2 cores 1 thread measured ~4% faster than 2.
     load_threads: int | None = None
+    # Seconds a view build or load on PostgreSQL (or a DuckLake's PostgreSQL catalog) waits on a
+    # lock another session holds before it stops, exit 1, with nothing half-built.
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
 
     def threads(self) -> int:
         return self.load_threads or max(1, len(os.sched_getaffinity(0)) - 1)
@@ -135,6 +141,10 @@ def warehouse_settings() -> WarehouseSettings:
         )
     if settings.load_threads is not None and settings.load_threads < 1:
         raise UsageError(f"{setting_name('warehouse', 'load_threads')}: {settings.load_threads!r} is not a positive whole number")
+    if not (math.isfinite(settings.lock_timeout_s) and settings.lock_timeout_s > 0):
+        raise UsageError(
+            f"{setting_name('warehouse', 'lock_timeout_s')}: {settings.lock_timeout_s!r} is not a positive number of seconds"
+        )
     return settings
 
 

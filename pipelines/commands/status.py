@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TextIO, TypedDict
 
 import duckdb
 
-from pipelines.errors import EXIT_OK
+from pipelines.errors import EXIT_OK, one_line
 from pipelines.extract.ledger import STALE_OPEN_CALLS, coverage_gaps, coverage_until
 from pipelines.fetch.windows import iso, parse_instant
 from pipelines.fetch.windows import now as current_time
+from pipelines.load.set_aside import SetAside
+from pipelines.load.set_aside import listed as set_aside_packages
 from pipelines.sources.registry import NAMES, vendor
 from pipelines.warehouse.catalog import committed_ledger, committed_rows, count, schema_exists, table_names
 from pipelines.warehouse.kind import Warehouse
@@ -35,6 +38,7 @@ class SourceStatus(TypedDict):
     tables: dict[str, int]  # committed rows per table
     quarantine_since_loaded: int
     last_run: LastRun | None
+    set_aside: list[SetAside]  # load packages set aside on this machine (load/set_aside.py)
 
 
 def source_status(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> SourceStatus:
@@ -58,6 +62,7 @@ def source_status(con: duckdb.DuckDBPyConnection, name: str, now: datetime) -> S
         "tables": {},
         "quarantine_since_loaded": 0,
         "last_run": None,
+        "set_aside": [],
     }
     if schema_exists(con, name):
         tables = table_names(con, name)
@@ -83,6 +88,8 @@ def print_status(warehouse: Warehouse, out: TextIO, shape: str = "text") -> int:
     now = current_time()
     try:
         statuses = [source_status(con, name, now) for name in NAMES]
+        for status in statuses:
+            status["set_aside"] = set_aside_packages(warehouse.pipelines_dir, status["source"])
         document = status_document(con, warehouse, statuses, now)
     finally:
         con.close()
@@ -119,7 +126,7 @@ def status_document(
                 "finished_at": _iso(run["finished_at"]),
                 "outcome": run["outcome"],
                 "rows": run["rows"],
-                "message": run["message"] or None,
+                "message": one_line(run["message"], 1000) if run["message"] else None,
             },
             "last_success_at": success_at,
             "cursor": s["cursor"],
@@ -131,6 +138,7 @@ def status_document(
             "rows": {t: n for t, n in s["tables"].items() if t != "quarantine"},
             "quarantine": {"records": s["tables"].get("quarantine", 0), "loaded_since": s["quarantine_since_loaded"]},
             "views_older_than_last_success": bool(success and (built is None or built < success)),
+            "set_aside": [asdict(package) for package in s["set_aside"]],
         }
     last_load = max(successes) if successes else None
     return {
@@ -214,8 +222,8 @@ def _print_one(s: SourceStatus, out: TextIO) -> None:
         )
     elif run:
         line = f"  last run:  {run['finished_at']:%Y-%m-%d %H:%M:%S} UTC  `callhouse {run['command']}`  {run['outcome']}, {run['rows']:,} rows"
-        if run["message"]:
-            line += f"  ({run['message']})"
+        if run["message"]:  # one line even for a message an older version stored with a traceback
+            line += f"  ({one_line(run['message'], 1000)})"
         out.write(line + "\n")
     else:
         out.write("  last run:  never\n")
@@ -242,5 +250,7 @@ def _print_one(s: SourceStatus, out: TextIO) -> None:
         out.write(
             f"  quarantined: {s['tables']['quarantine']:,} records could not be loaded (see {s['source']}.quarantine){resolved}\n"
         )
+    for package in s["set_aside"]:
+        out.write(f"  SET ASIDE: {package.line()}\n")
     for table, rows in s["tables"].items():
         out.write(f"  {table:<48} {rows:>12,}\n")

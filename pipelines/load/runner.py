@@ -22,7 +22,7 @@ from dlt.common.configuration.resolve import resolve_configuration
 from dlt.common.exceptions import SignalReceivedException
 from dlt.sources import DltSource
 
-from pipelines.errors import CallhouseError, ConfigMissing, redact_secrets, root_error
+from pipelines.errors import CallhouseError, ConfigMissing, one_line, root_error
 from pipelines.extract.context import RunContext
 from pipelines.extract.ledger import STATE_KEY, LoadRequest, plan_finished
 from pipelines.extract.lookahead import Lookahead
@@ -31,12 +31,13 @@ from pipelines.extract.run_stats import RunStats
 from pipelines.fetch.windows import now
 from pipelines.load.repairs import repair, repair_latest_load
 from pipelines.load.scrub import scrub_working_files
+from pipelines.load.set_aside import set_aside
 from pipelines.privacy.pseudonyms import batch_pseudonymizer, configured_pseudonyms
 from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.kind import Warehouse
 from pipelines.warehouse.loaded_ranges import record_loaded_ranges
-from pipelines.warehouse.run_log import record_run
+from pipelines.warehouse.run_log import end_dead_runs, record_run
 
 # dlt settings callhouse depends on, applied before a pipeline is made. Set as defaults in the
 # environment (dlt's first provider), so a user's own value of the same key still wins.
@@ -129,9 +130,11 @@ def run_source(
         Lookahead() if vendor.fetches_ahead else None,
         pseudonymize=batch_pseudonymizer(pseudonyms, vendor.personal_data) if pseudonyms else None,
     )
+    end_dead_runs(connection, vendor.name, started)  # runs of this source that died before logging their end
     result.outcome = "running"  # what the log says if this process is killed before the end
     _log_run(connection, result, command, started, request.run_id, finished=False)
     result.outcome = "ok"
+    pipeline: dlt.Pipeline | None = None
     try:
         source = build_source(vendor, run)  # configuration errors before any work
         pipeline = open_pipeline(vendor, warehouse, connection)
@@ -139,8 +142,13 @@ def run_source(
         _load_until_done(pipeline, vendor, run, result, source, connection, warehouse.row_id)
     except BaseException as exc:
         interrupted = isinstance(root_error(exc), KeyboardInterrupt | SignalReceivedException)
+        # A package no retry can load is set aside, so it blocks no later run (set_aside.py).
+        aside = None if interrupted or pipeline is None else set_aside(pipeline, vendor.name, exc, request)
         result.outcome = "interrupted" if interrupted else "failed"
-        result.message = "interrupted (Ctrl-C or SIGTERM)" if interrupted else redact_secrets(str(root_error(exc)))
+        # One line: a library's message can hold a traceback or a statement (`status` shows it).
+        result.message = "interrupted (Ctrl-C or SIGTERM)" if interrupted else one_line(aside or root_error(exc), 1000)
+        if aside is not None:
+            raise aside from None
         raise
     finally:
         if run.lookahead is not None:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from pipelines.errors import CallhouseError, UsageError, one_line
+from pipelines.errors import CallhouseError, UsageError, missing_database, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.attached import AttachedWarehouse
 from pipelines.warehouse.database_url import checked_postgres_url, keep_secret, looks_like_postgres, shown
@@ -107,6 +107,9 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
             unreachable = _POSTGRES_REFUSED.search(reason)
             if unreachable:  # DuckDB repeats the catalog URL twice before libpq's reason
                 reason = f"the catalog refused the connection: {unreachable.group(1)}"
+            missing = missing_database(reason, CATALOG_SETTING)
+            if missing is not None:
+                raise missing from None
             if read_only and "read-only" in reason.lower() or "does not exist" in reason.lower():
                 raise UsageError(
                     f"no warehouse yet in {self.describe()}: run `callhouse run` or `callhouse backfill` first"

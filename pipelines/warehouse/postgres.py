@@ -13,16 +13,18 @@ password is kept out of every message.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import duckdb
 
-from pipelines.errors import CallhouseError, UsageError, one_line
+from pipelines.errors import CallhouseError, UsageError, missing_database, one_line
+from pipelines.settings import warehouse_settings
 from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.attached import AttachedWarehouse
 from pipelines.warehouse.database_url import EXAMPLE, checked_postgres_url, keep_secret, shown
@@ -30,7 +32,7 @@ from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.grants import check_roles, grant_views
 from pipelines.warehouse.kind import T, ViewSession
 from pipelines.warehouse.loaded_ranges import record_every_source
-from pipelines.warehouse.postgres_views import drop_view, replace_view
+from pipelines.warehouse.postgres_views import drop_view, lock_holders, lock_wait_timeout, replace_view
 from pipelines.warehouse.targets import check_postgres_warehouse
 
 if TYPE_CHECKING:
@@ -86,7 +88,9 @@ class PostgresWarehouse(AttachedWarehouse):
             con.execute(f"use {ALIAS}")
         except duckdb.Error as exc:
             con.close()
-            raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
+            raise missing_database(_reason(exc), CREDENTIALS_SETTING) or CallhouseError(
+                f"{self.describe()} cannot be opened: {_reason(exc)}"
+            ) from None
         try:
             check_postgres_warehouse(con, ALIAS, self.url, CREDENTIALS_SETTING)  # before anything is written
         except BaseException:
@@ -101,21 +105,44 @@ class PostgresWarehouse(AttachedWarehouse):
         try:
             return psycopg2.connect(self.url.replace("postgres://", "postgresql://", 1), application_name="callhouse views")
         except psycopg2.Error as exc:
-            raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
+            raise missing_database(_reason(exc), CREDENTIALS_SETTING) or CallhouseError(
+                f"{self.describe()} cannot be opened: {_reason(exc)}"
+            ) from None
 
     def in_view_transaction(self, work: Callable[[ViewSession], T]) -> T:
-        """In PostgreSQL itself (analysts' tools query the views there), over a psycopg2 session."""
+        """In PostgreSQL itself (analysts' tools query the views there), over a psycopg2 session.
+        A lock another session holds (an analyst's open transaction on a view) is waited on for
+        WAREHOUSE__LOCK_TIMEOUT_S at most, then the build stops naming it and rolls back."""
+        timeout_s = warehouse_settings().lock_timeout_s
         session = self.native()
         try:
             with session, session.cursor() as cursor:  # commits at the end, rolls back on an error
-                return work(PostgresViewSession(self, cursor))
+                cursor.execute(f"set local lock_timeout = {max(1, round(timeout_s * 1000))}")
+                return work(PostgresViewSession(self, cursor, timeout_s))
+        finally:
+            session.close()
+
+    def lock_holders(self, schema: str, name: str, waiter_pid: int) -> list[str]:
+        """Who holds a lock on schema.name, asked in a session of its own (the waiter's
+        transaction is aborted); empty when that cannot be told."""
+        import psycopg2
+
+        try:
+            session = self.native()
+        except CallhouseError:
+            return []
+        try:
+            with session, session.cursor() as cursor:
+                return lock_holders(cursor, schema, name, waiter_pid)
+        except psycopg2.Error:
+            return []
         finally:
             session.close()
 
     def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
         import dlt
 
-        return dlt.destinations.postgres(credentials=self.url.replace("postgres://", "postgresql://", 1))
+        return dlt.destinations.postgres(credentials=_with_lock_timeout(self.url.replace("postgres://", "postgresql://", 1)))
 
     # --- who may write ------------------------------------------------------------------------
 
@@ -126,10 +153,22 @@ class PostgresWarehouse(AttachedWarehouse):
 class PostgresViewSession(ViewSession):
     """The view build in PostgreSQL's own SQL, on a psycopg2 cursor inside the caller's transaction."""
 
-    def __init__(self, warehouse: PostgresWarehouse, cursor: psycopg2.extensions.cursor) -> None:
+    def __init__(self, warehouse: PostgresWarehouse, cursor: psycopg2.extensions.cursor, lock_timeout_s: float) -> None:
         self.warehouse = warehouse
         self.cursor = cursor
+        self.lock_timeout_s = lock_timeout_s
         self.ours: set[tuple[str, str]] = set()  # the views of sql/, set by clear_views
+
+    @contextmanager
+    def _locking(self, schema: str, name: str) -> Iterator[None]:
+        """A lock wait on schema.name that ran out as one line naming who holds the lock."""
+        import psycopg2.errors
+
+        try:
+            yield
+        except psycopg2.errors.LockNotAvailable:
+            holders = self.warehouse.lock_holders(schema, name, self.cursor.connection.get_backend_pid())
+            raise lock_wait_timeout(schema, name, self.lock_timeout_s, holders) from None
 
     @property
     def engine(self) -> str:
@@ -172,10 +211,12 @@ class PostgresViewSession(ViewSession):
             "select table_schema, table_name from information_schema.views where table_schema = any(%s)", [list(schemas)]
         )
         for schema, name in [v for v in self.cursor.fetchall() if v not in self.ours]:
-            drop_view(self.cursor, schema, name, self.ours, f"cannot drop {schema}.{name} (no longer in sql/)")
+            with self._locking(schema, name):
+                drop_view(self.cursor, schema, name, self.ours, f"cannot drop {schema}.{name} (no longer in sql/)")
 
     def create_view(self, schema: str, name: str, select: str) -> None:
-        replace_view(self.cursor, schema, name, select, self.ours)
+        with self._locking(schema, name):
+            replace_view(self.cursor, schema, name, select, self.ours)
 
     def check_readers(self, roles: Sequence[str]) -> None:
         check_roles(self.cursor, roles, self.warehouse.describe())
@@ -183,6 +224,19 @@ class PostgresViewSession(ViewSession):
     def grant_readers(self, roles: Sequence[str], schemas: Sequence[str], views: Sequence[str]) -> bool:
         grant_views(self.cursor, roles, schemas, views)
         return True
+
+
+def _with_lock_timeout(url: str) -> str:
+    """The URL with WAREHOUSE__LOCK_TIMEOUT_S as a startup option of every session dlt opens, so a
+    load waiting on an analyst's lock (a schema change, an explicit LOCK) gives up too. libpq reads
+    `options` unquoted: `-clock_timeout=...` has no space to encode."""
+    timeout_ms = max(1, round(warehouse_settings().lock_timeout_s * 1000))
+    parts = urlsplit(url)
+    query = [pair for pair in parts.query.split("&") if pair]
+    if any(pair.startswith("options=") for pair in query):
+        return url  # the user's own startup options win (docs/configuration.md)
+    query.append(f"options=-clock_timeout%3D{timeout_ms}")
+    return parts._replace(query="&".join(query)).geturl()
 
 
 def _libpq(url: str) -> str:

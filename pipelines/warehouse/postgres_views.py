@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipelines.errors import CallhouseError, one_line
+from pipelines.errors import CallhouseError, LockWaitTimeout, one_line
+from pipelines.settings import setting_name
 
 if TYPE_CHECKING:
     import psycopg2.extensions
@@ -45,6 +46,35 @@ order by attnum
 
 class ViewInUse(CallhouseError):
     """A view must be dropped, and a view that is not callhouse's reads it (exit 1)."""
+
+
+# Who holds a lock on relation %s (other than the session %s that gave up): an analyst's open
+# transaction shows as `idle in transaction`.
+_HOLDERS = """
+select distinct activity.pid, activity.usename, activity.state, activity.application_name
+from pg_locks lock
+join pg_stat_activity activity on activity.pid = lock.pid
+where lock.relation = to_regclass(%s) and lock.granted and lock.pid <> %s
+order by activity.pid
+"""
+
+
+def lock_holders(cursor: psycopg2.extensions.cursor, schema: str, name: str, waiter_pid: int) -> list[str]:
+    """The sessions holding a lock on schema.name, one phrase each (pid, user, state, application)."""
+    cursor.execute(_HOLDERS, [_quoted(schema, name), waiter_pid])
+    return [
+        f"pid {pid}, user {user}, {state or 'state unknown'}" + (f", {application}" if application else "")
+        for pid, user, state, application in cursor.fetchall()
+    ]
+
+
+def lock_wait_timeout(schema: str, name: str, waited_s: float, holders: list[str]) -> LockWaitTimeout:
+    """The one line for a build that gave up waiting on schema.name."""
+    who = f" ({'; '.join(holders)})" if holders else ""
+    return LockWaitTimeout(
+        f"views: gave up after {waited_s:g} s waiting for a lock on {schema}.{name}: another session holds it{who}; "
+        f"end that session's transaction and rerun (nothing was changed; {setting_name('warehouse', 'lock_timeout_s')} sets the wait)"
+    )
 
 
 def _identifier(name: str) -> str:
@@ -83,7 +113,7 @@ def replace_view(cursor: psycopg2.extensions.cursor, schema: str, name: str, bod
 def drop_view(cursor: psycopg2.extensions.cursor, schema: str, name: str, ours: set[tuple[str, str]], why: str) -> None:
     """Drops the view, never with CASCADE, once no view reads it: those of `ours` are detached by
     an empty stand-in; `why` opens the line that names any other."""
-    import psycopg2
+    import psycopg2.errors
 
     readers = views_reading(cursor, schema, name)
     others = [f"{s}.{n}" for s, n in readers if (s, n) not in ours]
@@ -97,6 +127,8 @@ def drop_view(cursor: psycopg2.extensions.cursor, schema: str, name: str, ours: 
         for reader in readers:
             _stand_in(cursor, *reader)
         cursor.execute(f"drop view {_quoted(schema, name)}")
+    except psycopg2.errors.LockNotAvailable:
+        raise  # a lock wait, not a dependency: the session names who holds it
     except psycopg2.Error as exc:  # something other than a view depends on it (a function, a rule)
         raise ViewInUse(f"views: {why}, and it cannot be dropped: {one_line(exc.pgerror or exc, 300)}") from None
 

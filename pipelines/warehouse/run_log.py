@@ -51,6 +51,28 @@ def record_run(con: duckdb.DuckDBPyConnection, row: Mapping[str, object]) -> Non
     retry_on_conflict(write)
 
 
+DEAD_RUN = "ended without recording its outcome (killed, or the warehouse became unreachable); its committed windows are kept"
+
+
+def end_dead_runs(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> None:
+    """Marks `failed` the source's runs still logged as `running`: called by a load holding the
+    source's lock, so none of them is alive (an outage that cut the warehouse off also stops
+    the run from recording its end)."""
+
+    def write() -> None:
+        con.execute(RUNS_DDL)
+        dead = con.execute(f"select count(*) from {OPS_SCHEMA}.runs where source = ? and outcome = 'running'", [source])
+        if dead.fetchone() == (0,):
+            return  # the usual case: no write, so no new snapshot of a lake
+        con.execute(
+            f"update {OPS_SCHEMA}.runs set outcome = 'failed', finished_at = ?, message = ? "
+            "where source = ? and outcome = 'running'",
+            [now, DEAD_RUN, source],
+        )
+
+    retry_on_conflict(write)
+
+
 class LastRun(TypedDict):
     command: str
     started_at: datetime
