@@ -57,18 +57,21 @@ class PublishWhole(SqlJobClientBase):
 
     merge_job: ClassVar[type[SqlMergeFollowupJob]] = SqlMergeFollowupJob
     row_id: ClassVar[str] = "rowid"
+    tries: ClassVar[int] = 1  # how often a publish is tried (a DuckLake's conflicts: CONFLICT_TRIES)
 
     def _create_merge_followup_jobs(self, table_chain: Sequence[Any]) -> list[Any]:
         return []  # the merge waits in staging for complete_load
 
     def complete_load(self, load_id: str) -> None:
-        for attempt in range(CONFLICT_TRIES):
+        if any(v.name == self.sql_client.dataset_name for v in VENDORS):
+            _create_ranges_table(self.sql_client)
+        for attempt in range(self.tries):
             try:
                 with self.sql_client.begin_transaction():
                     self._publish(load_id)
                 return
             except Exception as exc:
-                if not _is_conflict(exc) or attempt == CONFLICT_TRIES - 1:
+                if not _is_conflict(exc) or attempt == self.tries - 1:
                     raise
                 time.sleep(0.05 * 2**attempt)  # rolled back whole: the staging rows still wait
 
@@ -135,6 +138,19 @@ def _is_conflict(exc: BaseException) -> bool:
     return False
 
 
+def _create_ranges_table(client: SqlClient) -> None:
+    """`callhouse.loaded_ranges`, before and outside the publish transaction: two sources' first
+    loads creating it in theirs would make the later one fail (PostgreSQL) or conflict (DuckLake)."""
+    if "loaded_ranges" in _tables(client, OPS_SCHEMA):
+        return
+    try:
+        for statement in _statements([DDL]):
+            client.execute_sql(statement)
+    except Exception:
+        if "loaded_ranges" not in _tables(client, OPS_SCHEMA):
+            raise  # not another process that created it first
+
+
 def _write_loaded_ranges(client: SqlClient, source: str, pipeline_name: str) -> None:
     """The source's `callhouse.loaded_ranges` from its newest committed ledger, this package's
     `_dlt_loads` row included: the same rows loaded_ranges.record_loaded_ranges writes."""
@@ -149,15 +165,11 @@ def _write_loaded_ranges(client: SqlClient, source: str, pipeline_name: str) -> 
         )
         state = decompress_state(row[0][0]) if row else {}
     ledger = state.get("sources", {}).get(source, {}).get(STATE_KEY, {})
-    ops_tables = _tables(client, OPS_SCHEMA)
     cut = None
-    if "purged" in ops_tables:
+    if "purged" in _tables(client, OPS_SCHEMA):
         found = client.execute_sql(f"select max(purged_before) from {OPS_SCHEMA}.purged where source = %s", source)
         cut = parse_instant(found[0][0].isoformat()) if found and found[0][0] is not None else None
     coverage = loaded_coverage(ledger, cut, now())
-    if "loaded_ranges" not in ops_tables:
-        for statement in _statements([DDL]):
-            client.execute_sql(statement)
     client.execute_sql(f"delete from {TABLE} where source = %s", source)
     for start, end in coverage:
         client.execute_sql(
@@ -171,6 +183,7 @@ class DuckDbPublished(PublishWhole, DuckDbClient):
 
 class DuckLakePublished(PublishWhole, DuckLakeClient):
     merge_job = DuckLakeMergeFollowupJob
+    tries = CONFLICT_TRIES
 
 
 class PostgresPublished(PublishWhole, PostgresClient):

@@ -181,3 +181,40 @@ def test_a_first_postgres_load_records_its_ranges_and_quarantine_at_once(make_sa
     assert run.query("select count(*) from cinnox.quarantine")[0][0] == bad
     assert run.query("select source, quarantined from callhouse.runs") == [("cinnox", bad)]
     assert run.query("select source, loaded_from, loaded_until from callhouse.loaded_ranges") == [("cinnox", start, end)]
+
+
+# Run as `python -c`: the CLI with its DuckDB session failing as dlt records the load in
+# `_dlt_loads`, after the merges, as a full disk or a killed process would fail it.
+FAIL_PUBLISHING = """
+import re, sys
+from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+original = DuckDbSqlClient.execute_sql
+def execute_sql(self, sql, *args, **kwargs):
+    if re.search(r'insert into [^(]*"_dlt_loads"', str(sql), re.I):
+        raise RuntimeError("the disk failed while publishing")
+    return original(self, sql, *args, **kwargs)
+DuckDbSqlClient.execute_sql = execute_sql
+from pipelines.cli import main
+sys.exit(main())
+"""
+
+
+def test_a_duckdb_load_failing_as_it_publishes_leaves_the_last_whole_state(make_sandbox, cli):
+    run = cli(make_sandbox(cinnox_calls_per_day=150))
+    first = run(*BACKFILL)
+    assert first.returncode == 0, first.output
+    before = _daily(run.query(daily_sql()))
+    ranges = run.query("select * from callhouse.loaded_ranges")
+
+    failed = run(*BACKFILL, entry=("-c", FAIL_PUBLISHING))
+    assert failed.returncode == 1, failed.output
+    # What any reader opening the file now sees: the state before the failed load, whole.
+    seen = Seen(before, before)
+    seen.add(_daily(run.query(daily_sql())), run.query(f"select {orphans_sql()}")[0][0], len(ranges))
+    seen.assert_whole("DuckDB file after a load failed publishing")
+    assert run.query("select * from callhouse.loaded_ranges") == ranges
+
+    again = run(*BACKFILL)  # publishes the failed load's package, then re-reads the range
+    assert again.returncode == 0, again.output
+    assert _daily(run.query(daily_sql())) == before
+    assert run.query(f"select {orphans_sql()}")[0][0] == 0
