@@ -5,7 +5,9 @@ their children, its `_dlt_loads` row and the source's loaded ranges. Checked as 
 it, while a backfill re-merges days already loaded in several packages:
 
 - DuckLake: every snapshot the re-merge committed, read with `AT (VERSION => n)`;
-- PostgreSQL: a second session sampling in a loop during the load.
+- PostgreSQL: a second session sampling in a loop during the load;
+- the DuckDB file, which no other process opens while a load holds it: the state a load that
+  failed while publishing leaves to the readers after it.
 
 In no state is there a child row without its parent, a day with fewer committed calls than before
 or after the load, or a missing loaded range of the source. And on PostgreSQL the first load's
