@@ -8,7 +8,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from pipelines.errors import EXIT_FAILED, EXIT_OK, CallhouseError, UsageError, one_line, redact_secrets, root_error
+from pipelines.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CallhouseError,
+    RedactedStream,
+    UsageError,
+    one_line,
+    redact_secrets,
+    root_error,
+)
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -110,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    if debug:  # kept for the process: the traceback of an error raised below is printed after main
+        sys.stderr = RedactedStream(sys.stderr)
     try:
         args = build_parser().parse_args(argv)
         return dispatch(args)

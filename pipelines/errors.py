@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import re
+from typing import Any, TextIO
+from urllib.parse import unquote
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -90,16 +92,62 @@ def machine_failure(error: BaseException) -> MachineFailure | None:
 # Secrets a library may echo in an error (a catalog URL's password): never printed or stored.
 _SECRETS: set[str] = set()
 
+# Credentials by their shape, for a password no one registered (a URL too malformed to parse, a
+# library quoting a connection string): `//user:PASSWORD@` (the password up to the run's last `@`),
+# `user:PASSWORD@` after a boundary (no `/` in it: `duckdb:///path/user:PASSWORD@host` is a typo
+# taken as a path; a SIP URI's `sip:number@host` is no credential), and libpq's `password=PASSWORD`
+# or a dict's `'password': 'PASSWORD'`. Group 2 is the password.
+_CREDENTIALS = (
+    re.compile(r"(//[^\s:/@'\"]*:)([^\s'\"]+)(@)"),
+    re.compile(r"(?<![^\s/'\"(=,;<\[])(?!(?:sips?|tel|mailto):)([^\s:/@'\"]*:)([^\s'\"/@]+)(@)"),
+    re.compile(r"(?i)(\b(?:password|passwd|pwd)['\"]?\s*[:=]\s*['\"]?)([^\s'\",;&)}]+)()"),
+)
+
 
 def register_secret(value: str) -> None:
     if value:
         _SECRETS.add(value)
+        _SECRETS.add(unquote(value))  # a URL's password percent-encoded, as a library may print it decoded
+
+
+def passwords_in(text: str) -> set[str]:
+    """The passwords the text holds by their shape (see _CREDENTIALS)."""
+    return {match.group(2) for pattern in _CREDENTIALS for match in pattern.finditer(text)} - {"***"}
+
+
+def redact_credentials(text: str) -> str:
+    """Every password the text holds by its shape (a URL's userinfo, `password=`) as `***`."""
+    for pattern in _CREDENTIALS:
+        text = pattern.sub(_masked, text)
+    return text
+
+
+def _masked(match: re.Match[str]) -> str:
+    # The placeholder of an example (`postgresql://user:password@host`) is no secret: keep it readable.
+    if match.group(2).lower() == "password":
+        return match.group(0)
+    return f"{match.group(1)}***{match.group(3)}"
 
 
 def redact_secrets(text: str) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
-    return text
+    return redact_credentials(text)
+
+
+class RedactedStream:
+    """A text stream (stderr under --debug) that masks every secret written to it: tracebacks and
+    dlt's log quote what libraries said, a connection string with its password included."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(redact_secrets(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding: the stream's own
+        return getattr(self.stream, name)
 
 
 def one_line(error: BaseException | str, limit: int = 300) -> str:

@@ -29,6 +29,7 @@ from pipelines.extract.ledger import STATE_KEY, LoadRequest, plan_finished
 from pipelines.extract.lookahead import Lookahead
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
+from pipelines.load.scrub import scrub_working_files
 from pipelines.privacy.pseudonyms import batch_pseudonymizer, configured_pseudonyms
 from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
@@ -140,6 +141,8 @@ def run_source(
         if run.lookahead is not None:
             run.lookahead.close()
         progress.finish_live()
+        # First: an outage that failed this run may fail the bookkeeping below too.
+        scrub_working_files(warehouse.pipelines_dir / vendor.pipeline_name)
         stats.quarantined = _quarantined(warehouse, connection, vendor, result.load_ids)
         _log_run(connection, result, command, started, request.run_id, scrub=pseudonyms.scrub_text if pseudonyms else None)
     return result

@@ -1,4 +1,4 @@
-"""A DuckLake as the warehouse: the catalog in PostgreSQL (or a SQLite/DuckDB file on one machine),
+"""A DuckLake as the warehouse: the catalog in PostgreSQL (or a SQLite file on one machine),
 the data as Parquet files in a folder or an object store, read and written through DuckDB.
 
 Unlike the DuckDB file, many processes on many machines read and write it at once: readers see
@@ -26,11 +26,12 @@ import duckdb
 from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.attached import AttachedWarehouse
-from pipelines.warehouse.database_url import keep_secret, shown
+from pipelines.warehouse.database_url import checked_postgres_url, keep_secret, looks_like_postgres, shown
 from pipelines.warehouse.duckdb_engine import DuckDBEngine
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.grants import grant_catalog
 from pipelines.warehouse.object_storage import is_remote, storage_configuration, use_storage
+from pipelines.warehouse.targets import check_lake_catalog, check_new_storage, make_catalog_folder
 from pipelines.warehouse.writer_lock import writer_lock
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ INIT_TRIES = 5  # DuckDB's name for the attached lake, and its metadata schema i
 
 @dataclass(frozen=True)
 class DuckLake(DuckDBEngine, AttachedWarehouse):
-    catalog: str  # postgres://user:pass@host:port/db, sqlite:///path, duckdb:///path (or a file path)
+    catalog: str  # postgres://user:pass@host:port/db or sqlite:////abs/path (targets.py refuses duckdb: files)
     storage: str  # a local folder or an object-store URL
     work_dir: Path  # this machine's folder for dlt's working files (and file-catalog locks)
 
@@ -115,6 +116,13 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
 
     def _attach(self, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
         use_storage(con, self.storage)  # an object store's credentials, before the lake reads it
+        # Before the ATTACH that would create catalog tables: refuse a catalog that is not a lake,
+        # and a new lake's data path that cannot be written (its first ATTACH fixes it for good).
+        if check_lake_catalog(con, self.catalog, LAKE_NAME, CATALOG_SETTING):
+            if read_only:
+                raise UsageError(f"no warehouse yet in {self.describe()}: run `callhouse run` or `callhouse backfill` first")
+            check_new_storage(con, self.storage, STORAGE_SETTING)
+            make_catalog_folder(self.catalog, CATALOG_SETTING)
         for attempt in range(INIT_TRIES):
             try:
                 con.execute(self.attach_statement(read_only))
@@ -161,9 +169,9 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
 def normalize_catalog(value: str) -> str:
     """A URL DuckLake and dlt both read; a bare path is a SQLite or DuckDB catalog file."""
     value = value.strip()
+    if looks_like_postgres(value):  # a misspelt URL is refused, never taken as a path that prints its password
+        return checked_postgres_url(value, CATALOG_SETTING)
     scheme = urlsplit(value).scheme
-    if scheme in ("postgres", "postgresql"):
-        return value
     if scheme in ("sqlite", "duckdb"):
         path = value.split(":///", 1)[1] if ":///" in value else value.split("://", 1)[1]
         return f"{scheme}:///{Path(path).expanduser().absolute()}"

@@ -1,6 +1,6 @@
 """DuckDB extensions from pinned wheels, never from the network.
 
-The wheels `duckdb-extension-ducklake`, `-postgres` and `-httpfs` carry the extension files
+The wheels `duckdb-extension-ducklake`, `-postgres`, `-httpfs` and `-sqlite-scanner` carry the extension files
 of one DuckDB version. DuckDB looks for `<extension_directory>/v<version>/<platform>/<name>
 .duckdb_extension`, and the PostgreSQL one must be named `postgres_scanner` there (its wheel names
 it `postgres`), so callhouse builds that folder of links once and points every connection at it
@@ -21,11 +21,13 @@ import duckdb
 from pipelines.errors import UsageError
 
 # DuckDB's name for each extension -> the wheel's package that carries it.
-# httpfs reads and writes a lake's data in an object store (s3://, and the S3 API of others).
+# httpfs reads and writes a lake's data in an object store (s3://, and the S3 API of others);
+# sqlite_scanner keeps a lake's catalog in a SQLite file (`sqlite:` catalogs).
 WHEELS = {
     "ducklake": "duckdb_extension_ducklake",
     "postgres_scanner": "duckdb_extension_postgres",
     "httpfs": "duckdb_extension_httpfs",
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
 }
 
 

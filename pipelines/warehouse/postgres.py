@@ -19,19 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import duckdb
 
 from pipelines.errors import CallhouseError, UsageError, one_line
 from pipelines.warehouse.advisory_lock import advisory_lock
 from pipelines.warehouse.attached import AttachedWarehouse
-from pipelines.warehouse.database_url import keep_secret, shown
+from pipelines.warehouse.database_url import EXAMPLE, checked_postgres_url, keep_secret, shown
 from pipelines.warehouse.extensions import duckdb_config
 from pipelines.warehouse.grants import check_roles, grant_views
 from pipelines.warehouse.kind import T, ViewSession
 from pipelines.warehouse.loaded_ranges import record_every_source
 from pipelines.warehouse.postgres_views import drop_view, replace_view
+from pipelines.warehouse.targets import check_postgres_warehouse
 
 if TYPE_CHECKING:
     import psycopg2.extensions
@@ -54,9 +54,9 @@ class PostgresWarehouse(AttachedWarehouse):
         url: object = dlt.secrets.get("destination.postgres.credentials")
         if not url:
             raise UsageError(f"WAREHOUSE__DESTINATION=postgres: set {CREDENTIALS_SETTING} (.dlt/secrets.toml or environment)")
-        if not isinstance(url, str) or urlsplit(url.strip()).scheme not in ("postgres", "postgresql"):
-            raise UsageError(f"{CREDENTIALS_SETTING}: write it as one URL, postgresql://user:password@host:5432/database")
-        return cls(url.strip(), work_dir)
+        if not isinstance(url, str):
+            raise UsageError(f"{CREDENTIALS_SETTING}: write it as one URL, {EXAMPLE}")
+        return cls(checked_postgres_url(url, CREDENTIALS_SETTING), work_dir)
 
     def __post_init__(self) -> None:
         keep_secret(self.url)
@@ -87,6 +87,11 @@ class PostgresWarehouse(AttachedWarehouse):
         except duckdb.Error as exc:
             con.close()
             raise CallhouseError(f"{self.describe()} cannot be opened: {_reason(exc)}") from None
+        try:
+            check_postgres_warehouse(con, ALIAS, self.url, CREDENTIALS_SETTING)  # before anything is written
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def see_new_tables(self, con: duckdb.DuckDBPyConnection) -> None:

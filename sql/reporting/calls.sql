@@ -93,6 +93,8 @@ calls as (
 
         -- measures (seconds, millisecond precision): ring until answered; talk from the answer
         -- (CINNOX: from the start, as it does not say when a call was answered) to the end.
+        -- An answered call without an end (CINNOX "Call Ended" without callEndTime) has talk_s
+        -- NULL: its talk time is unknown, never guessed.
         -- Seconds since the epoch, subtracted: `ended_at - answered_at` would be an interval,
         -- which DuckDB counts in calendar days of its session time zone.
         case

@@ -46,7 +46,9 @@ daily as (
         count(*) filter (where outcome = 'failed') as failed,
         count(*) filter (where outcome = 'active') as active,
         count(*) filter (where outcome = 'unknown') as unknown,
-        coalesce(sum(talk_s), 0) as talk_s_total
+        coalesce(sum(talk_s), 0) as talk_s_total,
+        -- answered calls whose talk time is known (an answered call without an end has none)
+        count(talk_s) as timed
 
     from local_calls
     group by day, vendor, direction
@@ -69,7 +71,7 @@ final as (
         -- (a count divided by a count is an integer division on some engines)
         cast(answered as double precision) / nullif(answered + missed + failed, 0) as answer_rate,
         talk_s_total,
-        cast(talk_s_total as double precision) / nullif(answered, 0) as talk_s_avg,
+        cast(talk_s_total as double precision) / nullif(timed, 0) as talk_s_avg,
         -- one loaded range covers local midnight to midnight (touching ranges are merged)
         exists(
             select 1

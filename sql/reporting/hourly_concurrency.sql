@@ -1,12 +1,16 @@
 -- Peak number of calls in progress at once, per local hour (REPORTING__TIMEZONE) and vendor.
 -- A call is in progress over [started_at, ended_at): one ending as another starts does not
--- overlap it. A call without ended_at (still active) counts until the vendor's last event.
+-- overlap it. A call without ended_at (still active) counts until the vendor's last event; one
+-- that ended without saying when (CINNOX "Call Ended" without callEndTime) is left out, as when
+-- it was in progress is unknown (counting it until the last event would raise every later hour).
 -- Only hours inside the vendor's loaded ranges have a row: a 0 is a measured idle hour, and an
 -- hour nobody loaded has no row (reporting.loaded_ranges says which were loaded).
 with calls as (
 
     select * from reporting.calls
-    where started_at is not null
+    where
+        started_at is not null
+        and (ended_at is not null or outcome = 'active')
 
 ),
 

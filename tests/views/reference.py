@@ -262,13 +262,14 @@ def daily_calls(calls: Iterable[Call], zone: str) -> dict[tuple, dict[str, Any]]
     for key, group in groups.items():
         n = {o: sum(1 for c in group if c.outcome == o) for o in ("answered", "missed", "failed", "active", "unknown")}
         talk = sum((c.talk_s for c in group if c.talk_s is not None), Decimal(0))
+        timed = sum(1 for c in group if c.talk_s is not None)  # an answered call without an end has no talk_s
         ended = n["answered"] + n["missed"] + n["failed"]
         out[key] = {
             "calls": len(group),
             **n,
             "answer_rate": n["answered"] / ended if ended else None,
             "talk_s_total": talk,
-            "talk_s_avg": float(talk) / n["answered"] if n["answered"] else None,
+            "talk_s_avg": float(talk) / timed if timed else None,
         }
     return out
 
@@ -279,7 +280,8 @@ def hourly_peaks(calls: Iterable[Call], zone: str) -> dict[tuple[datetime, str],
     tz = ZoneInfo(zone)
     by_vendor: dict[str, list[Call]] = defaultdict(list)
     for c in calls:
-        by_vendor[c.vendor].append(c)
+        if c.ended_at is not None or c.outcome == "active":  # an end never sent: when it ran is unknown
+            by_vendor[c.vendor].append(c)
     out = {}
     for vendor, group in by_vendor.items():
         starts = sorted(c.started_at for c in group)

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import TEST_NOW, Cli
 from tests.sources.test_cinnox import truth_tables, warehouse_tables
+from tests.support.secret_scan import files_holding
 
 DAY = TEST_NOW.start_of("day").subtract(days=8)
 
@@ -124,6 +125,7 @@ def test_the_catalog_password_never_reaches_output_or_tables(lake):
     )
     stored = lake.query("select string_agg(coalesce(message, '') || details::varchar, ' ') from callhouse.runs")[0][0]
     assert password not in stored
+    assert files_holding(lake.workdir, password) == []  # dlt's working files, the lake's data
 
 
 def test_a_missing_extension_wheel_is_one_line_naming_it_and_nothing_is_downloaded(lake, tmp_path):

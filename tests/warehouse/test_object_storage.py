@@ -18,6 +18,7 @@ from tests.reliability.crash import run_and_kill
 from tests.sources.test_cinnox import counts, truth_tables, warehouse_tables
 from tests.support.postgres import find_bin_dir
 from tests.support.s3 import S3Server
+from tests.warehouse.test_targets import pg_tables
 
 DAY = TEST_NOW.start_of("day").subtract(days=2)
 BACKFILL = ("backfill", "--start", DAY.to_date_string(), "--end", DAY.add(days=1).to_date_string())
@@ -267,3 +268,20 @@ def test_the_storage_secret_follows_dlts_settings_and_its_key_is_redacted(monkey
     assert "SCOPE 's3://lake/callhouse'" in words and "PERSISTENT" not in words
     assert redact_secrets(words).count("***") == 1 and "not-to-be-shown-7" not in redact_secrets(words)
     assert secret_statements("/srv/lake") == []
+
+
+def test_a_first_bucket_that_cannot_be_written_does_not_stick(make_sandbox, s3_lake):
+    # A typo'd bucket: refused before the lake's catalog is created (which would fix the data path
+    # for good), so the corrected setting loads.
+    lake = s3_lake(make_sandbox(cinnox_calls_per_day=100))
+    load = ("backfill", "--source", "cinnox", "--start", DAY.to_date_string(), "--end", DAY.add(days=1).to_date_string())
+    typo = "s3://no-such-bucket/callhouse"
+    refused = lake(*load, env={"DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE": typo})
+    assert refused.returncode == 2, refused.output
+    assert refused.stderr.splitlines() == [
+        f"callhouse: DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE: cannot write {typo}: HTTP Error: Unable to connect to URL "
+        f"{typo}/_callhouse_write_check.parquet: Not Found (HTTP code 404) NoSuchBucket: The specified bucket does not exist"
+    ]
+    assert pg_tables(s3_lake.catalog) == []  # no catalog: the corrected bucket is the lake's first
+    _ok(lake(*load))
+    assert warehouse_tables(lake)[0] == truth_tables(lake.sandbox, DAY, DAY.add(days=1))[0]

@@ -15,6 +15,7 @@ from pipelines.models.project import SQL_DIR
 from pipelines.models.views import build_views
 from pipelines.warehouse.postgres import PostgresWarehouse
 from tests.conftest import TEST_NOW, Cli
+from tests.support.secret_scan import files_holding
 
 DAY = TEST_NOW.start_of("day").subtract(days=3)
 BACKFILL = ("backfill", "--source", "cinnox", "--start", DAY.to_date_string(), "--end", DAY.add(days=1).to_date_string())
@@ -47,6 +48,7 @@ def test_the_password_never_reaches_output_or_tables(loaded):
     ], bad.stderr
     stored = loaded.query("select string_agg(coalesce(message, '') || cast(details as varchar), ' ') from callhouse.runs")[0][0]
     assert password not in stored
+    assert files_holding(loaded.workdir, password) == []  # dlt's working files
 
 
 def test_a_failing_view_names_its_file_and_postgresqls_error_and_changes_nothing(loaded, tmp_path, monkeypatch):
