@@ -7,7 +7,7 @@ two modules import each other (directly or round a loop).
     extract                 the window walk every source runs, its ledger in dlt state
     sources                 one package per vendor, and the registry
     warehouse               the DuckDB file, its layout, lock and run log
-    load                    runner and repairs
+    load                    runner
     models                  sql/ into views, the data tests
     report                  the HTML report page: queries of the reporting views, charts, layout
     notify                  the alert webhook (what a command did, posted as JSON)

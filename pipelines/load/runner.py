@@ -1,8 +1,9 @@
 """Runs sources into the warehouse: one dlt pipeline and dataset per source, loaded in checkpoints.
 
 Order of a source run: finish packages a crash left behind, then extract/normalize/load until the
-plan's windows are all done (each `pipeline.run` ends at a checkpoint), repairing what dlt's merge
-leaves after each load: duplicate keys and child rows a re-delivered parent dropped (repairs.py).
+plan's windows are all done (each `pipeline.run` ends at a checkpoint). Each load package is
+published in one transaction with its repairs and loaded ranges (warehouse/publish.py): nothing
+is left to do after a load commits.
 """
 
 from __future__ import annotations
@@ -28,15 +29,13 @@ from pipelines.extract.ledger import STATE_KEY, LoadRequest, plan_finished
 from pipelines.extract.lookahead import Lookahead
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
-from pipelines.fetch.windows import now
-from pipelines.load.repairs import repair, repair_latest_load
 from pipelines.load.scrub import scrub_working_files
 from pipelines.load.set_aside import set_aside
 from pipelines.privacy.pseudonyms import batch_pseudonymizer, configured_pseudonyms
 from pipelines.settings import wrong_type
 from pipelines.sources.vendor import Vendor
 from pipelines.warehouse.kind import Warehouse
-from pipelines.warehouse.loaded_ranges import record_loaded_ranges
+from pipelines.warehouse.repairs import repair_latest_load
 from pipelines.warehouse.run_log import end_dead_runs, record_run
 
 # dlt settings callhouse depends on, applied before a pipeline is made. Set as defaults in the
@@ -139,7 +138,7 @@ def run_source(
         source = build_source(vendor, run)  # configuration errors before any work
         pipeline = open_pipeline(vendor, warehouse, connection)
         finish_pending(pipeline, vendor, result, warehouse.row_id)
-        _load_until_done(pipeline, vendor, run, result, source, connection, warehouse.row_id)
+        _load_until_done(pipeline, vendor, run, result, source)
     except BaseException as exc:
         interrupted = isinstance(root_error(exc), KeyboardInterrupt | SignalReceivedException)
         # A package no retry can load is set aside, so it blocks no later run (set_aside.py).
@@ -156,9 +155,8 @@ def run_source(
         progress.finish_live()
         # First: an outage that failed this run may fail the bookkeeping below too.
         scrub_working_files(warehouse.pipelines_dir / vendor.pipeline_name)
-        stats.quarantined = _quarantined(connection, vendor, result.load_ids)
+        stats.quarantined = _quarantined(warehouse, connection, vendor, result.load_ids)
         _log_run(connection, result, command, started, request.run_id, scrub=pseudonyms.scrub_text if pseudonyms else None)
-        record_loaded_ranges(connection, vendor.name, now())
     return result
 
 
@@ -168,17 +166,12 @@ def _load_until_done(
     run: RunContext,
     result: SourceRun,
     source: DltSource,
-    connection: duckdb.DuckDBPyConnection,
-    row_id: str,
 ) -> None:
     """One `pipeline.run` per checkpoint (a fresh source each: a dlt source is iterated once)."""
     while True:
         before = run.stats.windows_done
         info = pipeline.run(source, loader_file_format="parquet")
         result.load_ids.extend(info.loads_ids)
-        repair(pipeline, vendor, info.loads_ids, row_id)
-        # The views see each committed checkpoint's range, also if this process is killed later.
-        record_loaded_ranges(connection, vendor.name, now())
         state = pipeline.state.get("sources", {}).get(vendor.name, {}).get(STATE_KEY, {})
         if plan_finished(state, run.request):
             return
@@ -191,7 +184,8 @@ def finish_pending(pipeline: dlt.Pipeline, vendor: Vendor, result: SourceRun, ro
     """Load what a crashed run left behind before extracting anew (dlt would otherwise ignore
     the new data and only finish the old packages)."""
     _drop_half_committed_extracts(pipeline)
-    # A crash between a load's commit and its repair leaves that repair to this run.
+    # A load an earlier version committed may still wait for its repair (this one repairs before
+    # the commit: warehouse/publish.py).
     repair_latest_load(pipeline, vendor, row_id)
     if not pipeline.has_pending_data:
         return
@@ -200,7 +194,6 @@ def finish_pending(pipeline: dlt.Pipeline, vendor: Vendor, result: SourceRun, ro
     load_ids = list(info.loads_ids) if info else []  # None when normalize found nothing to load
     result.load_ids.extend(load_ids)
     result.stats.notices.append(f"finished {len(load_ids)} load package(s) left by an interrupted run")
-    repair(pipeline, vendor, load_ids, row_id)
 
 
 def _drop_half_committed_extracts(pipeline: dlt.Pipeline) -> None:
@@ -222,11 +215,12 @@ def _drop_half_committed_extracts(pipeline: dlt.Pipeline) -> None:
             extracted.delete_package(load_id)
 
 
-def _quarantined(con: duckdb.DuckDBPyConnection, vendor: Vendor, load_ids: list[str]) -> int:
+def _quarantined(warehouse: Warehouse, con: duckdb.DuckDBPyConnection, vendor: Vendor, load_ids: list[str]) -> int:
     """Records this run quarantined, as committed (the count of extracted ones includes records
     quarantined again on a re-read, which the table keeps once)."""
     if not load_ids:
         return 0
+    warehouse.see_new_tables(con)  # a first load's quarantine table was created by dlt's session
     try:
         placeholders = ", ".join("?" * len(load_ids))
         (count,) = con.execute(

@@ -28,7 +28,7 @@ OutcomeName = Literal["answered", "missed", "failed", "active"]
 @dataclass(frozen=True)
 class ChildTable:
     """A child table replaced with its parent: rows of a re-delivered parent that the new
-    delivery no longer has are removed after each load (load/repairs.py)."""
+    delivery no longer has are removed when each load is published (warehouse/repairs.py)."""
 
     table: str
     key: str  # the child's column holding the parent's key

@@ -138,10 +138,11 @@ class DuckDBFile(DuckDBEngine):
         return nullcontext()
 
     def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
-        """dlt's duckdb destination, loading through the command's one connection."""
-        import dlt
+        """dlt's duckdb destination, loading through the command's one connection, each load
+        published in one transaction (publish.py)."""
+        from pipelines.warehouse.publish import duckdb_published
 
-        return dlt.destinations.duckdb(connection)
+        return duckdb_published(connection)
 
 
 def tune_for_loading(con: duckdb.DuckDBPyConnection) -> None:

@@ -139,15 +139,17 @@ class DuckLake(DuckDBEngine, AttachedWarehouse):
         con.execute(f"use {LAKE_NAME}")
 
     def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
-        """dlt's ducklake destination for this lake, loading the extensions from the wheels."""
-        import dlt
+        """dlt's ducklake destination for this lake, loading the extensions from the wheels, each
+        load published in one snapshot (publish.py)."""
         from dlt.destinations.impl.ducklake.configuration import DuckLakeCredentials
 
         # The data path as object_storage resolved it: dlt writes with the credentials callhouse reads with.
         storage = storage_configuration(self.storage) if is_remote(self.storage) else self.storage
         credentials = DuckLakeCredentials(ducklake_name=LAKE_NAME, catalog=self.catalog, storage=storage)
         credentials.global_config = duckdb_config()
-        return dlt.destinations.ducklake(credentials=credentials)
+        from pipelines.warehouse.publish import ducklake_published
+
+        return ducklake_published(credentials=credentials)
 
     # --- who may write ------------------------------------------------------------------------
 

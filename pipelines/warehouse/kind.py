@@ -116,6 +116,10 @@ class Warehouse(ABC):
         catalog, including tables later loads create); False where there is nothing to grant."""
         return False
 
+    def see_new_tables(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Makes `con` see schemas and tables other sessions (dlt's) created since it opened."""
+        return None  # DuckDB and a DuckLake read their catalog afresh in each transaction
+
     @property
     @abstractmethod
     def row_id(self) -> str:

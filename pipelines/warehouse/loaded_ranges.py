@@ -2,13 +2,16 @@
 
 A source's coverage lives in its ledger (dlt state, committed with the data). Views cannot read
 dlt's compressed state, so the time-bucketed views would report zeros for hours nobody loaded;
-this table gives them the loaded ranges instead. It is rewritten from the committed ledger after
-every checkpoint of a load and by every view build, so it never claims more than is committed.
+this table gives them the loaded ranges instead. A load writes its source's rows in the transaction
+that publishes the load (publish.py), from the ledger that load commits; every view build rewrites
+them all in one transaction. Either way a source's delete and insert commit together: a reader never
+finds its ranges missing, nor claiming more than is committed.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -27,10 +30,15 @@ create table if not exists {TABLE} (source text, loaded_from timestamptz, loaded
 """
 
 
+def loaded_coverage(ledger: dict[str, Any], cut: datetime | None, now: datetime) -> list[list[str]]:
+    """The ranges a ledger says are loaded, up to `now` and from the purge cut on (purged: not
+    loaded, not zeros)."""
+    return without_purged(coverage_until(ledger.get("coverage", []), now), cut)
+
+
 def record_loaded_ranges(con: duckdb.DuckDBPyConnection, source: str, now: datetime) -> list[list[str]]:
     """Replace the source's rows with its committed coverage up to `now`; returns that coverage."""
-    coverage = coverage_until(committed_ledger(con, source).get("coverage", []), now)
-    coverage = without_purged(coverage, purged_before(con, source))  # purged: not loaded, not zeros
+    coverage = loaded_coverage(committed_ledger(con, source), purged_before(con, source), now)
     rows = [[source, parse_instant(start), parse_instant(end)] for start, end in coverage]
 
     def write() -> None:

@@ -98,6 +98,12 @@ class PostgresWarehouse(AttachedWarehouse):
             raise
         return con
 
+    def see_new_tables(self, con: duckdb.DuckDBPyConnection) -> None:
+        """DuckDB's postgres extension caches the database's schemas and tables per session: a
+        schema dlt created after `con` attached (a source's first load) is unknown to it until
+        the cache is cleared."""
+        con.execute("call pg_clear_cache()")
+
     def native(self) -> psycopg2.extensions.connection:
         """A psycopg2 session (autocommit off) for what must be PostgreSQL's own SQL: the views."""
         import psycopg2
@@ -140,9 +146,10 @@ class PostgresWarehouse(AttachedWarehouse):
             session.close()
 
     def destination(self, connection: duckdb.DuckDBPyConnection) -> TDestinationReferenceArg:
-        import dlt
+        """dlt's postgres destination, each load published in one transaction (publish.py)."""
+        from pipelines.warehouse.publish import postgres_published
 
-        return dlt.destinations.postgres(credentials=_with_lock_timeout(self.url.replace("postgres://", "postgresql://", 1)))
+        return postgres_published(credentials=_with_lock_timeout(self.url.replace("postgres://", "postgresql://", 1)))
 
     # --- who may write ------------------------------------------------------------------------
 
@@ -176,10 +183,13 @@ class PostgresViewSession(ViewSession):
 
     def record_loaded_ranges(self, now: datetime) -> None:
         """Bookkeeping goes through the DuckDB session (loaded_ranges.py reads dlt's state there),
-        so the ranges commit on their own, before the views."""
+        so the ranges commit on their own, before the views: in one transaction, as a load writes
+        them, so that no reader finds a source's ranges deleted and not yet inserted."""
         con = self.warehouse.connect()
         try:
+            con.execute("begin")
             record_every_source(con, now)
+            con.execute("commit")
         finally:
             con.close()
 

@@ -64,8 +64,8 @@ def matches(phase: str, views: list[PackageView]) -> bool:
         return any(v.completed == 0 for v in normalized) and "new" not in stages
     if phase == "load-mid":
         return any(v.completed >= 1 and (v.new or v.started) for v in normalized)
-    if phase == "load-late":
-        return any(v.completed >= 4 and (v.new or v.started) for v in normalized)
+    if phase == "load-late":  # every job done, the package not yet loaded: it is being published
+        return any(v.completed >= 1 and not v.new and not v.started for v in normalized)
     raise ValueError(phase)
 
 

@@ -22,7 +22,6 @@ from dlt.common.versioned_state import compress_state
 
 from pipelines.errors import CallhouseError, WarehouseBusy
 from pipelines.extract.ledger import STATE_KEY
-from pipelines.load.repairs import remove_duplicate_keys
 from pipelines.settings import warehouse_settings
 from pipelines.sources.registry import vendor
 from pipelines.warehouse.choice import resolve_warehouse
@@ -31,6 +30,7 @@ from pipelines.warehouse.ducklake import DuckLake, normalize_catalog, normalize_
 from pipelines.warehouse.kind import ViewSession, Warehouse
 from pipelines.warehouse.loaded_ranges import TABLE, record_loaded_ranges
 from pipelines.warehouse.postgres import PostgresWarehouse
+from pipelines.warehouse.repairs import remove_duplicate_keys
 from tests.conftest import WAREHOUSE_KINDS, lake_env, postgres_env
 
 pytestmark = pytest.mark.parametrize("warehouse_kind", WAREHOUSE_KINDS)

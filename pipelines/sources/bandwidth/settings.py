@@ -71,7 +71,7 @@ SIP_HEADERS = TableSpec(
     merge_key=("call_id",),
 )
 
-# Header rows are replaced with their call (load/repairs.py).
+# Header rows are replaced with their call (warehouse/repairs.py).
 CHILD_TABLES = (ChildTable(SIP_HEADERS.name, "call_id", CALLS.name, "id"),)
 
 # Personal data by table (Vendor.personal_data): the parties' numbers or SIP URIs (the number

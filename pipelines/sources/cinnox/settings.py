@@ -104,7 +104,7 @@ RECORDING_FILES = TableSpec(
     merge_key=("call_detail_id",),
 )
 
-# Recordings are replaced with their call (load/repairs.py).
+# Recordings are replaced with their call (warehouse/repairs.py).
 CHILD_TABLES = (
     ChildTable(RECORDING_EVENTS.name, "call_detail_id", CALL_DETAIL.name, "id"),
     ChildTable(RECORDING_FILES.name, "call_detail_id", CALL_DETAIL.name, "id"),

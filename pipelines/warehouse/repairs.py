@@ -1,4 +1,8 @@
-"""What dlt's merge leaves to us after each load: duplicate keys and orphaned child rows.
+"""What dlt's merge leaves to repair in a load: duplicate keys and orphaned child rows.
+
+Both run inside the transaction that publishes a load (publish.py), after dlt's merge and before
+the commit, so no reader ever sees them; `repair_latest_load` only covers a warehouse whose last
+load was committed by an earlier version of callhouse, which repaired after the commit.
 
 Duplicate keys. Every table is declared to dlt as deduplicated in staging (fetch/records.TableSpec.hints),
 which drops the ROW_NUMBER pass from dlt's merge: on 1M calls it was about 40% of the load time.
@@ -15,26 +19,20 @@ call re-delivered with no recordings left would otherwise keep its old ones.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dlt
 from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines.sources.vendor import Vendor
 
 # The destination's SQL client, whatever its native connection (DuckDB or PostgreSQL).
-SqlClient = SqlClientBase[object]
-
-
-def repair(pipeline: dlt.Pipeline, vendor: Vendor, load_ids: list[str], row_id: str) -> None:
-    """Both repairs for rows of these loads (a no-op without load ids). `row_id`: the warehouse's
-    physical row id (Warehouse.row_id), what tells two copies of one key apart."""
-    if not load_ids:
-        return
-    with pipeline.sql_client() as client:
-        _repair(client, pipeline.dataset_name, vendor, load_ids, row_id)
+SqlClient = SqlClientBase[Any]
 
 
 def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor, row_id: str) -> None:
-    """Both repairs for the newest completed load: a crash may have come between it and its repair."""
+    """Both repairs for the newest completed load, in case an earlier version committed it and
+    was killed before its repair (this version repairs before the commit)."""
     dataset = pipeline.dataset_name
     with pipeline.sql_client() as client:
         try:
@@ -42,10 +40,12 @@ def repair_latest_load(pipeline: dlt.Pipeline, vendor: Vendor, row_id: str) -> N
         except Exception:
             return  # nothing loaded yet: no _dlt_loads table
         if rows and rows[0][0]:
-            _repair(client, dataset, vendor, [rows[0][0]], row_id)
+            repair_loads(client, dataset, vendor, [rows[0][0]], row_id)
 
 
-def _repair(client: SqlClient, dataset: str, vendor: Vendor, load_ids: list[str], row_id: str) -> None:
+def repair_loads(client: SqlClient, dataset: str, vendor: Vendor, load_ids: list[str], row_id: str) -> None:
+    """Both repairs for rows of these loads, on the caller's session (and in its transaction).
+    `row_id`: the warehouse's physical row id (Warehouse.row_id), what tells two copies of one key apart."""
     tables = client.execute_sql("select table_name from information_schema.tables where table_schema = %s", dataset)
     existing = {r[0] for r in tables or ()}
     remove_duplicate_keys(client, dataset, existing, vendor, load_ids, row_id)
