@@ -1,7 +1,7 @@
 """Keeping a warehouse lean: what `callhouse maintain` does on each kind, one line per step.
 
 A DuckLake never deletes a file by itself: every load adds Parquet files and snapshots, and dlt's
-`<source>_staging` tables keep the last load's rows. Maintenance empties those staging tables,
+`<source>_staging` tables may keep rows of published loads. Maintenance deletes those leftovers,
 expires the snapshots older than the retention (the time travel analysts keep), merges small files
 and removes the files no remaining snapshot references, the steps DuckLake's CHECKPOINT bundles,
 run one by one so each can say what it did. A DuckDB file is checkpointed; PostgreSQL's tables are
@@ -146,7 +146,9 @@ def _maintain_lake(lake: DuckLake, retention: pendulum.Duration, written: str, w
 
 
 def _empty_staging(con: duckdb.DuckDBPyConnection) -> str:
-    """dlt refills a staging table at each merge load; between loads its rows are leftovers."""
+    """A load is published from its staging rows in one transaction that also empties them
+    (publish.py), so rows whose load is committed are leftovers (older versions left them at every
+    load). Rows of a load not yet published are what a crashed run's rerun publishes: kept."""
     tables = con.execute(
         "select table_schema, table_name from information_schema.tables "
         "where table_catalog = ? and table_schema like ? and table_type = 'BASE TABLE'",
@@ -154,7 +156,14 @@ def _empty_staging(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()
     rows = 0
     for schema, table in tables:
-        rows += con.execute(f'delete from "{schema}"."{table}"').fetchall()[0][0]
+        loads = f'"{schema.removesuffix(STAGING_SUFFIX)}"._dlt_loads'
+        try:
+            deleted = con.execute(
+                f'delete from "{schema}"."{table}" where _dlt_load_id in (select load_id from {loads})'
+            ).fetchall()
+        except (duckdb.CatalogException, duckdb.BinderException):
+            continue  # no `_dlt_load_id` column or no loads table: nothing known to be published
+        rows += deleted[0][0]
     return f"staging leftovers: {rows} rows deleted from {len(tables)} tables"
 
 
