@@ -8,8 +8,9 @@ asked for. Such a package is copied to `<pipelines_dir>/set_aside/<source>/<load
 windows count as not loaded, so the next run extracts anew and is not blocked. `callhouse status`
 lists what is set aside (text and --json); deleting the folder drops it (docs/operations.md).
 
-What counts as "a retry cannot fix": a job dlt failed terminally, or one whose retries ran out on
-a database's data or integrity error (a value or a constraint, not a connection).
+What counts as "a retry cannot fix": a job dlt failed terminally, one whose retries ran out on a
+database's data or integrity error (a value or a constraint, not a connection), or the same error
+refused the package's publish (warehouse/publish.py).
 """
 
 from __future__ import annotations
@@ -70,11 +71,17 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 def unfixable_by_retry(error: BaseException) -> BaseException | None:
     """The job failure in `error`'s chain that a retry cannot fix, else None."""
+    from dlt.destinations.exceptions import DatabaseTerminalException
     from dlt.load.exceptions import LoadClientJobFailed, LoadClientJobRetry, LoadClientJobTerminalRetry
 
     for current in _chain(error):
         if isinstance(current, LoadClientJobFailed | LoadClientJobTerminalRetry):
             return current
+        if isinstance(current, DatabaseTerminalException):
+            # The publish (warehouse/publish.py, dlt's complete_load) merging the package's rows:
+            # a value or a constraint refused there fails every retry the same way.
+            names = {cls.__name__ for cls in type(current.dbapi_exception).__mro__}
+            return current if names & _DATA_ERRORS else None
         if isinstance(current, LoadClientJobRetry):
             names = {cls.__name__ for cause in _chain(current.client_exception) for cls in type(cause).__mro__}
             return current if names & _DATA_ERRORS else None
@@ -98,7 +105,8 @@ def set_aside(pipeline: dlt.Pipeline, source: str, error: BaseException, request
     failure = unfixable_by_retry(error)
     if failure is None:
         return None
-    load_id = getattr(failure, "load_id", None)
+    # The job's failure names its package; a refused publish is named by dlt's step failure.
+    load_id = next((found for e in _chain(error) if (found := getattr(e, "load_id", None))), None)
     storage = pipeline._get_load_storage().normalized_packages
     if not load_id or load_id not in storage.list_packages():
         return None

@@ -74,6 +74,7 @@ def test_status_json_and_prometheus_after_two_backfills_with_a_gap_then_views(ma
             "rows": {},
             "quarantine": {"records": 0, "loaded_since": 0},
             "views_older_than_last_success": False,
+            "set_aside": [],
         }
     assert document["views"] == {"built_at": None, "last_load_at": finished_iso, "older_than_last_load": True}
 
