@@ -40,7 +40,7 @@ demo: $(INSTALLED)
 # tests in their own venv, then the whole suite: unit tests, the layering test and the end-to-end tests.
 test: system-packages lint $(DAGSTER_INSTALLED) $(S3_INSTALLED)
 	$(DAGSTER_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/orchestration
-	$(VENV)/bin/python -m pytest -q -n 2
+	$(VENV)/bin/python -m pytest -q -n 2 --dist worksteal --durations=25
 
 system-packages:
 	tools/system-packages.sh
