@@ -1,6 +1,6 @@
 """A CINNOX call with status "Call Ended" but no `callEndTime` key, as a real account sends some
 (issue 24.10): answered, its end and talk time unknown (NULL), and `callhouse check` passes on
-every kind of warehouse."""
+the DuckDB file and PostgreSQL (a DuckLake runs the file's SQL)."""
 
 from __future__ import annotations
 
