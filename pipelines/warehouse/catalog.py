@@ -17,16 +17,23 @@ def committed_ledger(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any
     tables = set(table_names(con, name))
     if not {"_dlt_pipeline_state", "_dlt_loads"} <= tables:
         return {}
-    row = con.execute(
-        f'select state from "{name}"._dlt_pipeline_state where pipeline_name = ? '
+    row = con.execute(committed_state_sql(name), [vendor(name).pipeline_name]).fetchone()
+    return ledger_in(row[0], name) if row else {}
+
+
+def committed_state_sql(name: str, placeholder: str = "?") -> str:
+    """The newest state row of source `name`'s pipeline in a committed load; one parameter, the
+    pipeline name (`placeholder`: the SQL client's, `?` for DuckDB, `%s` for dlt's clients)."""
+    return (
+        f'select state from "{name}"._dlt_pipeline_state where pipeline_name = {placeholder} '
         f'and _dlt_load_id in (select load_id from "{name}"._dlt_loads where status = 0) '
-        "order by version desc limit 1",
-        [vendor(name).pipeline_name],
-    ).fetchone()
-    if not row:
-        return {}
-    state = decompress_state(row[0])
-    ledger: dict[str, Any] = state.get("sources", {}).get(name, {}).get(STATE_KEY, {})  # dlt state: JSON
+        "order by version desc limit 1"
+    )
+
+
+def ledger_in(state: str, name: str) -> dict[str, Any]:
+    """Source `name`'s ledger in a stored (compressed) dlt state; {} when it has none."""
+    ledger: dict[str, Any] = decompress_state(state).get("sources", {}).get(name, {}).get(STATE_KEY, {})  # JSON
     return ledger
 
 

@@ -25,12 +25,10 @@ committed ledger, the quarantine count) reads committed loads only.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from dlt.common.schema.utils import get_nested_tables, has_table_seen_data
-from dlt.common.versioned_state import decompress_state
 from dlt.destinations import duckdb as duckdb_factory
 from dlt.destinations import ducklake as ducklake_factory
 from dlt.destinations import postgres as postgres_factory
@@ -40,16 +38,14 @@ from dlt.destinations.impl.postgres.postgres import PostgresClient
 from dlt.destinations.job_client_impl import SqlJobClientBase
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
-from pipelines.extract.ledger import STATE_KEY
-from pipelines.fetch.windows import now, parse_instant
+from pipelines.fetch.windows import now
 from pipelines.sources.registry import VENDORS
+from pipelines.warehouse.catalog import committed_state_sql, ledger_in
+from pipelines.warehouse.conflicts import CONFLICT_TRIES, retry_on_conflict
 from pipelines.warehouse.layout import OPS_SCHEMA
 from pipelines.warehouse.loaded_ranges import DDL, TABLE, loaded_coverage
+from pipelines.warehouse.purged_ranges import cut_in, cut_sql
 from pipelines.warehouse.repairs import SqlClient, repair_loads
-
-# How often a publish is tried again when another process committed to one of its tables first
-# (a DuckLake refuses the later of two commits deleting from one table: two sources' loaded ranges).
-CONFLICT_TRIES = 8
 
 
 class PublishWhole(SqlJobClientBase):
@@ -57,7 +53,9 @@ class PublishWhole(SqlJobClientBase):
 
     merge_job: ClassVar[type[SqlMergeFollowupJob]] = SqlMergeFollowupJob
     row_id: ClassVar[str] = "rowid"
-    tries: ClassVar[int] = 1  # how often a publish is tried (a DuckLake's conflicts: CONFLICT_TRIES)
+    # How often a publish is tried: a DuckLake refuses the later of two commits deleting from one
+    # table (two sources' loaded ranges), and the publish is then tried again (conflicts.py).
+    tries: ClassVar[int] = 1
 
     def _create_merge_followup_jobs(self, table_chain: Sequence[Any]) -> list[Any]:
         return []  # the merge waits in staging for complete_load
@@ -65,19 +63,17 @@ class PublishWhole(SqlJobClientBase):
     def complete_load(self, load_id: str) -> None:
         if any(v.name == self.sql_client.dataset_name for v in VENDORS):
             _create_ranges_table(self.sql_client)
-        for attempt in range(self.tries):
-            try:
-                with self.sql_client.begin_transaction():
-                    self._publish(load_id)
-                return
-            except Exception as exc:
-                if not _is_conflict(exc) or attempt == self.tries - 1:
-                    raise
-                time.sleep(0.05 * 2**attempt)  # rolled back whole: the staging rows still wait
+
+        def publish() -> None:
+            with self.sql_client.begin_transaction():
+                self._publish(load_id)
+
+        retry_on_conflict(publish, self.tries)  # rolled back whole: the staging rows still wait
 
     def _publish(self, load_id: str) -> None:
         client = self.sql_client
-        merged = [chain for chain in self._merge_chains() if self._staged_rows(chain)]
+        staged = _tables(client, client.staging_dataset_name)
+        merged = [chain for chain in self._merge_chains() if self._staged_rows(chain, staged)]
         for chain in merged:
             for statement in _statements(self.merge_job.generate_sql(chain, client)):
                 client.execute_sql(statement)
@@ -107,10 +103,9 @@ class PublishWhole(SqlJobClientBase):
             chains.append([self.prepare_load_table(name) for name in names])
         return chains
 
-    def _staged_rows(self, chain: list[Any]) -> bool:
-        """Whether any table of the chain has rows waiting in staging."""
+    def _staged_rows(self, chain: list[Any], present: set[str]) -> bool:
+        """Whether any table of the chain (of the staging tables `present`) has rows waiting."""
         client = self.sql_client
-        present = _tables(client, client.staging_dataset_name)
         with client.with_staging_dataset():
             return any(
                 client.execute_sql(f"select 1 from {client.make_qualified_table_name(t['name'])} limit 1")
@@ -127,15 +122,6 @@ def _tables(client: SqlClient, schema: str) -> set[str]:
 def _statements(sql: Sequence[str]) -> list[str]:
     """dlt's merge SQL split into statements, as its SQL job splits them."""
     return [part.strip() for stmt in sql for part in " ".join(stmt.splitlines()).split(";") if part.strip()]
-
-
-def _is_conflict(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if "conflict" in str(seen).lower():
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _create_ranges_table(client: SqlClient) -> None:
@@ -155,20 +141,14 @@ def _write_loaded_ranges(client: SqlClient, source: str, pipeline_name: str) -> 
     """The source's `callhouse.loaded_ranges` from its newest committed ledger, this package's
     `_dlt_loads` row included: the same rows loaded_ranges.record_loaded_ranges writes."""
     dataset = client.dataset_name
-    state: dict[str, Any] = {}
+    ledger: dict[str, Any] = {}
     if "_dlt_pipeline_state" in _tables(client, dataset):  # looked up: a failed query aborts the transaction
-        row = client.execute_sql(
-            f'select state from "{dataset}"._dlt_pipeline_state where pipeline_name = %s '
-            f'and _dlt_load_id in (select load_id from "{dataset}"._dlt_loads where status = 0) '
-            "order by version desc limit 1",
-            pipeline_name,
-        )
-        state = decompress_state(row[0][0]) if row else {}
-    ledger = state.get("sources", {}).get(source, {}).get(STATE_KEY, {})
+        row = client.execute_sql(committed_state_sql(dataset, "%s"), pipeline_name)
+        ledger = ledger_in(row[0][0], source) if row else {}
     cut = None
     if "purged" in _tables(client, OPS_SCHEMA):
-        found = client.execute_sql(f"select max(purged_before) from {OPS_SCHEMA}.purged where source = %s", source)
-        cut = parse_instant(found[0][0].isoformat()) if found and found[0][0] is not None else None
+        found = client.execute_sql(cut_sql("%s"), source)
+        cut = cut_in(found[0] if found else None)
     coverage = loaded_coverage(ledger, cut, now())
     client.execute_sql(f"delete from {TABLE} where source = %s", source)
     for start, end in coverage:

@@ -7,7 +7,9 @@ refused unless forced (it would load again what was deleted on purpose).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -30,7 +32,17 @@ def purged_before(con: duckdb.DuckDBPyConnection, source: str) -> datetime | Non
         con, "select count(*) from information_schema.tables where table_schema = ? and table_name = 'purged'", [OPS_SCHEMA]
     ):
         return None
-    row = con.execute(f"select max(purged_before) from {TABLE} where source = ?", [source]).fetchone()
+    row = con.execute(cut_sql(), [source]).fetchone()
+    return cut_in(row)
+
+
+def cut_sql(placeholder: str = "?") -> str:
+    """A source's cut; one parameter, the source (`placeholder`: the SQL client's)."""
+    return f"select max(purged_before) from {TABLE} where source = {placeholder}"
+
+
+def cut_in(row: Sequence[Any] | None) -> datetime | None:
+    """The cut in cut_sql's row, None when nothing was purged."""
     return parse_instant(row[0].isoformat()) if row and row[0] is not None else None
 
 
