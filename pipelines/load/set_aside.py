@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 
 import pendulum
 
-from pipelines.errors import CallhouseError, one_line, redact_secrets
+from pipelines.errors import CallhouseError, one_line
 from pipelines.extract.ledger import LoadRequest
 from pipelines.fetch.windows import iso
+from pipelines.load.scrub import scrub_working_files
 
 if TYPE_CHECKING:
     import dlt
@@ -113,8 +114,7 @@ def set_aside(pipeline: dlt.Pipeline, source: str, error: BaseException, request
     kept = folder(Path(pipeline.pipelines_dir), source) / load_id
     if not kept.exists():
         shutil.copytree(storage.storage.make_full_path(storage.get_package_path(load_id)), kept)
-        for exception_file in kept.rglob("*.exception"):  # a library's message may quote a secret
-            exception_file.write_text(redact_secrets(exception_file.read_text(errors="replace")))
+        scrub_working_files(kept)  # a library's message may quote a secret: masked as in dlt's folders
     cause = getattr(failure, "client_exception", None)
     message = str(cause) if cause is not None else getattr(failure, "failed_message", None) or str(failure)
     record = SetAside(

@@ -88,15 +88,19 @@ class PostgresWarehouse(AttachedWarehouse):
             con.execute(f"use {ALIAS}")
         except duckdb.Error as exc:
             con.close()
-            raise missing_database(_reason(exc), CREDENTIALS_SETTING) or CallhouseError(
-                f"{self.describe()} cannot be opened: {_reason(exc)}"
-            ) from None
+            raise self._cannot_open(exc) from None
         try:
             check_postgres_warehouse(con, ALIAS, self.url, CREDENTIALS_SETTING)  # before anything is written
         except BaseException:
             con.close()
             raise
         return con
+
+    def _cannot_open(self, exc: Exception) -> CallhouseError:
+        """A session the server refused, in one line: a database that does not exist is a setting to fix."""
+        return missing_database(_reason(exc), CREDENTIALS_SETTING) or CallhouseError(
+            f"{self.describe()} cannot be opened: {_reason(exc)}"
+        )
 
     def see_new_tables(self, con: duckdb.DuckDBPyConnection) -> None:
         """DuckDB's postgres extension caches the database's schemas and tables per session: a
@@ -111,9 +115,7 @@ class PostgresWarehouse(AttachedWarehouse):
         try:
             return psycopg2.connect(self.url.replace("postgres://", "postgresql://", 1), application_name="callhouse views")
         except psycopg2.Error as exc:
-            raise missing_database(_reason(exc), CREDENTIALS_SETTING) or CallhouseError(
-                f"{self.describe()} cannot be opened: {_reason(exc)}"
-            ) from None
+            raise self._cannot_open(exc) from None
 
     def in_view_transaction(self, work: Callable[[ViewSession], T]) -> T:
         """In PostgreSQL itself (analysts' tools query the views there), over a psycopg2 session.
