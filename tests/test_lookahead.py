@@ -4,6 +4,7 @@ vendor (the end-to-end paths run in tests/sources and tests/reliability with rea
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 
@@ -120,3 +121,27 @@ def test_close_stops_the_fetch_and_releases_the_client():
     assert vendor.closed == 1
     assert len(vendor.fetched) < len(WINDOWS)
     assert not [t for t in threading.enumerate() if t.name == "lookahead"]
+
+
+def test_rows_past_memory_rows_wait_on_disk_and_come_back_whole_and_in_order(tmp_path, monkeypatch):
+    # A load takes as long as fetching a checkpoint: what waits meanwhile goes to Arrow files,
+    # not memory, and the walk gets exactly the pages, in order; the files go once taken.
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read once per process
+    vendor, ahead = Vendor(), Lookahead(memory_rows=ROWS_PER_PAGE)
+    try:
+        ahead.follow(WINDOWS, vendor.fetch_window, vendor.close, max_rows=10_000)
+        deadline = time.monotonic() + 5
+        while len(vendor.fetched) < len(WINDOWS) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        spilled = list(tmp_path.glob("callhouse-lookahead-*/*.arrow"))
+        assert len(spilled) == len(WINDOWS) * PAGES_PER_WINDOW - 1, "one page in memory, the rest on disk"
+        taken = [_taken_rows(ahead.take(window)) for window in WINDOWS[:4]]
+        assert taken == [
+            [(str(w.start), page) for page in range(PAGES_PER_WINDOW) for _ in range(ROWS_PER_PAGE)] for w in WINDOWS[:4]
+        ]
+        assert len(list(tmp_path.glob("callhouse-lookahead-*/*.arrow"))) == len(spilled) - (4 * PAGES_PER_WINDOW - 1)
+    finally:
+        ahead.close()
+    assert not list(tmp_path.iterdir()), "closing removes what was still waiting on disk"

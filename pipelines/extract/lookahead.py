@@ -3,7 +3,12 @@
 Without it a run alternates: fetch and flatten a checkpoint (Python, one core), then load it
 (DuckDB, which releases the GIL), with one of the two idle at any time. A `Lookahead` runs the
 vendor's `fetch_window` on a background thread, in plan order, across the checkpoints of one
-source run, and keeps at most `max_rows` rows of finished windows waiting.
+source run, and keeps at most `max_rows` rows of finished windows waiting: the first
+`memory_rows` of them in memory, the rest written to Arrow files in a temporary folder and read
+back when the walk takes them. A load takes as long as fetching a whole checkpoint, so without the
+spill a checkpoint's rows (~100 MB of Arrow at the default 250,000) sat in memory beside DuckDB's
+merge: the 1M-call backfill's peak (bench/README.md). Writing and reading a page's Arrow IPC
+costs a copy of its bytes, against seconds of fetching.
 
 Only for a `fetch_window` that does not touch dlt source state: the thread runs outside dlt's
 context, and a window fetched ahead is not committed until the walk takes it (its state change
@@ -17,10 +22,14 @@ its rows to dlt, so a window still waiting here is fetched again by the next run
 from __future__ import annotations
 
 import enum
+import shutil
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal
 
 import pyarrow as pa
@@ -36,9 +45,22 @@ class _End(enum.Enum):
 
 
 _WINDOW_END: Final = _End.WINDOW
-# What the fetch thread hands the walk: a page's Arrow batch, the end of a window, or the error
-# that ended the fetch.
-_Item = dict[str, pa.Table] | Literal[_End.WINDOW] | BaseException
+
+
+@dataclass(frozen=True)
+class _Spilled:
+    """A page's Arrow batch waiting on disk: one Arrow IPC file per table."""
+
+    files: dict[str, Path]
+    rows: int
+
+
+# What the fetch thread hands the walk: a page's Arrow batch (in memory or on disk), the end of a
+# window, or the error that ended the fetch.
+_Item = dict[str, pa.Table] | _Spilled | Literal[_End.WINDOW] | BaseException
+# Rows kept in memory while more wait on disk: a few pages (~850 rows each for CINNOX), so the
+# walk never waits on a read when the fetch is ahead.
+MEMORY_ROWS = 20_000
 
 
 def fetch_in_order(
@@ -79,11 +101,15 @@ class Lookahead:
     of a window.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, memory_rows: int = MEMORY_ROWS) -> None:
         self.max_rows = 1
+        self.memory_rows = memory_rows
         self._cond = threading.Condition()
         self._ready: deque[tuple[Window, _Item]] = deque()
         self._ready_rows = 0
+        self._memory_rows = 0  # of _ready_rows, those in memory
+        self._spill_dir: Path | None = None
+        self._spilled = 0  # files written, to name the next
         self._planned: list[Window] = []  # windows not yet taken, in order
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -103,7 +129,7 @@ class Lookahead:
         self.stop()
         self._stop = threading.Event()
         self._ready.clear()
-        self._ready_rows = 0
+        self._ready_rows = self._memory_rows = 0
         self._planned = list(windows)
         self._closers.append(close)
         self._thread = threading.Thread(
@@ -123,7 +149,7 @@ class Lookahead:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield _read_back(item) if isinstance(item, _Spilled) else item
 
     def stop(self) -> None:
         """Stop fetching (at the next page) and drop what is waiting."""
@@ -136,6 +162,9 @@ class Lookahead:
         for close in self._closers:
             close()
         self._closers.clear()
+        if self._spill_dir is not None:
+            shutil.rmtree(self._spill_dir, ignore_errors=True)
+            self._spill_dir = None
 
     close = stop
 
@@ -147,6 +176,8 @@ class Lookahead:
                 self._cond.wait(0.5)
             fetched, item = self._ready.popleft()
             self._ready_rows -= _rows(item)
+            if isinstance(item, dict):
+                self._memory_rows -= _rows(item)
             self._cond.notify_all()
             return fetched, item
 
@@ -174,19 +205,50 @@ class Lookahead:
                 close_generator()
 
     def _put(self, window: Window, item: _Item, stop: threading.Event) -> bool:
+        rows = _rows(item)
         with self._cond:
             # Wait while enough rows are waiting (the memory bound), unless nothing is: a page
             # larger than max_rows must still get through. Ends and errors never wait.
-            rows = _rows(item)
             while rows and self._ready and self._ready_rows >= self.max_rows and not stop.is_set():
                 self._cond.wait(0.5)
             if stop.is_set():
                 return False
+            spill = isinstance(item, dict) and self._ready and self._memory_rows + rows > self.memory_rows
+        if spill and isinstance(item, dict):
+            item = self._spill(item, rows)  # outside the lock: the walk goes on taking meanwhile
+        with self._cond:
+            if stop.is_set():
+                return False  # stop() removes the spill folder, with this page's files
             self._ready.append((window, item))
             self._ready_rows += rows
+            if isinstance(item, dict):
+                self._memory_rows += rows
             self._cond.notify_all()
             return True
 
+    def _spill(self, batch: dict[str, pa.Table], rows: int) -> _Spilled:
+        if self._spill_dir is None:
+            self._spill_dir = Path(tempfile.mkdtemp(prefix="callhouse-lookahead-"))
+        files = {}
+        for table_name, table in batch.items():
+            self._spilled += 1
+            path = self._spill_dir / f"{self._spilled}.arrow"
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            files[table_name] = path
+        return _Spilled(files, rows)
+
+
+def _read_back(spilled: _Spilled) -> dict[str, pa.Table]:
+    batch = {}
+    for table_name, path in spilled.files.items():
+        with pa.OSFile(str(path), "rb") as source:
+            batch[table_name] = pa.ipc.open_file(source).read_all()
+        path.unlink()
+    return batch
+
 
 def _rows(item: _Item) -> int:
+    if isinstance(item, _Spilled):
+        return item.rows
     return sum(table.num_rows for table in item.values()) if isinstance(item, dict) else 0
