@@ -117,14 +117,31 @@ def raw(record: object) -> str:
 
 def quarantine(run, source: str = "cinnox") -> list[tuple]:
     """The source's quarantine rows, sorted; none when the table was never made (nothing went there)."""
-    if not run.query("select 1 from information_schema.tables where table_schema = ? and table_name = 'quarantine'", [source]):
+    if not table_rows(run, source, "quarantine"):
         return []
     return sorted(run.query(f"select reason, raw_json, window_start, window_end from {source}.quarantine"))
+
+
+def table_rows(run, schema: str, table: str) -> int:
+    """Rows of a table; 0 when it was never made."""
+    if not run.query("select 1 from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]):
+        return 0
+    return run.query(f'select count(*) from "{schema}"."{table}"')[0][0]
 
 
 def column_types(run, schema: str, table: str) -> dict[str, str]:
     sql = "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ?"
     return dict(run.query(sql, [schema, table]))
+
+
+def assert_read_to_now(state: dict, start: pendulum.DateTime) -> None:
+    """The source's ledger as a clean nightly run from `start` leaves it: its plan finished at the
+    sandbox's now, the cursor there, one range covered, nothing truncated."""
+    plan = state["plans"]["nightly"]
+    assert (pendulum.parse(plan["start"]), pendulum.parse(plan["done_until"]), plan["finished"]) == (start, TEST_NOW, True)
+    assert pendulum.parse(state["cursor"]) == TEST_NOW
+    assert [[pendulum.parse(a), pendulum.parse(b)] for a, b in state["coverage"]] == [[start, TEST_NOW]]
+    assert "truncated" not in state
 
 
 # --- 1. a page of only bad records ----------------------------------------------------------
@@ -191,10 +208,8 @@ def test_pages_of_only_bad_records_go_to_quarantine_whole_and_the_run_goes_on(ma
     window = (DAY, DAY.add(days=1))
     expected = sorted((reason, raw(record), *window) for record, reason in bad)
     assert quarantine(run) == expected
-    # The nightly cursor and the coverage move as on a clean run: up to the sandbox's now.
-    state = run.source_state("cinnox")
-    assert pendulum.parse(state["cursor"]) == TEST_NOW
-    assert [[pendulum.parse(a), pendulum.parse(b)] for a, b in state["coverage"]] == [[start, TEST_NOW]]
+    # The nightly cursor, the plan and the coverage move as on a clean run: up to the sandbox's now.
+    assert_read_to_now(run.source_state("cinnox"), start)
 
     # The same range again: the same rows, and not one quarantine row more.
     again = run(*backfill("cinnox", DAY, 1))
@@ -202,7 +217,25 @@ def test_pages_of_only_bad_records_go_to_quarantine_whole_and_the_run_goes_on(ma
     assert f"{len(bad)} quarantined" in again.stderr
     assert loaded_tables(run) == cinnox_tables(good)
     assert quarantine(run) == expected
-    assert pendulum.parse(run.source_state("cinnox")["cursor"]) == TEST_NOW
+    # A backfill leaves the cursor and the coverage where they were.
+    state = run.source_state("cinnox")
+    assert pendulum.parse(state["cursor"]) == TEST_NOW
+    assert [[pendulum.parse(a), pendulum.parse(b)] for a, b in state["coverage"]] == [[start, TEST_NOW]]
+
+
+def test_a_run_where_every_record_is_bad_quarantines_them_all_and_still_advances(make_sandbox, cli):
+    # The first load of the warehouse has no call to load: only quarantine rows.
+    sandbox = make_sandbox(cinnox_calls_per_day=0)
+    at = DAY.add(hours=10)
+    bad = bad_pages(at)[LIMIT : 2 * LIMIT]
+    inject(sandbox, at, [record for record, _ in bad], "bad")
+    run = cli(sandbox, SOURCES__CINNOX__START_DATE=DAY.isoformat(), SOURCES__CINNOX__PAGE_LIMIT=str(LIMIT))
+    result = run("run", "--source", "cinnox")
+    assert result.returncode == 0, result.output
+    assert "cinnox: ok" in result.stderr and f"{len(bad)} quarantined" in result.stderr
+    assert quarantine(run) == sorted((reason, raw(record), DAY, DAY.add(days=1)) for record, reason in bad)
+    assert table_rows(run, "cinnox", "call_detail") == 0  # no call: dlt makes a table with its first row
+    assert_read_to_now(run.source_state("cinnox"), DAY)
 
 
 # --- 2. a field whose type changes between pages ----------------------------------------------
