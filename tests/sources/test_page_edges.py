@@ -326,6 +326,47 @@ def test_bandwidth_phone_numbers_sent_as_numbers_on_one_page_and_strings_on_the_
     assert (types["from"], types["to"], types["chargeable_duration"]) == ("VARCHAR", "VARCHAR", "BIGINT")
 
 
+def test_a_bandwidth_page_of_only_bad_records_goes_to_quarantine_whole_between_pages_that_load(make_sandbox, cli):
+    # Only these calls in the list: a good page, a page of records that cannot be typed (some
+    # without a readable startTime, so the pager cannot place them either), a good page.
+    sandbox = make_sandbox(bandwidth_calls_per_day=0)
+    at = DAY.add(hours=10)
+    before = [bandwidth_call(f"c-before-{i}", at.add(minutes=i), f"+1919555{200 + i}") for i in range(LIMIT)]
+    after = [bandwidth_call(f"c-after-{i}", at.add(hours=2, minutes=i), f"+1919555{400 + i}") for i in range(LIMIT)]
+    place = at.add(hours=1)
+
+    def broken(i: int, **fields: object) -> dict:
+        return {**bandwidth_call(f"c-bad-{i}", place.add(minutes=i), "+19195550300"), **fields}
+
+    bad = [
+        (broken(0, startTime="not a time"), "call.startTime: unparseable timestamp 'not a time'"),
+        (broken(1, endTime="2026-13-01T00:00:00Z"), "call.endTime: unparseable timestamp '2026-13-01T00:00:00Z'"),
+        ({k: v for k, v in broken(2).items() if k != "id"}, "missing id"),
+        ({k: v for k, v in broken(3).items() if k != "startTime"}, "missing startTime"),
+        (broken(4, chargeableDuration="abc"), "call.chargeableDuration: expected an integer, got 'abc'"),
+        (broken(5, chargeableDuration=True), "call.chargeableDuration: expected an integer, got a boolean"),
+        (broken(6, recordingEnabled="maybe"), "call.recordingEnabled: expected true/false, got 'maybe'"),
+        (broken(7, sipHeaders="X-Id: 1"), "sipHeaders is str, not an object"),
+        ("not a call", "record is str, not an object"),
+        (7, "record is int, not an object"),
+    ]
+    for record in before + after:
+        sandbox.add_bandwidth_call(record)
+    for i, (record, _) in enumerate(bad):
+        sandbox.add_bandwidth_call(broken(i), served=orjson.dumps(record))
+    listed = sandbox.truth.bandwidth_calls(DAY, DAY.add(days=1), include_bad=True)
+    assert listed == before + [record for record, _ in bad] + after
+
+    run = cli(sandbox, SOURCES__BANDWIDTH__PAGE_SIZE=str(LIMIT), SOURCES__BANDWIDTH__REQUESTS_PER_SECOND="0")
+    result = run(*backfill("bandwidth", DAY, 1))
+    assert result.returncode == 0, result.output
+    assert "bandwidth: ok" in result.stderr and f"{len(bad)} quarantined" in result.stderr
+    loaded = set(run.query('select id, "to", start_time from bandwidth.calls'))
+    assert loaded == {(r["id"], r["to"], ts(r["startTime"])) for r in before + after}
+    window = (DAY, DAY.add(days=1))
+    assert quarantine(run, "bandwidth") == sorted((reason, raw(record), *window) for record, reason in bad)
+
+
 # --- 3. a huge page -----------------------------------------------------------------------
 
 HUGE_LIMIT = 50_000
