@@ -382,8 +382,19 @@ sys.exit(main())
 
 def test_a_huge_page_loads_exactly_and_its_one_bad_record_is_quarantined(make_sandbox, cli, monkeypatch):
     monkeypatch.setattr(cinnox_api, "MAX_LIMIT", HUGE_LIMIT)  # the vendor's page size raised
-    sandbox = make_sandbox(cinnox_calls_per_day=18_000)
+    sandbox = make_sandbox(cinnox_calls_per_day=20_000)
     good = sandbox.truth.cinnox_calls(DAY, DAY.add(days=1))
+    # Past the first 20,480 records (what a reader that guesses types from a sample looks at), a
+    # field nobody declared appears, as a number, a string and an object, and `seq` comes as text.
+    late_position = len(good) - 10
+    assert late_position > 20_480
+    late_at = slot(good, late_position)
+    late = [
+        call("huge-late-0", late_at, lateField=5, seq="12"),
+        call("huge-late-1", late_at, lateField="five", caller=85230009999),
+        call("huge-late-2", late_at, lateField={"n": 5}),
+    ]
+    inject(sandbox, late_at, late, "late")
     middle = len(good) // 2
     at = slot(good, middle)
     bad = call("huge-bad", at, callEndTime="2026-11-18T25:00:00Z")
@@ -395,16 +406,22 @@ def test_a_huge_page_loads_exactly_and_its_one_bad_record_is_quarantined(make_sa
         bad,
         after,
     ]
-    assert len(good) > 20_000
 
     sandbox.reset_stats()
     run = cli(sandbox, SOURCES__CINNOX__PAGE_LIMIT=str(HUGE_LIMIT))
     result = run(*backfill("cinnox", DAY, 1), entry=("-c", RAISED_PAGE_LIMIT))
     assert result.returncode == 0, result.output
     stats = sandbox.stats()["cinnox"]
-    assert (stats["requests"], stats["records"]) == (1, len(good) + 1), "the whole window in one response"
+    assert (stats["requests"], stats["records"]) == (1, len(good) + 4), "the whole window in one response"
 
-    assert loaded_tables(run) == cinnox_tables(good)
+    assert loaded_tables(run) == cinnox_tables(good + late)
     ids = {i for (i,) in run.query("select id from cinnox.call_detail")}
     assert {before["id"], after["id"]} <= ids and "huge-bad" not in ids
     assert quarantine(run) == [("call.callEndTime: unparseable timestamp '2026-11-18T25:00:00Z'", raw(bad), DAY, DAY.add(days=1))]
+    assert sorted(run.query("select id, late_field, seq from cinnox.call_detail where late_field is not null")) == [
+        ("huge-late-0", "5", 12),
+        ("huge-late-1", "five", 1),
+        ("huge-late-2", '{"n":5}', 1),
+    ]
+    types = column_types(run, "cinnox", "call_detail")
+    assert (types["late_field"], types["caller"], types["seq"]) == ("VARCHAR", "VARCHAR", "BIGINT")
