@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
 
-from pipelines.fetch.records import TableRows
+from pipelines.fetch.records import TableRows, column_name
 from pipelines.fetch.windows import Window
 from pipelines.sources.cinnox.helpers import CallDetailFlattener
 
@@ -113,3 +115,53 @@ def test_a_huge_page_is_typed_exactly_and_its_one_bad_record_is_set_aside():
     assert calls.column("caller").to_pylist() == [str(85230000000 + i) if i % 2 else f"+852{i}" for i in kept]
     assert calls.column("call_date").to_pylist() == [START + timedelta(seconds=i) for i in kept]
     assert_declared_types(calls)
+
+
+# Values whose typing a column-wise reader may get from the column's other values: each is typed
+# once on a page of its own (a clean column) and once beside a value of the same field that cannot
+# be typed (a column that is coerced value by value); a record must come out the same either way.
+SAME_ON_ANY_PAGE = [
+    ("callEndTime", "2026-11-18T10:00:00.123+08:00"),
+    ("callEndTime", "2026-11-18T10:00:00-0330"),
+    ("callEndTime", "2026-11-18T10:00:00"),
+    ("callEndTime", "2026-11-18 10:00Z"),
+    ("callEndTime", "2026-11-18T10:00:00.123456Z"),
+    ("callEndTime", "2026-11-18T10:00:00.123456789Z"),
+    ("callEndTime", "2026-11-18"),
+    ("callEndTime", "2026-11-18T23:59:60Z"),
+    ("callEndTime", 1763424000),
+    ("callEndTime", ""),
+    ("seq", 12.0),
+    ("seq", "12"),
+    ("seq", " 12"),
+    ("seq", "+12"),
+    ("seq", "1e3"),
+    ("seq", 2**63),
+    ("isRecording", 1),
+    ("isRecording", "true"),
+    ("isRecording", "True"),
+    ("isRecording", "1"),
+    ("caller", 85230001234),
+    ("caller", 85230001234.0),
+    ("caller", True),
+    ("caller", 2.5),
+    ("extraInfo", 7),
+    ("extraInfo", 1.0),
+    ("extraInfo", False),
+    ("extraInfo", [1, "a"]),
+]
+# A value of the same field that cannot be typed (any value of an undeclared field can: an object).
+OTHER = {"callEndTime": "garbage", "seq": "abc", "isRecording": "maybe", "caller": {"n": 1}, "extraInfo": {"k": 1}}
+
+
+@pytest.mark.parametrize(("field", "value"), SAME_ON_ANY_PAGE, ids=lambda v: repr(v)[:30])
+def test_a_value_is_typed_the_same_whatever_else_is_on_its_page(field, value):
+    def record_a(records: list) -> tuple[list, list]:
+        calls, quarantined = flatten(records)
+        row = calls.filter(pc.equal(calls["id"], "a")).column(column_name(field)).to_pylist()
+        return row, [q for q in quarantined if '"id":"a"' in q[1]]
+
+    alone = record_a([call("a", **{field: value})])
+    beside = record_a([call("a", **{field: value}), call("b", 1, **{field: OTHER[field]})])
+    assert alone == beside
+    assert len(alone[0]) + len(alone[1]) == 1  # loaded or quarantined, never both, never neither
