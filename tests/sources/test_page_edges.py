@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import orjson
 import pendulum
+import pytest
 
 import pipelines.sandbox.cinnox.api as cinnox_api
 from tests.conftest import TEST_NOW
@@ -290,6 +291,26 @@ def test_a_field_whose_type_changes_between_pages_and_windows_loads_as_its_one_c
     assert (types["caller"], types["callee"], types["extra_info"]) == ("VARCHAR", "VARCHAR", "VARCHAR")
     assert (types["seq"], types["is_recording"]) == ("BIGINT", "BOOLEAN")
     assert types["call_date"] == types["call_end_time"] == "TIMESTAMP WITH TIME ZONE"
+
+
+@pytest.mark.parametrize(("field", "value"), [("Caller", "+85230009999"), ("call_date", "2026-11-18")])
+def test_an_undeclared_field_named_like_a_declared_column_costs_no_other_record(make_sandbox, cli, field, value):
+    # `Caller` and `call_date` are undeclared fields whose column names (dlt's snake_case) are those
+    # of the declared `caller` and `callDate`: one record of a page carries one.
+    sandbox = make_sandbox(cinnox_calls_per_day=40)
+    listed = sandbox.truth.cinnox_calls(DAY, DAY.add(days=1))
+    at = slot(listed, LIMIT + 5)
+    odd = call("odd-one", at, **{field: value})
+    inject(sandbox, at, [odd], "odd")
+    run = cli(sandbox, SOURCES__CINNOX__PAGE_LIMIT=str(LIMIT))
+    result = run(*backfill("cinnox", DAY, 1))
+    assert result.returncode == 0, result.output
+    # Every other record of its page (and of the day) loads exactly, its phone numbers included.
+    others = loaded_tables(run)[0] - {row for row in loaded_tables(run)[0] if row[0] == "odd-one"}
+    assert others == cinnox_tables(listed)[0]
+    # The record itself is not lost: loaded, or quarantined whole with a reason.
+    loaded = run.query("select id from cinnox.call_detail where id = 'odd-one'")
+    assert len(loaded) + sum(record == raw(odd) for _, record, _, _ in quarantine(run)) == 1
 
 
 def bandwidth_call(call_id: str, at: datetime, number: object) -> dict:
