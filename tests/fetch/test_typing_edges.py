@@ -165,3 +165,12 @@ def test_a_value_is_typed_the_same_whatever_else_is_on_its_page(field, value):
     beside = record_a([call("a", **{field: value}), call("b", 1, **{field: OTHER[field]})])
     assert alone == beside
     assert len(alone[0]) + len(alone[1]) == 1  # loaded or quarantined, never both, never neither
+
+
+@pytest.mark.parametrize(("field", "value"), [("Caller", "+85230009999"), ("call_date", "2026-11-18")])
+def test_an_undeclared_field_named_like_a_declared_column_leaves_the_other_records_alone(field, value):
+    # dlt names `Caller` and `call_date` as the declared `caller` and `callDate` columns.
+    calls, quarantined = flatten([call("a"), call("b", 1, **{field: value})])
+    a = calls.filter(pc.equal(calls["id"], "a")).select(["caller", "call_date"]).to_pylist()
+    assert a == [{"caller": "+85230001234", "call_date": START}]
+    assert calls.num_rows + len(quarantined) == 2  # the other one loaded or quarantined, not lost
