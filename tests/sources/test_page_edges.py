@@ -66,7 +66,8 @@ def slot(listed: list[dict], position: int) -> datetime:
 def inject(sandbox, at: datetime, served: list[object], prefix: str) -> None:
     """Serve each of `served` (any JSON, objects or not) as a call listed at `at`, in this order."""
     for index, record in enumerate(served):
-        sandbox.add_cinnox_call(call(f"{prefix}-{index:03d}", at), served=orjson.dumps(record))
+        # json, not orjson: it writes integers beyond 64 bits, as a vendor may
+        sandbox.add_cinnox_call(call(f"{prefix}-{index:03d}", at), served=json.dumps(record).encode())
 
 
 def us(text: str | None) -> int | None:
@@ -311,6 +312,21 @@ def test_an_undeclared_field_named_like_a_declared_column_costs_no_other_record(
     # The record itself is not lost: loaded, or quarantined whole with a reason.
     loaded = run.query("select id from cinnox.call_detail where id = 'odd-one'")
     assert len(loaded) + sum(record == raw(odd) for _, record, _, _ in quarantine(run)) == 1
+
+
+def test_a_number_beyond_64_bits_keeps_its_digits_in_a_text_column(make_sandbox, cli):
+    # A phone number field and a field nobody declared, sent as JSON numbers too big for 64 bits.
+    sandbox = make_sandbox(cinnox_calls_per_day=40)
+    listed = sandbox.truth.cinnox_calls(DAY, DAY.add(days=1))
+    at = slot(listed, LIMIT + 5)
+    digits = 123456789012345678901234567890
+    big = call("big-one", at, callee=digits, extraInfo=-digits)
+    inject(sandbox, at, [big], "big")
+    run = cli(sandbox, SOURCES__CINNOX__PAGE_LIMIT=str(LIMIT))
+    result = run(*backfill("cinnox", DAY, 1))
+    assert result.returncode == 0, result.output
+    assert loaded_tables(run)[0] == cinnox_tables([*listed, big])[0]
+    assert run.query("select callee, extra_info from cinnox.call_detail where id = 'big-one'") == [(str(digits), str(-digits))]
 
 
 def bandwidth_call(call_id: str, at: datetime, number: object) -> dict:
