@@ -4,7 +4,9 @@ HTTP, a real DuckDB file.
 - a page of only bad records: every one quarantined whole with its reason, the pages around it
   loaded, the run and its checkpoints as on a clean run;
 - a field whose type changes between pages (and between windows, each its own load);
-- a huge page, one response far bigger than the vendor's usual limit, with a bad record inside.
+- a huge page, one response far bigger than the vendor's usual limit, with a bad record inside;
+- and what a page may hold that a typing path can get wrong for the rest of it: an undeclared field
+  named like a declared column, a number beyond 64 bits.
 
 Records are injected at a chosen instant so that they fill whole pages of a window exactly (the
 client's page size is a setting); every assertion compares with what the sandbox served.
@@ -307,8 +309,8 @@ def test_an_undeclared_field_named_like_a_declared_column_costs_no_other_record(
     result = run(*backfill("cinnox", DAY, 1))
     assert result.returncode == 0, result.output
     # Every other record of its page (and of the day) loads exactly, its phone numbers included.
-    others = loaded_tables(run)[0] - {row for row in loaded_tables(run)[0] if row[0] == "odd-one"}
-    assert others == cinnox_tables(listed)[0]
+    calls = loaded_tables(run)[0]
+    assert {row for row in calls if row[0] != "odd-one"} == cinnox_tables(listed)[0]
     # The record itself is not lost: loaded, or quarantined whole with a reason.
     loaded = run.query("select id from cinnox.call_detail where id = 'odd-one'")
     assert len(loaded) + sum(record == raw(odd) for _, record, _, _ in quarantine(run)) == 1
