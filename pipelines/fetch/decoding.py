@@ -7,6 +7,10 @@ decoded again here by Python's json (which keeps those characters as surrogates)
 record holding one is replaced by an `Undecodable`, which the flatteners quarantine whole with
 its reason (fetch/records.py), while the rest of the page loads. A body that is not JSON at all
 (an HTML error page, a cut body) is still refused, and retried by the HTTP client.
+
+orjson also reads an integer beyond 64 bits as a float, so a 30-digit id sent as a JSON number
+would load with its last digits wrong. A body holding a run of 19 or more digits (the shortest
+integer orjson may round) is decoded here too: Python's json keeps every integer exact.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines import JSON
+
+# Digits in a row from which orjson may read a JSON integer as a float (below -2**63, above 2**64-1).
+_DIGIT_RUN = b"0" * 19
+_DIGITS_AS_ZERO = bytes(ord("0") if chr(byte) in "0123456789" else ord(" ") for byte in range(256))
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,13 @@ class Undecodable:
 
 class NotJSON(ValueError):
     """The body is not JSON even when decoded leniently."""
+
+
+def may_hold_rounded_integers(content: bytes) -> bool:
+    """Whether `content` has a run of digits orjson might read as a float (inside a string too:
+    a false yes only costs the slower decoder). Digits mapped to one byte and the rest to another,
+    then one substring search: ~0.4 ms for a 500-call page, half of orjson's own time."""
+    return _DIGIT_RUN in content.translate(_DIGITS_AS_ZERO)
 
 
 def decode_leniently(content: bytes) -> Any:

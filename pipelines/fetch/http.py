@@ -19,7 +19,7 @@ import httpx
 import orjson
 
 from pipelines.errors import VendorAuthError, VendorError
-from pipelines.fetch.decoding import NotJSON, decode_leniently
+from pipelines.fetch.decoding import NotJSON, decode_leniently, may_hold_rounded_integers
 from pipelines.fetch.retry import RETRIED_ERRORS, Answer, RetryPolicy, Tries, classify, retry_after_seconds
 
 log = logging.getLogger("callhouse.http")
@@ -131,6 +131,8 @@ class VendorClient:
             response = self._request(method, url, tries, **kwargs)
             try:
                 body = orjson.loads(response.content)
+                if may_hold_rounded_integers(response.content):
+                    body = _decoded_leniently(response.content, self.vendor)
             except orjson.JSONDecodeError:
                 body = _decoded_leniently(response.content, self.vendor)
             if body is _NOT_JSON:
@@ -204,7 +206,7 @@ def _decoded_leniently(content: bytes, vendor: str) -> Any:
     except NotJSON as exc:
         log.debug("%s: body not JSON: %s", vendor, exc)
         return _NOT_JSON
-    log.debug("%s: body decoded leniently (text that is not valid Unicode)", vendor)
+    log.debug("%s: body decoded by Python's json (text that is not valid Unicode, or long integers)", vendor)
     return body
 
 

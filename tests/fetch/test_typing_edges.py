@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from pipelines.fetch.decoding import may_hold_rounded_integers
 from pipelines.fetch.records import TableRows, column_name
 from pipelines.fetch.windows import Window
 from pipelines.sources.cinnox.helpers import CallDetailFlattener
@@ -174,3 +175,17 @@ def test_an_undeclared_field_named_like_a_declared_column_leaves_the_other_recor
     a = calls.filter(pc.equal(calls["id"], "a")).select(["caller", "call_date"]).to_pylist()
     assert a == [{"caller": "+85230001234", "call_date": START}]
     assert calls.num_rows + len(quarantined) == 2  # the other one loaded or quarantined, not lost
+
+
+@pytest.mark.parametrize(
+    ("body", "rounded"),
+    [
+        (b'{"id": 1234567890123456789}', True),  # 19 digits: may pass 2**63
+        (b'{"id": -9223372036854775809}', True),  # below -2**63: orjson reads a float
+        (b'{"id": 123456789012345678}', False),  # 18 digits: always an exact int
+        (b'{"caller": "+85230009999", "seq": 12}', False),
+        (b"", False),
+    ],
+)
+def test_a_body_with_an_integer_orjson_may_round_is_told_from_one_without(body, rounded):
+    assert may_hold_rounded_integers(body) is rounded
