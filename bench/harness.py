@@ -412,6 +412,31 @@ def run_callhouse_shared(
     return result
 
 
+def run_postgres_copy(ndjson: Path, workdir: Path, log_dir: Path, vendor: str = "cinnox") -> PathResult:
+    """PostgreSQL's own bulk load of the same rows (bench/baseline_pgcopy.py), on a throwaway server
+    of the same kind as `callhouse_postgres`'s (a fresh one, as that path gets), into a database of
+    its own. The server's CPU and memory are not in the figures, as for callhouse's path."""
+    from bench.baseline_pgcopy import URL_VARIABLE
+    from tests.support.postgres import PostgresServer
+
+    name = "postgres_copy"
+    folder = workdir / name
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [PYTHON, "-m", "bench.baseline_pgcopy", "--ndjson", str(ndjson), "--vendor", vendor]
+    with PostgresServer() as server:
+        env = {**_clean_env(), "PYTHONPATH": str(REPO), URL_VARIABLE: server.create_database("copy")}
+        measured = run_measured(argv, env=env, cwd=folder, log_dir=log_dir, name=name)
+        result = PathResult(name, measured, sandbox_cpu_s=0.0)
+        if not measured.ok:
+            result.error = f"exit {measured.returncode}: {measured.tail(5)}"
+            return result
+        result.extra.update(orjson.loads(measured.stdout.strip().splitlines()[-1]))
+        result.counts = {
+            table: int(server.psql(f'select count(*) from "{vendor}"."{table}"', "copy")) for table in VENDORS[vendor].tables
+        }
+    return result
+
+
 def count_rows_with(python: str, warehouse: Path) -> dict[str, int]:
     """count_rows in another interpreter (DuckDB 1.5 cannot open a file DuckDB 2.0 wrote)."""
     script = "import sys, json; from pathlib import Path; from bench.harness import count_rows; print(json.dumps(count_rows(Path(sys.argv[1]))))"
@@ -523,6 +548,7 @@ ALL_PATHS = (
     "callhouse",
     "callhouse_ducklake",
     "callhouse_postgres",
+    "postgres_copy",
     "imports_only",
     "fetch_only",
     "dlt_dicts_default",
@@ -554,7 +580,8 @@ def throughput(
     notes: list[str] = []
     spec = VENDORS[vendor]
     with SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed, log_dir=log_dir, vendor=vendor) as sandbox:
-        ndjson = workdir / "records.ndjson" if "duckdb_unnest" in paths else None
+        # The floor's source, and the COPY baseline's: the same records.
+        ndjson = workdir / "records.ndjson" if {"duckdb_unnest", "postgres_copy"} & set(paths) else None
         log(
             f"  generating ~{calls:,} {spec.display} {spec.record} in the sandbox{' and writing NDJSON' if ndjson else ''} (not timed)"
         )
@@ -598,6 +625,14 @@ def throughput(
                 f"callhouse_{kind}",
                 lambda kind=kind: run_callhouse_shared(kind, sandbox, workdir, log_dir, start, end, vendor),
             )
+        if ndjson is not None:  # right after callhouse_postgres: the two compared under the same load
+            run("postgres_copy", lambda: run_postgres_copy(ndjson, workdir, log_dir, vendor))
+            copy = next((p for p in results if p.name == "postgres_copy" and p.ok), None)
+            if copy is not None:
+                notes.append(
+                    f"postgres_copy built the tables in DuckDB in {copy.extra['build_s']:.2f} s and copied them "
+                    f"into PostgreSQL in {copy.extra['copy_s']:.2f} s (its own clock, without start-up)"
+                )
         for name, python in versions.items():
             run(
                 name,
