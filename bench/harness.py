@@ -382,6 +382,46 @@ def count_rows_in(con: duckdb.DuckDBPyConnection, schema: str = "cinnox", tables
     return {t: (con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0] if t in present else 0) for t in tables}
 
 
+def server_cpu_s(postmaster: int | None) -> float | None:
+    """CPU seconds of a PostgreSQL server so far: the postmaster's, its live processes' (background
+    workers, backends still open) and its reaped ones' (closed backends, which did the work of a
+    client's queries). None when /proc cannot say."""
+    if postmaster is None:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def fields(pid: str) -> list[str]:  # /proc/<pid>/stat after the command name: state, ppid, ...
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    try:
+        own = fields(str(postmaster))
+        total = sum(int(v) for v in own[11:15])  # utime, stime, cutime, cstime
+    except (OSError, ValueError, IndexError):
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            child = fields(pid)
+            if int(child[1]) == postmaster:
+                total += int(child[11]) + int(child[12])
+        except (OSError, ValueError, IndexError):  # gone meanwhile: reaped, counted in cutime
+            continue
+    return total / ticks
+
+
+def settled_server_cpu_s(postmaster: int | None) -> float | None:
+    """server_cpu_s once a client's closed backends are reaped: the postmaster reaps them a moment
+    after the client exits (until then a backend's CPU is in neither figure), so read until two
+    readings half a second apart agree (at most 5 s)."""
+    last = server_cpu_s(postmaster)
+    for _ in range(10):
+        time.sleep(0.5)
+        now = server_cpu_s(postmaster)
+        if now == last:
+            break
+        last = now
+    return last
+
+
 def run_callhouse_shared(
     kind: str, sandbox: SandboxProcess, workdir: Path, log_dir: Path, start: datetime, end: datetime, vendor: str = "cinnox"
 ) -> PathResult:
@@ -403,13 +443,20 @@ def run_callhouse_shared(
         else:
             settings = {"WAREHOUSE__DESTINATION": "postgres", CREDENTIALS_SETTING: url}
             warehouse = PostgresWarehouse(url, folder)
+        server_cpu0 = settled_server_cpu_s(server.pid())
         result = run_callhouse(name, sandbox, folder / "calls.duckdb", log_dir, start=start, end=end, vendor=vendor, **settings)
+        _add_server_cpu(result, server_cpu0, settled_server_cpu_s(server.pid()))
         con = warehouse.connect(read_only=True)
         try:
             result.counts = count_rows_in(con, vendor, VENDORS[vendor].tables)
         finally:
             con.close()
     return result
+
+
+def _add_server_cpu(result: PathResult, before: float | None, after: float | None) -> None:
+    if before is not None and after is not None:
+        result.extra["server_cpu_s"] = after - before
 
 
 def run_postgres_copy(ndjson: Path, workdir: Path, log_dir: Path, vendor: str = "cinnox") -> PathResult:
@@ -425,8 +472,10 @@ def run_postgres_copy(ndjson: Path, workdir: Path, log_dir: Path, vendor: str = 
     argv = [PYTHON, "-m", "bench.baseline_pgcopy", "--ndjson", str(ndjson), "--vendor", vendor]
     with PostgresServer() as server:
         env = {**_clean_env(), "PYTHONPATH": str(REPO), URL_VARIABLE: server.create_database("copy")}
+        server_cpu0 = settled_server_cpu_s(server.pid())
         measured = run_measured(argv, env=env, cwd=folder, log_dir=log_dir, name=name)
         result = PathResult(name, measured, sandbox_cpu_s=0.0)
+        _add_server_cpu(result, server_cpu0, settled_server_cpu_s(server.pid()))
         if not measured.ok:
             result.error = f"exit {measured.returncode}: {measured.tail(5)}"
             return result

@@ -237,6 +237,18 @@ def throughput_section(t: Throughput) -> list[str]:
             f"minimum possible {truth.min_requests:,} (sum of ceil(calls per window / 500)); "
             f"fetch-only used {n(t.path('fetch_only').extra.get('pages') if t.path('fetch_only') else None)} pages.",
         ]
+    on_server = [p for p in t.paths if p.ok and "server_cpu_s" in p.extra]
+    if on_server:
+        lines += [
+            "",
+            "PostgreSQL server CPU while each path ran (a process of its own, not in the path's CPU s): "
+            + ", ".join(
+                f"{p.name} {p.extra['server_cpu_s']:.2f} s "
+                f"({truth.calls / (p.measured.cpu_s + p.extra['server_cpu_s']):,.0f} calls per CPU s, client and server)"
+                for p in on_server
+            )
+            + ".",
+        ]
     if ch and ch.ok and "phase_extract_s" in ch.extra:
         e = ch.extra
         loads = e.get("loads")
