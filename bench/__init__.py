@@ -12,6 +12,7 @@
 Each measured path is its own subprocess (wall, CPU and peak RSS of that process alone, see
 measure.py); the sandbox serves from another process (sandbox_process.py). Paths: the real
 `callhouse backfill`; fetch only (baseline_fetch.py); a plain dlt pipeline with dict pages,
-default and parquet loaders (baseline_dlt.py); DuckDB read_json + UNNEST (baseline_duckdb.py).
+default and parquet loaders (baseline_dlt.py); DuckDB read_json + UNNEST (baseline_duckdb.py);
+the same rows into PostgreSQL by COPY (baseline_pgcopy.py), against callhouse's PostgreSQL path.
 Results: stdout and bench/results/latest.md (+ latest.json), git-ignored.
 """

@@ -382,6 +382,46 @@ def count_rows_in(con: duckdb.DuckDBPyConnection, schema: str = "cinnox", tables
     return {t: (con.execute(f'select count(*) from "{schema}"."{t}"').fetchone()[0] if t in present else 0) for t in tables}
 
 
+def server_cpu_s(postmaster: int | None) -> float | None:
+    """CPU seconds of a PostgreSQL server so far: the postmaster's, its live processes' (background
+    workers, backends still open) and its reaped ones' (closed backends, which did the work of a
+    client's queries). None when /proc cannot say."""
+    if postmaster is None:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def fields(pid: str) -> list[str]:  # /proc/<pid>/stat after the command name: state, ppid, ...
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    try:
+        own = fields(str(postmaster))
+        total = sum(int(v) for v in own[11:15])  # utime, stime, cutime, cstime
+    except (OSError, ValueError, IndexError):
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            child = fields(pid)
+            if int(child[1]) == postmaster:
+                total += int(child[11]) + int(child[12])
+        except (OSError, ValueError, IndexError):  # gone meanwhile: reaped, counted in cutime
+            continue
+    return total / ticks
+
+
+def settled_server_cpu_s(postmaster: int | None) -> float | None:
+    """server_cpu_s once a client's closed backends are reaped: the postmaster reaps them a moment
+    after the client exits (until then a backend's CPU is in neither figure), so read until two
+    readings half a second apart agree (at most 5 s)."""
+    last = server_cpu_s(postmaster)
+    for _ in range(10):
+        time.sleep(0.5)
+        now = server_cpu_s(postmaster)
+        if now == last:
+            break
+        last = now
+    return last
+
+
 def run_callhouse_shared(
     kind: str, sandbox: SandboxProcess, workdir: Path, log_dir: Path, start: datetime, end: datetime, vendor: str = "cinnox"
 ) -> PathResult:
@@ -403,12 +443,46 @@ def run_callhouse_shared(
         else:
             settings = {"WAREHOUSE__DESTINATION": "postgres", CREDENTIALS_SETTING: url}
             warehouse = PostgresWarehouse(url, folder)
+        server_cpu0 = settled_server_cpu_s(server.pid())
         result = run_callhouse(name, sandbox, folder / "calls.duckdb", log_dir, start=start, end=end, vendor=vendor, **settings)
+        _add_server_cpu(result, server_cpu0, settled_server_cpu_s(server.pid()))
         con = warehouse.connect(read_only=True)
         try:
             result.counts = count_rows_in(con, vendor, VENDORS[vendor].tables)
         finally:
             con.close()
+    return result
+
+
+def _add_server_cpu(result: PathResult, before: float | None, after: float | None) -> None:
+    if before is not None and after is not None:
+        result.extra["server_cpu_s"] = after - before
+
+
+def run_postgres_copy(ndjson: Path, workdir: Path, log_dir: Path, vendor: str = "cinnox") -> PathResult:
+    """PostgreSQL's own bulk load of the same rows (bench/baseline_pgcopy.py), on a throwaway server
+    of the same kind as `callhouse_postgres`'s (a fresh one, as that path gets), into a database of
+    its own. The server's CPU and memory are not in the figures, as for callhouse's path."""
+    from bench.baseline_pgcopy import URL_VARIABLE
+    from tests.support.postgres import PostgresServer
+
+    name = "postgres_copy"
+    folder = workdir / name
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [PYTHON, "-m", "bench.baseline_pgcopy", "--ndjson", str(ndjson), "--vendor", vendor]
+    with PostgresServer() as server:
+        env = {**_clean_env(), "PYTHONPATH": str(REPO), URL_VARIABLE: server.create_database("copy")}
+        server_cpu0 = settled_server_cpu_s(server.pid())
+        measured = run_measured(argv, env=env, cwd=folder, log_dir=log_dir, name=name)
+        result = PathResult(name, measured, sandbox_cpu_s=0.0)
+        _add_server_cpu(result, server_cpu0, settled_server_cpu_s(server.pid()))
+        if not measured.ok:
+            result.error = f"exit {measured.returncode}: {measured.tail(5)}"
+            return result
+        result.extra.update(orjson.loads(measured.stdout.strip().splitlines()[-1]))
+        result.counts = {
+            table: int(server.psql(f'select count(*) from "{vendor}"."{table}"', "copy")) for table in VENDORS[vendor].tables
+        }
     return result
 
 
@@ -523,6 +597,7 @@ ALL_PATHS = (
     "callhouse",
     "callhouse_ducklake",
     "callhouse_postgres",
+    "postgres_copy",
     "imports_only",
     "fetch_only",
     "dlt_dicts_default",
@@ -554,7 +629,8 @@ def throughput(
     notes: list[str] = []
     spec = VENDORS[vendor]
     with SandboxProcess(calls_per_day=calls / days, history_days=days + 1, seed=seed, log_dir=log_dir, vendor=vendor) as sandbox:
-        ndjson = workdir / "records.ndjson" if "duckdb_unnest" in paths else None
+        # The floor's source, and the COPY baseline's: the same records.
+        ndjson = workdir / "records.ndjson" if {"duckdb_unnest", "postgres_copy"} & set(paths) else None
         log(
             f"  generating ~{calls:,} {spec.display} {spec.record} in the sandbox{' and writing NDJSON' if ndjson else ''} (not timed)"
         )
@@ -598,6 +674,14 @@ def throughput(
                 f"callhouse_{kind}",
                 lambda kind=kind: run_callhouse_shared(kind, sandbox, workdir, log_dir, start, end, vendor),
             )
+        if ndjson is not None:  # right after callhouse_postgres: the two compared under the same load
+            run("postgres_copy", lambda: run_postgres_copy(ndjson, workdir, log_dir, vendor))
+            copy = next((p for p in results if p.name == "postgres_copy" and p.ok), None)
+            if copy is not None:
+                notes.append(
+                    f"postgres_copy built the tables in DuckDB in {copy.extra['build_s']:.2f} s and copied them "
+                    f"into PostgreSQL in {copy.extra['copy_s']:.2f} s (its own clock, without start-up)"
+                )
         for name, python in versions.items():
             run(
                 name,

@@ -99,3 +99,35 @@ def test_a_measured_peak_is_the_childs_not_the_benchmarks(tmp_path):
     )
     assert failing.returncode == 3 and not failing.ok
     del ballast
+
+
+@pytest.mark.timeout(120)
+def test_the_copy_baseline_puts_exactly_the_sandbox_truth_in_postgres(tmp_path):
+    run = harness.throughput(1_500, days=3, workdir=tmp_path, paths=("postgres_copy",))
+
+    copy = run.path("postgres_copy")
+    assert copy.ok, copy.error
+    assert copy.counts == run.truth.counts and run.truth.counts["call_detail__recording_event_list__files"] > 0
+    assert copy.extra["build_s"] > 0 and copy.extra["copy_s"] > 0
+    assert not (tmp_path / "records.ndjson").exists()  # the NDJSON is removed after the last path reading it
+
+
+def test_postgres_is_compared_with_the_copy_of_the_same_run():
+    def path(name: str, wall_s: float) -> harness.PathResult:
+        measured = Measured([], 0, wall_s, wall_s, 100.0, 0.0, 0, 0, "", "")
+        return harness.PathResult(name, measured, counts=dict(truth.counts))
+
+    truth = harness.Truth(1000, 10, 10, [1000], 2, 0.0)
+    paths = [
+        path("callhouse", 10.0),
+        path("callhouse_ducklake", 20.0),
+        path("callhouse_postgres", 8.0),
+        path("postgres_copy", 2.0),
+    ]
+    run = harness.Throughput(1000, 1, harness.NOW, harness.NOW, truth, paths)
+    rows = {row[0]: row[1:] for row in report.issue27_rows([run])}
+
+    assert rows["PostgreSQL: callhouse vs COPY of the same rows (CINNOX, 1,000 calls)"] == ["0.25x", "figure"]
+    assert rows["DuckLake vs the file >= 0.8x (CINNOX, 1,000 calls)"] == ["0.50x", "**not met**"]
+    without_copy = harness.Throughput(1000, 1, harness.NOW, harness.NOW, truth, paths[:3])
+    assert not any(row[0].startswith("PostgreSQL:") for row in report.issue27_rows([without_copy]))
