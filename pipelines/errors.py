@@ -65,6 +65,27 @@ def lock_wait_timeout(error: BaseException) -> LockWaitTimeout | None:
     return None
 
 
+class LoadOutOfMemory(CallhouseError):
+    """DuckDB needed more than its memory limit while loading (exit 1; the package is kept and
+    finishes on the next run)."""
+
+
+# DuckDB's words for it: its OutOfMemoryException ("Out of Memory Error: could not allocate block
+# of size ...") and a commit that cannot pin a block under the limit ("failed to pin block").
+_OUT_OF_MEMORY_WORDS = ("Out of Memory Error", "failed to pin")
+
+
+def load_out_of_memory(error: BaseException) -> LoadOutOfMemory | None:
+    """DuckDB out of memory while loading, as one line (dlt retries such a job five times and then
+    reports the package "partially loaded", which says nothing of the cause)."""
+    if any(words in str(error) for words in _OUT_OF_MEMORY_WORDS):
+        return LoadOutOfMemory(
+            "DuckDB ran out of memory while loading: raise WAREHOUSE__LOAD_MEMORY_LIMIT (DuckDB syntax: 256MB, 1GB; "
+            "128MB by default) and rerun, which finishes the load"
+        )
+    return None
+
+
 class MachineFailure(CallhouseError):
     """The machine refused a write: disk full, read-only folder, no permission. Nothing to retry;
     the user frees space or points --warehouse elsewhere. `path` is None when the library did not
@@ -294,6 +315,7 @@ def root_error(exc: BaseException) -> BaseException:
             or machine_failure(current)  # before damaged_data_file: a refused write names a Parquet file too
             or damaged_data_file(current)
             or lock_wait_timeout(current)
+            or load_out_of_memory(current)
             or unparsable_url(current)
         )
         if refused is not None:
