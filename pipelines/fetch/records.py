@@ -180,10 +180,11 @@ def typed_row(record: Mapping[str, JSON], spec: TableSpec, where: str) -> Row:
             row[column_name(key)] = COERCE[kind](value, f"{where}.{key}")
         elif key in spec.nested:
             continue
-        elif isinstance(value, (dict, list)):
-            row[column_name(key)] = orjson.dumps(value).decode()
         else:
-            row[column_name(key)] = as_text(value, f"{where}.{key}")
+            column = column_name(key)
+            if column in row or column in spec.columns():
+                raise BadRecord(f"{where}.{key}: names the same column ({column}) as another field")
+            row[column] = orjson.dumps(value).decode() if isinstance(value, (dict, list)) else as_text(value, f"{where}.{key}")
     return row
 
 
@@ -248,6 +249,7 @@ def typed_columns(spec: TableSpec, records: Sequence[Mapping[str, JSON]], bad: d
     present: set[str] = set().union(*records) if records else set()
     declared = [f for f in spec.fields if f in present]
     extras = sorted(present - spec.fields.keys() - set(spec.nested))
+    extras = _without_clashes(spec, extras, records, bad, where)
     values = _columns_of(records, declared + extras)
     arrays: dict[str, pa.Array] = {}
     for name, kind in spec.added.items():
@@ -261,6 +263,27 @@ def typed_columns(spec: TableSpec, records: Sequence[Mapping[str, JSON]], bad: d
     for extra in extras:
         arrays[column_name(extra)] = _typed_array(values[extra], "extra", extra, bad, where)
     return arrays
+
+
+def _without_clashes(
+    spec: TableSpec, extras: list[str], records: Sequence[Mapping[str, JSON]], bad: dict[int, str], where: str
+) -> list[str]:
+    """`extras` without the undeclared fields whose column another field already fills (dlt names
+    `Caller` and `caller` alike): a record holding one goes to quarantine with the reason, and the
+    field makes no column, so it overwrites no other record's value."""
+    owners = {column_name(f): f for f in spec.fields} | {name: name for name in spec.added}
+    kept = []
+    for extra in extras:
+        column = column_name(extra)
+        owner = owners.setdefault(column, extra)
+        if owner == extra:
+            kept.append(extra)
+            continue
+        reason = f"{where}.{extra}: names the same column ({column}) as the field {owner}"
+        for index, record in enumerate(records):
+            if extra in record:
+                bad.setdefault(index, reason)
+    return kept
 
 
 def _columns_of(records: Sequence[Mapping[str, JSON]], fields: list[str]) -> dict[str, Sequence[JSON]]:
