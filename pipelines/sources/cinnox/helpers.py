@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.errors import VendorError
 from pipelines.fetch.http import VendorClient
-from pipelines.fetch.records import QUARANTINE, Batch, TableRows, not_an_object, quarantine_row, typed_columns
+from pipelines.fetch.records import (
+    QUARANTINE,
+    Batch,
+    TableRows,
+    not_an_object,
+    page_columns,
+    quarantine_row,
+    typed_columns,
+)
 from pipelines.fetch.redaction import unsigned_url
 from pipelines.fetch.windows import Window, iso
 
@@ -69,11 +78,13 @@ class CallDetailFlattener:
                 quarantine.add(quarantine_row("call_detail", record, not_an_object(record), window))
 
         bad: dict[int, str] = {}
-        call_columns = typed_columns(CALL_DETAIL, calls, bad, "call")
-        events, event_parent, event_index = _children(calls, "recordingEventList", bad)
+        call_values = page_columns(calls, CALL_DETAIL)
+        call_columns = typed_columns(CALL_DETAIL, calls, bad, "call", call_values)
+        events, event_parent, event_index = _children(calls, call_values, "recordingEventList", bad)
         event_bad: dict[int, str] = {}
-        event_columns = typed_columns(RECORDING_EVENTS, events, event_bad, "recordingEventList")
-        files, file_parent, file_index = _children(events, "files", event_bad)
+        event_values = page_columns(events, RECORDING_EVENTS)
+        event_columns = typed_columns(RECORDING_EVENTS, events, event_bad, "recordingEventList", event_values)
+        files, file_parent, file_index = _children(events, event_values, "files", event_bad)
         file_bad: dict[int, str] = {}
         file_columns = typed_columns(RECORDING_FILES, files, file_bad, "files")
         for f, reason in file_bad.items():
@@ -81,53 +92,90 @@ class CallDetailFlattener:
         for e, reason in event_bad.items():
             bad.setdefault(event_parent[e], reason)
 
-        ids = call_columns["id"].to_pylist()
         starts = call_columns["call_date"]
-        in_window = pc.and_(pc.greater_equal(starts, window.start), pc.less(starts, window.end)).to_pylist()
-        keep = []
-        for index, call_id in enumerate(ids):
-            if index not in bad:
-                if not call_id:
-                    bad[index] = "missing id"
-                elif in_window[index] is None:
-                    bad[index] = "missing callDate"
-            if index in bad:
-                quarantine.add(quarantine_row("call_detail", calls[index], bad[index], window))
-                keep.append(False)
-            elif not in_window[index] or call_id in seen:
-                # Outside [start, end) (a boundary record of the next window) or a repeat from
-                # offset paging over a list that grew while we read it.
-                keep.append(False)
-            else:
-                seen.add(call_id)
-                keep.append(True)
+        in_window = pc.and_(pc.greater_equal(starts, window.start), pc.less(starts, window.end))
+        keep = _kept(call_columns["id"].to_pylist(), in_window, bad, seen)
+        for index in sorted(bad):
+            quarantine.add(quarantine_row("call_detail", calls[index], bad[index], window))
 
-        event_call = [event_parent[e] for e in range(len(events))]
-        file_call = [event_parent[file_parent[f]] for f in range(len(files))]
-        event_columns["call_detail_id"] = pa.array([ids[c] for c in event_call], pa.string())
+        # Children's parents as index arrays: each child's call is found with one `take`.
+        event_call = np.array(event_parent, np.int64)
+        file_event = np.array(file_parent, np.int64)
+        file_call = event_call[file_event]
+        event_columns["call_detail_id"] = call_columns["id"].take(event_call)
         event_columns["event_index"] = pa.array(event_index, pa.int64())
-        file_columns["call_detail_id"] = pa.array([ids[c] for c in file_call], pa.string())
-        file_columns["event_index"] = pa.array([event_index[e] for e in file_parent], pa.int64())
+        file_columns["call_detail_id"] = call_columns["id"].take(file_call)
+        file_columns["event_index"] = pa.array(np.array(event_index, np.int64)[file_event], pa.int64())
         file_columns["file_index"] = pa.array(file_index, pa.int64())
         if not self.keep_url_signatures:
             file_columns["download_url"] = pa.array(
                 [unsigned_url(u) for u in file_columns["download_url"].to_pylist()], pa.string()
             )
         return {
-            CALL_DETAIL.name: pa.table(call_columns).filter(pa.array(keep, pa.bool_())),
-            RECORDING_EVENTS.name: pa.table(event_columns).filter(pa.array([keep[c] for c in event_call], pa.bool_())),
-            RECORDING_FILES.name: pa.table(file_columns).filter(pa.array([keep[c] for c in file_call], pa.bool_())),
+            CALL_DETAIL.name: pa.table(call_columns).filter(pa.array(keep)),
+            RECORDING_EVENTS.name: pa.table(event_columns).filter(pa.array(keep[event_call])),
+            RECORDING_FILES.name: pa.table(file_columns).filter(pa.array(keep[file_call])),
             QUARANTINE.name: quarantine,
         }
 
 
+def _kept(ids: list[Any], in_window: pa.Array, bad: dict[int, str], seen: set[str]) -> np.ndarray:
+    """Which calls of the page load: not bad (a call without id or callDate is made bad here, in
+    page order), inside [start, end) (a boundary record of the next window is not) and not seen
+    before in this window (offset paging over a list that grew while we read it repeats some)."""
+    inside = in_window.to_pylist()
+    if not bad and in_window.null_count == 0 and all(ids):
+        # The usual page: only the window and repeats decide; checked as sets when no id repeats.
+        candidates = [call_id for call_id, keep in zip(ids, inside) if keep]
+        fresh = set(candidates)
+        if len(fresh) == len(candidates) and seen.isdisjoint(fresh):
+            seen.update(fresh)
+            return np.array(inside, np.bool_)
+    keep = np.zeros(len(ids), np.bool_)
+    for index, call_id in enumerate(ids):
+        if index not in bad:
+            if not call_id:
+                bad[index] = "missing id"
+            elif inside[index] is None:
+                bad[index] = "missing callDate"
+        if index in bad or not inside[index] or call_id in seen:
+            continue
+        seen.add(call_id)
+        keep[index] = True
+    return keep
+
+
 def _children(
-    parents: list[dict[str, Any]], field: str, bad: dict[int, str]
+    parents: list[dict[str, Any]], values: dict[str, Any], field: str, bad: dict[int, str]
 ) -> tuple[list[dict[str, Any]], list[int], list[int]]:
-    """The objects of each parent's list `field`, with their parent's index and their position."""
+    """The objects of each parent's list `field`, with their parent's index and their position.
+    `values` is `page_columns(parents, ...)`, which holds the lists when every parent has the field."""
+    lists = values[field] if field in values else [parent.get(field) for parent in parents]
+    children: list[Any] = []
+    parent_of: list[int] = []
+    position: list[int] = []
+    for index, items in enumerate(lists):
+        if not items:
+            continue
+        if not isinstance(items, list):
+            break
+        # Whole lists at a time; whether they hold only objects is checked once below.
+        children.extend(items)
+        parent_of.extend([index] * len(items))
+        position.extend(range(len(items)))
+    else:
+        if all(isinstance(child, dict) for child in children):
+            return children, parent_of, position
+    return _children_one_by_one(lists, field, bad)
+
+
+def _children_one_by_one(
+    lists: Sequence[Any], field: str, bad: dict[int, str]
+) -> tuple[list[dict[str, Any]], list[int], list[int]]:
+    """`_children` of a page where some parent's `field` is not a list of objects: that parent is
+    bad (the first fault in page order is its reason), the objects are still typed."""
     children, parent_of, position = [], [], []
-    for index, parent in enumerate(parents):
-        items = parent.get(field)
+    for index, items in enumerate(lists):
         if not items:
             continue
         if not isinstance(items, list):
