@@ -183,6 +183,8 @@ def test_an_undeclared_field_named_like_a_declared_column_leaves_the_other_recor
         (b'{"id": 1234567890123456789}', True),  # 19 digits: may pass 2**63
         (b'{"id": -9223372036854775809}', True),  # below -2**63: orjson reads a float
         (b'{"id": 123456789012345678}', False),  # 18 digits: always an exact int
+        (b'{"ids": [1,\n 12345678901234567890]}', True),  # after a comma, whitespace between
+        (b'{"id": "1234567890123456789"}', False),  # an id of digits written as a string: text already
         (b'{"caller": "+85230009999", "seq": 12}', False),
         (b"", False),
     ],
