@@ -9,7 +9,7 @@ its reason (fetch/records.py), while the rest of the page loads. A body that is 
 (an HTML error page, a cut body) is still refused, and retried by the HTTP client.
 
 orjson also reads an integer beyond 64 bits as a float, so a 30-digit id sent as a JSON number
-would load with its last digits wrong. A body holding a run of 19 or more digits (the shortest
+would load with its last digits wrong. A body holding a JSON number of 19 or more digits (the shortest
 integer orjson may round) is decoded here too: Python's json keeps every integer exact.
 """
 
