@@ -145,3 +145,20 @@ def test_rows_past_memory_rows_wait_on_disk_and_come_back_whole_and_in_order(tmp
     finally:
         ahead.close()
     assert not list(tmp_path.iterdir()), "closing removes what was still waiting on disk"
+
+
+def test_without_memory_rows_nothing_waits_on_disk(tmp_path, monkeypatch):
+    # Pseudonymization runs after the lookahead: with it on, pages holding personal data wait in memory.
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    vendor, ahead = Vendor(), Lookahead(memory_rows=None)
+    try:
+        ahead.follow(WINDOWS, vendor.fetch_window, vendor.close, max_rows=10_000)
+        deadline = time.monotonic() + 5
+        while len(vendor.fetched) < len(WINDOWS) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert not list(tmp_path.iterdir())
+        assert len(_taken_rows(ahead.take(WINDOWS[0]))) == ROWS_PER_PAGE * PAGES_PER_WINDOW
+    finally:
+        ahead.close()

@@ -101,7 +101,9 @@ class Lookahead:
     of a window.
     """
 
-    def __init__(self, memory_rows: int = MEMORY_ROWS) -> None:
+    def __init__(self, memory_rows: int | None = MEMORY_ROWS) -> None:
+        """`memory_rows`: rows kept in memory before more wait on disk; None: all in memory (pages
+        holding personal data not yet pseudonymized must not touch the disk)."""
         self.max_rows = 1
         self.memory_rows = memory_rows
         self._cond = threading.Condition()
@@ -213,7 +215,12 @@ class Lookahead:
                 self._cond.wait(0.5)
             if stop.is_set():
                 return False
-            spill = isinstance(item, dict) and self._ready and self._memory_rows + rows > self.memory_rows
+            spill = (
+                isinstance(item, dict)
+                and self.memory_rows is not None
+                and self._ready
+                and self._memory_rows + rows > self.memory_rows
+            )
         if spill and isinstance(item, dict):
             item = self._spill(item, rows)  # outside the lock: the walk goes on taking meanwhile
         with self._cond:

@@ -26,7 +26,7 @@ from dlt.sources import DltSource
 from pipelines.errors import CallhouseError, ConfigMissing, one_line, root_error
 from pipelines.extract.context import RunContext
 from pipelines.extract.ledger import STATE_KEY, LoadRequest, plan_finished
-from pipelines.extract.lookahead import Lookahead
+from pipelines.extract.lookahead import MEMORY_ROWS, Lookahead
 from pipelines.extract.progress import Progress
 from pipelines.extract.run_stats import RunStats
 from pipelines.load.scrub import scrub_working_files
@@ -126,7 +126,8 @@ def run_source(
         request,
         stats,
         progress,
-        Lookahead() if vendor.fetches_ahead else None,
+        # Pages wait on disk before they are pseudonymized (WindowWalk._mark): not with pseudonyms on.
+        Lookahead(memory_rows=None if pseudonyms else MEMORY_ROWS) if vendor.fetches_ahead else None,
         pseudonymize=batch_pseudonymizer(pseudonyms, vendor.personal_data) if pseudonyms else None,
     )
     end_dead_runs(connection, vendor.name, started)  # runs of this source that died before logging their end
