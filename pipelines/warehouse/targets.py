@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -103,11 +104,13 @@ def check_new_storage(con: duckdb.DuckDBPyConnection, storage: str, setting: str
             raise UsageError(f"{setting}: cannot write {storage}: {one_line(exc, 200)}") from None
         return
     folder = Path(storage)
-    probe = folder / f"{WRITE_CHECK}.{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
+        # A name of its own (not the process id): threads of one process attach at once, and one
+        # removing another's probe failed the check ("No such file or directory").
+        handle, probe = tempfile.mkstemp(prefix=f"{WRITE_CHECK}.", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
     except OSError as exc:
         raise UsageError(f"{setting}: cannot write {storage}: {exc.strerror or exc} ({exc.filename or storage})") from None
 
