@@ -123,18 +123,26 @@ def test_close_stops_the_fetch_and_releases_the_client():
     assert not [t for t in threading.enumerate() if t.name == "lookahead"]
 
 
+def _temporary_folder_in(folder, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read once per process
+
+
+def _wait_for_every_window(vendor):
+    deadline = time.monotonic() + 5
+    while len(vendor.fetched) < len(WINDOWS) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # the last page handed over after its fetch
+
+
 def test_rows_past_memory_rows_wait_on_disk_and_come_back_whole_and_in_order(tmp_path, monkeypatch):
     # A load takes as long as fetching a checkpoint: what waits meanwhile goes to Arrow files,
     # not memory, and the walk gets exactly the pages, in order; the files go once taken.
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read once per process
+    _temporary_folder_in(tmp_path, monkeypatch)
     vendor, ahead = Vendor(), Lookahead(memory_rows=ROWS_PER_PAGE)
     try:
         ahead.follow(WINDOWS, vendor.fetch_window, vendor.close, max_rows=10_000)
-        deadline = time.monotonic() + 5
-        while len(vendor.fetched) < len(WINDOWS) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
+        _wait_for_every_window(vendor)
         spilled = list(tmp_path.glob("callhouse-lookahead-*/*.arrow"))
         assert len(spilled) == len(WINDOWS) * PAGES_PER_WINDOW - 1, "one page in memory, the rest on disk"
         taken = [_taken_rows(ahead.take(window)) for window in WINDOWS[:4]]
@@ -149,15 +157,11 @@ def test_rows_past_memory_rows_wait_on_disk_and_come_back_whole_and_in_order(tmp
 
 def test_without_memory_rows_nothing_waits_on_disk(tmp_path, monkeypatch):
     # Pseudonymization runs after the lookahead: with it on, pages holding personal data wait in memory.
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr(tempfile, "tempdir", None)
+    _temporary_folder_in(tmp_path, monkeypatch)
     vendor, ahead = Vendor(), Lookahead(memory_rows=None)
     try:
         ahead.follow(WINDOWS, vendor.fetch_window, vendor.close, max_rows=10_000)
-        deadline = time.monotonic() + 5
-        while len(vendor.fetched) < len(WINDOWS) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
+        _wait_for_every_window(vendor)
         assert not list(tmp_path.iterdir())
         assert len(_taken_rows(ahead.take(WINDOWS[0]))) == ROWS_PER_PAGE * PAGES_PER_WINDOW
     finally:
