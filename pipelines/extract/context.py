@@ -40,8 +40,10 @@ class RunContext:
         nightly_start: Callable[[SourceLedger], pendulum.DateTime] | None = None,
         concurrency: int = 1,
         release: Callable[[], None] = lambda: None,
+        ahead: bool = True,
     ) -> WindowWalk:
-        """The window walk a source's resource yields from: this run's plan, that vendor's paging."""
+        """The window walk a source's resource yields from: this run's plan, that vendor's paging.
+        `ahead=False`: this run's fetch_window touches dlt state, so it does not use the lookahead."""
         return WindowWalk(
             request=self.request,
             window_size=settings.window,
@@ -52,7 +54,7 @@ class RunContext:
             progress=self.progress,
             checkpoint=self.checkpoint or settings.checkpoint,
             concurrency=concurrency,
-            lookahead=self.lookahead,
+            lookahead=self.lookahead if ahead else None,
             release=release,
             pseudonymize=self.pseudonymize,
         )

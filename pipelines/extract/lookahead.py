@@ -12,8 +12,9 @@ costs a copy of its bytes, against seconds of fetching.
 
 Only for a `fetch_window` that does not touch dlt source state: the thread runs outside dlt's
 context, and a window fetched ahead is not committed until the walk takes it (its state change
-would otherwise commit with the previous checkpoint's data). CINNOX qualifies; Bandwidth (the
-open-call watch) and Genesys (the remembered conversations) keep state per window and do not.
+would otherwise commit with the previous checkpoint's data). CINNOX and Genesys qualify (Genesys
+not when it loads headers: its remembered conversations are state); Bandwidth (the open-call
+watch, the page index) keeps state per window and does not.
 
 Nothing fetched ahead is lost by a crash: the walk records a window done only after handing
 its rows to dlt, so a window still waiting here is fetched again by the next run.

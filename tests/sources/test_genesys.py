@@ -8,7 +8,7 @@ from datetime import datetime
 import pendulum
 
 from pipelines.fetch.records import column_name
-from pipelines.fetch.windows import Window, split
+from pipelines.fetch.windows import Window, iso, split
 from pipelines.sources.genesys.auth import default_login_url
 from pipelines.sources.genesys.headers import header_rows
 from pipelines.sources.genesys.helpers import SiptraceFlattener, ms_halves, new_batch
@@ -228,6 +228,42 @@ def test_full_window_that_cannot_be_split_is_loaded_and_reported_truncated(make_
             f"[{half.start.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z, {half.end.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z) {cap} rows"
             in status.stdout
         )
+
+
+def test_windows_fetched_ahead_of_each_load_keep_their_rows_truncations_and_one_query_each(make_sandbox, cli):
+    """One load per window (CHECKPOINT_ROWS=1): the lookahead fetches the next windows while each
+    loads; each window still commits its own rows and truncations, and is asked for once."""
+    cap, min_window = 5, pendulum.duration(minutes=30)
+    sandbox = make_sandbox(genesys_result_cap=cap)
+    run = cli(
+        sandbox,
+        SOURCES__GENESYS__RESULT_CAP=str(cap),
+        SOURCES__GENESYS__MIN_WINDOW_MS=str(int(min_window.total_seconds() * 1000)),
+        SOURCES__GENESYS__CHECKPOINT_ROWS="1",
+        **UNPACED,
+    )
+    start, end = RANGE_START.add(hours=9), RANGE_START.add(hours=13)
+    result = run("backfill", "--source", "genesys", "--start", start.isoformat(), "--end", end.isoformat())
+    assert result.returncode == 0, result.output
+
+    expected, truncated, queries = set(), [], 0
+    for hour in split(start, end, HOUR):
+        queries += 1
+        served = served_messages(sandbox, hour.start, hour.end)
+        if len(served) < cap:
+            expected |= {m["id"] for m in served}
+            continue
+        for half in split(hour.start, hour.end, min_window):
+            queries += 1
+            served = sandbox.truth.genesys_messages(half.start, half.end)
+            expected |= {m["id"] for m in served[:cap]}
+            if len(served) >= cap:
+                truncated.append(half)
+    assert truncated, "the range must have half hours with more messages than the cap"
+    assert loaded_ids(run) == expected
+    assert run.query("select count(distinct _dlt_load_id) from genesys.siptraces")[0] == (4,)  # a load per hour
+    assert sorted(genesys_state(run)["truncated"]) == sorted([iso(half.start), iso(half.end), cap] for half in truncated)
+    assert sandbox.stats()["genesys"]["endpoints"]["siptraces"] == queries
 
 
 def test_backfill_older_than_retention_is_a_notice_not_an_error(make_sandbox, cli):

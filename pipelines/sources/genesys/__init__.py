@@ -89,15 +89,16 @@ def genesys(
             count_requests()
         yield _counted(batch, stats)
 
-    walk = run.walk(settings, fetch_window, TABLES)
+    def release() -> None:
+        client.close()
+        credentials.close()
+
+    # The remembered conversations are dlt state: windows are fetched ahead only without headers.
+    walk = run.walk(settings, fetch_window, TABLES, release=release, ahead=not config.include_headers)
 
     @dlt.resource(name=SIPTRACES.name, write_disposition="merge", primary_key=list(SIPTRACES.primary_key))
     def siptraces() -> Iterator[DataItemWithMeta]:
-        try:
-            yield from walk
-        finally:
-            client.close()
-            credentials.close()
+        yield from walk  # the walk closes the clients (or hands them to the lookahead)
 
     return siptraces
 
@@ -126,4 +127,5 @@ VENDOR = Vendor(
     purged_with=(ChildTable("conversation_sip_headers", "conversation_id", "siptraces", "conversation_id"),),
     pacing=Pacing("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE),
     sandbox_options={"include_headers": "true"},  # conversation_sip_headers is optional
+    fetches_ahead=True,  # unless it loads headers (see the source)
 )
