@@ -169,24 +169,6 @@ class TableSpec:
         }
 
 
-def typed_row(record: Mapping[str, JSON], spec: TableSpec, where: str) -> Row:
-    """Coerce a record's declared fields; keep undeclared scalar fields as text (schema evolves)."""
-    row: Row = {}
-    fields = spec.fields
-    for key, value in record.items():
-        kind = fields.get(key)
-        if kind is not None:
-            row[column_name(key)] = COERCE[kind](value, f"{where}.{key}")
-        elif key in spec.nested:
-            continue
-        else:
-            column = column_name(key)
-            if column in row or column in spec.columns():
-                raise BadRecord(f"{where}.{key}: names the same column ({column}) as another field")
-            row[column] = orjson.dumps(value).decode() if isinstance(value, (dict, list)) else as_text(value, f"{where}.{key}")
-    return row
-
-
 # One warehouse row: column -> value.
 Row = dict[str, Cell]
 
@@ -223,8 +205,30 @@ class TableRows:
         return pa.Table.from_arrays(arrays, names=names)
 
 
-# warehouse table -> rows from one vendor page, as collected rows or an already built Arrow table
-Batch = dict[str, TableRows | pa.Table]
+class TablePieces:
+    """Arrow tables typed page by page for one table, handed on as one."""
+
+    def __init__(self, spec: TableSpec) -> None:
+        self.spec = spec
+        self.pieces: list[pa.Table] = []
+        self._rows = 0
+
+    def add(self, table: pa.Table) -> None:
+        self.pieces.append(table)
+        self._rows += table.num_rows
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def to_arrow(self) -> pa.Table:
+        if not self.pieces:
+            return TableRows(self.spec).to_arrow()  # no rows, the declared columns
+        # Pages may differ in their undeclared (extra) columns: missing ones become nulls.
+        return self.pieces[0] if len(self.pieces) == 1 else pa.concat_tables(self.pieces, promote_options="default")
+
+
+# warehouse table -> rows from one vendor page (or more), as collected rows or Arrow tables
+Batch = dict[str, TableRows | TablePieces | pa.Table]
 
 
 # --- column-wise typing: the fast path for whole pages -----------------------------------

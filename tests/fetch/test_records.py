@@ -25,7 +25,6 @@ from pipelines.fetch.records import (
     not_an_object,
     quarantine_row,
     typed_columns,
-    typed_row,
     without_nul,
 )
 from pipelines.fetch.windows import Window
@@ -341,37 +340,6 @@ def test_a_value_json_cannot_encode_is_stored_as_its_text():
     row = quarantine_row("calls", {"at": pendulum.Date(2026, 11, 1), "amount": Decimal("1.50")}, "r", None)
     assert row["raw_json"] == '{"amount":"1.50","at":"2026-11-01"}'
     assert (row["window_start"], row["window_end"]) == (None, None)
-
-
-# --- typed_row: one record at a time ---------------------------------------------------------------
-
-
-def test_typed_row_coerces_declared_fields_and_keeps_extras_as_text():
-    row = typed_row(
-        {
-            "callId": 42,
-            "startTime": "2026-11-01T10:00:00+01:00",
-            "durationSec": "90",
-            "legs": [{"id": 1}],
-            "meta": {"queue": "sales"},
-            "newField": 1.0,
-        },
-        CALLS,
-        "calls",
-    )
-    assert row == {
-        "call_id": "42",
-        "start_time": datetime(2026, 11, 1, 9, tzinfo=UTC),
-        "duration_sec": 90,
-        "meta": '{"queue":"sales"}',
-        "new_field": "1",
-    }
-
-
-def test_typed_row_raises_the_reason_of_a_bad_field():
-    with pytest.raises(BadRecord) as raised:
-        typed_row({"callId": "a", "answered": "maybe"}, CALLS, "calls page 2")
-    assert str(raised.value) == "calls page 2.answered: expected true/false, got 'maybe'"
 
 
 # --- TableRows ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 from pipelines.fetch.decoding import may_hold_rounded_integers
-from pipelines.fetch.records import BadRecord, TableRows, TableSpec, column_name, typed_row
+from pipelines.fetch.records import TableRows, column_name
 from pipelines.fetch.windows import Window
 from pipelines.sources.cinnox.helpers import CallDetailFlattener
 
@@ -191,12 +191,3 @@ def test_an_undeclared_field_named_like_a_declared_column_leaves_the_other_recor
 )
 def test_a_body_with_an_integer_orjson_may_round_is_told_from_one_without(body, rounded):
     assert may_hold_rounded_integers(body) is rounded
-
-
-def test_a_record_typed_row_by_row_with_an_undeclared_field_named_like_a_declared_column_is_refused_whole():
-    # The row-by-row path (Genesys): the undeclared field would overwrite the declared column.
-    spec = TableSpec(name="t", fields={"callId": "text", "seq": "bigint"})
-    assert typed_row({"callId": "a", "seq": 1, "note": "x"}, spec, "r") == {"call_id": "a", "seq": 1, "note": "x"}
-    for record in ({"callId": "a", "call_id": "b"}, {"CallId": "b", "callId": "a"}, {"fooBar": 1, "foo_bar": 2}):
-        with pytest.raises(BadRecord, match="names the same column"):
-            typed_row(record, spec, "r")

@@ -11,7 +11,7 @@ from pipelines.fetch.records import column_name
 from pipelines.fetch.windows import Window, iso, split
 from pipelines.sources.genesys.auth import default_login_url
 from pipelines.sources.genesys.headers import header_rows
-from pipelines.sources.genesys.helpers import SiptraceFlattener, ms_halves, new_batch
+from pipelines.sources.genesys.helpers import SiptraceBatch, SiptraceFlattener, ms_halves
 from tests.conftest import TEST_NOW, on_each_warehouse
 from tests.homer import HOMER_FIELDS
 
@@ -389,14 +389,35 @@ def test_records_outside_the_query_window_repeated_or_broken_are_not_loaded_as_t
         {"id": "f", "date": "2026-11-19T10:30:00.000Z", "milliTs": ["1714569347587"]},
         "not a record",
     ]
-    batch = new_batch()
+    batch = SiptraceBatch()
     flattener = SiptraceFlattener(window)
-    flattener.flatten(records, window, batch["siptraces"], batch["quarantine"])
-    assert [r["id"] for r in batch["siptraces"].rows] == ["a", "d"]
-    assert batch["siptraces"].rows[0]["source_port"] == 5060
+    flattener.flatten(records, window, batch.traces, batch.quarantine)
+    traces = batch.traces.to_arrow().to_pylist()
+    assert [r["id"] for r in traces] == ["a", "d"]
+    assert traces[0]["source_port"] == 5060
     assert flattener.conversation_ids == ["c1"]
-    reasons = [r["reason"] for r in batch["quarantine"].rows]
+    reasons = [r["reason"] for r in batch.quarantine.rows]
     assert len(reasons) == 4 and "missing id" in reasons
+
+
+def test_a_siptrace_with_a_field_named_like_a_declared_column_is_quarantined_whole_and_the_page_loads():
+    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    window = Window(start, start.add(hours=1))
+    records = [
+        {"id": "a", "date": "2026-11-19T10:00:00.000Z", "conversationId": "c1"},
+        {"id": "b", "date": "2026-11-19T10:01:00.000Z", "conversationId": "c2", "conversation_id": "x"},
+        {"id": "c", "date": "2026-11-19T10:02:00.000Z", "sourcePort": 5060, "note": {"k": 1}},
+    ]
+    batch = SiptraceBatch()
+    SiptraceFlattener(window).flatten(records, window, batch.traces, batch.quarantine)
+    traces = batch.traces.to_arrow().to_pylist()
+    assert [(r["id"], r["conversation_id"], r["source_port"], r["note"]) for r in traces] == [
+        ("a", "c1", None, None),
+        ("c", None, 5060, '{"k":1}'),
+    ]
+    assert [r["reason"] for r in batch.quarantine.rows] == [
+        "siptrace.conversation_id: names the same column (conversation_id) as the field conversationId"
+    ]
 
 
 def test_header_values_keep_their_position():

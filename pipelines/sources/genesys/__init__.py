@@ -20,7 +20,7 @@ from pipelines.sources.vendor import ChildTable, Pacing, Vendor
 
 from .auth import ClientCredentials, default_login_url
 from .headers import ConversationMemory, fetch_headers
-from .helpers import SiptraceFlattener, SplitReport, error_text, new_batch, siptrace_results
+from .helpers import SiptraceBatch, SiptraceFlattener, SplitReport, error_text, siptrace_results
 from .notices import note_retention, note_truncated
 from .outcomes import OUTCOMES
 from .settings import (
@@ -70,22 +70,20 @@ def genesys(
     memory: list[ConversationMemory] = []  # made on first use: source state exists inside the resource
 
     def fetch_window(w: Window) -> Iterator[Batch]:
-        report, flattener, batch = SplitReport(), SiptraceFlattener(w), new_batch()
+        report, flattener, batch = SplitReport(), SiptraceFlattener(w), SiptraceBatch()
         for query_window, records in siptrace_results(client, w, cap, min_ms, report):
             stats.pages += 1
-            flattener.flatten(records, query_window, batch[SIPTRACES.name], batch[QUARANTINE.name])
+            flattener.flatten(records, query_window, batch.traces, batch.quarantine)
             count_requests()
-            if len(batch[SIPTRACES.name]) >= BATCH_ROWS:
+            if len(batch.traces) >= BATCH_ROWS:
                 yield _counted(batch, stats)
-                batch = new_batch()
+                batch = SiptraceBatch()
         note_truncated(stats, report.truncated, cap)
         note_retention(stats, w, report.records)
         if config.include_headers and flattener.conversation_ids:
             if not memory:
                 memory.append(ConversationMemory(dlt.current.source_state()))
-            fetch_headers(
-                client, flattener.conversation_ids, memory[0], w, batch[CONVERSATION_SIP_HEADERS.name], batch[QUARANTINE.name]
-            )
+            fetch_headers(client, flattener.conversation_ids, memory[0], w, batch.headers, batch.quarantine)
             count_requests()
         yield _counted(batch, stats)
 
@@ -103,9 +101,9 @@ def genesys(
     return siptraces
 
 
-def _counted(batch: Batch, stats: RunStats) -> Batch:
-    stats.quarantined += len(batch[QUARANTINE.name])
-    return batch
+def _counted(batch: SiptraceBatch, stats: RunStats) -> Batch:
+    stats.quarantined += len(batch.quarantine)
+    return batch.tables()
 
 
 # No child tables for the repairs: header rows hang off a conversation, not off a siptraces row,

@@ -7,10 +7,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.errors import VendorError
 from pipelines.fetch.http import VendorClient
-from pipelines.fetch.records import QUARANTINE, BadRecord, TableRows, not_an_object, quarantine_row, typed_row
+from pipelines.fetch.records import (
+    QUARANTINE,
+    Batch,
+    TablePieces,
+    TableRows,
+    not_an_object,
+    quarantine_row,
+    typed_columns,
+)
 from pipelines.fetch.windows import Window, iso
 
 from .settings import CONVERSATION_SIP_HEADERS, SIPTRACES, SIPTRACES_PATH
@@ -90,7 +101,9 @@ def siptraces(client: VendorClient, window: Window) -> list[Any]:
 
 
 class SiptraceFlattener:
-    """HomerRecords -> `siptraces` rows of one walk window (and quarantine rows).
+    """HomerRecords -> `siptraces` rows of one walk window (and quarantine rows), a page at a time,
+    typed column by column (records.typed_columns): a record with a value that cannot be typed goes
+    whole to quarantine.
 
     Rows outside the query window are dropped (whether dateEnd is inclusive is not documented,
     and the boundary record belongs to the next window), as are repeats of a message (id and time)
@@ -99,38 +112,58 @@ class SiptraceFlattener:
 
     def __init__(self, walk_window: Window):
         self.walk_window = walk_window
-        self.seen: set[tuple[str, object]] = set()  # (id, date)
+        self.seen: set[tuple[str, int]] = set()  # (id, date in microseconds)
         self.conversation_ids: list[str] = []  # in first-seen order
         self._conversations: set[str] = set()
 
-    def flatten(self, records: Iterable[Any], window: Window, traces: TableRows, quarantine: TableRows) -> None:
+    def flatten(self, records: Iterable[Any], window: Window, traces: TablePieces, quarantine: TableRows) -> None:
+        records = list(records)
+        objects = [record for record in records if isinstance(record, dict)]
         for record in records:
-            try:
-                row = self._row(record)
-            except BadRecord as exc:
-                quarantine.add(quarantine_row(SIPTRACES.name, record, str(exc), self.walk_window))
-                continue
-            key = (row["id"], row["date"])
-            if not window.contains(row["date"]) or key in self.seen:
-                continue
-            self.seen.add(key)
-            traces.add(row)
-            conversation = row.get("conversation_id")
+            if not isinstance(record, dict):
+                quarantine.add(quarantine_row(SIPTRACES.name, record, not_an_object(record), self.walk_window))
+        if not objects:
+            return
+        bad: dict[int, str] = {}
+        columns = typed_columns(SIPTRACES, objects, bad, "siptrace")
+        keep = self._kept(columns["id"], columns["date"], window, bad)
+        for index in sorted(bad):
+            quarantine.add(quarantine_row(SIPTRACES.name, objects[index], bad[index], self.walk_window))
+        rows = pa.table(columns).filter(pa.array(keep))
+        if not rows.num_rows:
+            return
+        traces.add(rows)
+        for conversation in rows["conversation_id"].to_pylist():
             if conversation and conversation not in self._conversations:
                 self._conversations.add(conversation)
                 self.conversation_ids.append(conversation)
 
-    @staticmethod
-    def _row(record: Any) -> dict[str, Any]:
-        if not isinstance(record, dict):
-            raise BadRecord(not_an_object(record))
-        row = typed_row(record, SIPTRACES, "siptrace")
-        if not row.get("id"):
-            raise BadRecord("missing id")
-        if row.get("date") is None:
-            raise BadRecord("missing date")
-        return row
+    def _kept(self, ids: pa.Array, dates: pa.Array, window: Window, bad: dict[int, str]) -> np.ndarray:
+        """Which records of the page load: not bad (one without id or date is made bad here), inside
+        the query window and not a repeat of a message seen before in the walk window."""
+        inside = pc.and_(pc.greater_equal(dates, window.start), pc.less(dates, window.end)).to_pylist()
+        keep = np.zeros(len(ids), np.bool_)
+        for index, (message, at, fits) in enumerate(zip(ids.to_pylist(), dates.cast(pa.int64()).to_pylist(), inside)):
+            if index not in bad:
+                if not message:
+                    bad[index] = "missing id"
+                elif at is None:
+                    bad[index] = "missing date"
+            if index in bad or not fits or (message, at) in self.seen:
+                continue
+            self.seen.add((message, at))
+            keep[index] = True
+        return keep
 
 
-def new_batch() -> dict[str, TableRows]:
-    return {spec.name: TableRows(spec) for spec in (SIPTRACES, CONVERSATION_SIP_HEADERS, QUARANTINE)}
+@dataclass
+class SiptraceBatch:
+    """What one fetch_window hands on at a time: traces typed a page at a time, header and
+    quarantine rows."""
+
+    traces: TablePieces = field(default_factory=lambda: TablePieces(SIPTRACES))
+    headers: TableRows = field(default_factory=lambda: TableRows(CONVERSATION_SIP_HEADERS))
+    quarantine: TableRows = field(default_factory=lambda: TableRows(QUARANTINE))
+
+    def tables(self) -> Batch:
+        return {SIPTRACES.name: self.traces, CONVERSATION_SIP_HEADERS.name: self.headers, QUARANTINE.name: self.quarantine}
