@@ -11,8 +11,8 @@ from pipelines.fetch.records import column_name
 from pipelines.fetch.windows import Window, iso, split
 from pipelines.sources.genesys.auth import default_login_url
 from pipelines.sources.genesys.headers import header_rows
-from pipelines.sources.genesys.helpers import SiptraceBatch, SiptraceFlattener, ms_halves
-from tests.conftest import TEST_NOW, on_each_warehouse
+from pipelines.sources.genesys.helpers import PartPlanner, SiptraceBatch, SiptraceFlattener, ms_halves, ms_parts
+from tests.conftest import TEST_NOW, Cli, on_each_warehouse
 from tests.homer import HOMER_FIELDS
 
 HOUR = pendulum.duration(hours=1)
@@ -111,9 +111,10 @@ def test_backfill_splits_capped_windows_and_loads_exactly_the_truths_messages(ma
     for field in INTEGER_FIELDS:
         assert types[column_name(field)] == "BIGINT", field
     assert {types[c] for c in COLUMNS if c != "date" and c not in map(column_name, INTEGER_FIELDS)} == {"VARCHAR"}
-    # Full windows were split and asked again; nothing was left truncated.
+    # Full windows were split and asked again; nothing was left truncated. Busy hours after busy
+    # hours are asked in parts from the start: fewer queries than halving each from the whole hour.
     queries = sandbox.stats()["genesys"]["endpoints"]["siptraces"]
-    assert queries > 48 + 10
+    assert 48 + 10 < queries < sum(halving_queries(sandbox, hour, 100) for hour in split(RANGE_START, RANGE_END, HOUR))
     assert "TRUNCATED" not in result.output
     assert genesys_state(run).get("truncated", []) == []
 
@@ -180,7 +181,8 @@ def test_backfill_completes_while_tokens_expire_every_few_seconds(make_sandbox, 
 def test_backfill_rides_out_throttling_and_gateway_errors(make_sandbox, cli):
     sandbox = make_sandbox(error_5xx_rate=0.08, rate_429_rate=0.05, drop_rate=0.03)
     run = cli(sandbox, **UNPACED)
-    start, end = RANGE_START.add(hours=8), RANGE_START.add(hours=20)
+    # A day: enough queries (~70) for each kind of fault to come.
+    start, end = RANGE_START, RANGE_START.add(days=1)
     result = run("backfill", "--source", "genesys", "--start", start.isoformat(), "--end", end.isoformat())
     assert result.returncode == 0, result.output
     stats = sandbox.stats()["genesys"]
@@ -189,33 +191,49 @@ def test_backfill_rides_out_throttling_and_gateway_errors(make_sandbox, cli):
     assert loaded_rows(run) == {key(m): expected_row(m) for m in served_messages(sandbox, start, end)}
 
 
-def test_full_window_that_cannot_be_split_is_loaded_and_reported_truncated(make_sandbox, cli):
-    cap, min_window = 5, pendulum.duration(minutes=30)
-    sandbox = make_sandbox(genesys_result_cap=cap)
+CAP, MIN_WINDOW = 5, pendulum.duration(minutes=30)
+CAPPED = Window(RANGE_START.add(hours=9), RANGE_START.add(hours=13))
+
+
+def capped_backfill(make_sandbox, cli, **env: str):
+    """Four hours with a result cap of 5, windows split down to half hours: (sandbox, run, result)."""
+    sandbox = make_sandbox(genesys_result_cap=CAP)
     run = cli(
         sandbox,
-        SOURCES__GENESYS__RESULT_CAP=str(cap),
-        SOURCES__GENESYS__MIN_WINDOW_MS=str(int(min_window.total_seconds() * 1000)),
+        SOURCES__GENESYS__RESULT_CAP=str(CAP),
+        SOURCES__GENESYS__MIN_WINDOW_MS=str(int(MIN_WINDOW.total_seconds() * 1000)),
         **UNPACED,
+        **env,
     )
-    start, end = RANGE_START.add(hours=9), RANGE_START.add(hours=13)
-    result = run("backfill", "--source", "genesys", "--start", start.isoformat(), "--end", end.isoformat())
+    result = run("backfill", "--source", "genesys", "--start", CAPPED.start.isoformat(), "--end", CAPPED.end.isoformat())
     assert result.returncode == 0, result.output
+    return sandbox, run, result
 
-    # What the source must do: split an hour that returns the cap into halves; a half hour that
-    # still returns the cap is as narrow as allowed: load its first `cap` rows, report it.
-    expected, truncated = set(), []
-    for hour in split(start, end, HOUR):
+
+def capped_truth(sandbox) -> tuple[set[str], list[Window], int]:
+    """What the source must do in CAPPED: split an hour that returns the cap into halves; a half
+    hour that still returns the cap is as narrow as allowed: load its first CAP rows, report it.
+    -> the ids loaded, the truncated half hours, the queries asked."""
+    expected, truncated, queries = set(), [], 0
+    for hour in split(CAPPED.start, CAPPED.end, HOUR):
+        queries += 1
         served = served_messages(sandbox, hour.start, hour.end)
-        if len(served) < cap:
+        if len(served) < CAP:
             expected |= {m["id"] for m in served}
             continue
-        for half in split(hour.start, hour.end, min_window):
+        for half in split(hour.start, hour.end, MIN_WINDOW):
+            queries += 1
             served = sandbox.truth.genesys_messages(half.start, half.end)
-            expected |= {m["id"] for m in served[:cap]}
-            if len(served) >= cap:
+            expected |= {m["id"] for m in served[:CAP]}
+            if len(served) >= CAP:
                 truncated.append(half)
     assert truncated, "the range must have half hours with more messages than the cap"
+    return expected, truncated, queries
+
+
+def test_full_window_that_cannot_be_split_is_loaded_and_reported_truncated(make_sandbox, cli):
+    sandbox, run, result = capped_backfill(make_sandbox, cli)
+    expected, truncated, _ = capped_truth(sandbox)
     assert loaded_ids(run) == expected
 
     assert f"{len(truncated)} windows TRUNCATED" in summary_line(result)
@@ -225,45 +243,34 @@ def test_full_window_that_cannot_be_split_is_loaded_and_reported_truncated(make_
     assert f"TRUNCATED: {len(truncated)} windows" in status.stdout
     for half in truncated:
         assert (
-            f"[{half.start.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z, {half.end.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z) {cap} rows"
+            f"[{half.start.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z, {half.end.format('YYYY-MM-DDTHH:mm:ss.SSS')}Z) {CAP} rows"
             in status.stdout
         )
 
 
-def test_windows_fetched_ahead_of_each_load_keep_their_rows_truncations_and_one_query_each(make_sandbox, cli):
+def test_windows_fetched_ahead_of_each_load_keep_their_rows_truncations_and_queries(make_sandbox, cli, tmp_path):
     """One load per window (CHECKPOINT_ROWS=1): the lookahead fetches the next windows while each
-    loads; each window still commits its own rows and truncations, and is asked for once."""
-    cap, min_window = 5, pendulum.duration(minutes=30)
-    sandbox = make_sandbox(genesys_result_cap=cap)
-    run = cli(
-        sandbox,
-        SOURCES__GENESYS__RESULT_CAP=str(cap),
-        SOURCES__GENESYS__MIN_WINDOW_MS=str(int(min_window.total_seconds() * 1000)),
-        SOURCES__GENESYS__CHECKPOINT_ROWS="1",
-        **UNPACED,
-    )
-    start, end = RANGE_START.add(hours=9), RANGE_START.add(hours=13)
-    result = run("backfill", "--source", "genesys", "--start", start.isoformat(), "--end", end.isoformat())
-    assert result.returncode == 0, result.output
-
-    expected, truncated, queries = set(), [], 0
-    for hour in split(start, end, HOUR):
-        queries += 1
-        served = served_messages(sandbox, hour.start, hour.end)
-        if len(served) < cap:
-            expected |= {m["id"] for m in served}
-            continue
-        for half in split(hour.start, hour.end, min_window):
-            queries += 1
-            served = sandbox.truth.genesys_messages(half.start, half.end)
-            expected |= {m["id"] for m in served[:cap]}
-            if len(served) >= cap:
-                truncated.append(half)
-    assert truncated, "the range must have half hours with more messages than the cap"
+    loads; each window still commits its own rows and truncations, and the queries are those of a
+    run in one load that does not fetch ahead (it loads headers: its remembered conversations are
+    state)."""
+    sandbox, run, _ = capped_backfill(make_sandbox, cli, SOURCES__GENESYS__CHECKPOINT_ROWS="1")
+    expected, truncated, _ = capped_truth(sandbox)
     assert loaded_ids(run) == expected
     assert run.query("select count(distinct _dlt_load_id) from genesys.siptraces")[0] == (4,)  # a load per hour
-    assert sorted(genesys_state(run)["truncated"]) == sorted([iso(half.start), iso(half.end), cap] for half in truncated)
-    assert sandbox.stats()["genesys"]["endpoints"]["siptraces"] == queries
+    assert sorted(genesys_state(run)["truncated"]) == sorted([iso(half.start), iso(half.end), CAP] for half in truncated)
+    ahead = sandbox.stats()["genesys"]["endpoints"]["siptraces"]
+
+    sandbox.reset_stats()
+    (tmp_path / "in-step").mkdir()
+    in_step = Cli(
+        sandbox,
+        tmp_path / "in-step",
+        {**run.env, "SOURCES__GENESYS__INCLUDE_HEADERS": "true", "SOURCES__GENESYS__CHECKPOINT_ROWS": "1000000"},
+    )
+    result = in_step("backfill", "--source", "genesys", "--start", CAPPED.start.isoformat(), "--end", CAPPED.end.isoformat())
+    assert result.returncode == 0, result.output
+    assert loaded_ids(in_step) == expected
+    assert sandbox.stats()["genesys"]["endpoints"]["siptraces"] == ahead
 
 
 def test_backfill_older_than_retention_is_a_notice_not_an_error(make_sandbox, cli):
@@ -373,6 +380,36 @@ def test_windows_halve_on_whole_milliseconds_down_to_the_minimum():
         Window(start, start.add(minutes=30)),
         Window(start.add(minutes=30), start.add(hours=1)),
     )
+
+
+def test_a_window_is_cut_into_parts_on_whole_milliseconds_none_narrower_than_the_minimum():
+    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    hour = Window(start, start.add(hours=1))
+    assert ms_parts(hour, 3, 1) == [Window(start.add(minutes=20 * i), start.add(minutes=20 * (i + 1))) for i in range(3)]
+    ms = [start.add(microseconds=1000 * n) for n in (0, 2, 5, 7, 10)]
+    assert ms_parts(Window(ms[0], ms[-1]), 4, 1) == [Window(a, b) for a, b in zip(ms, ms[1:])]
+    assert ms_parts(hour, 5, 30 * 60_000) == list(ms_halves(hour, 30 * 60_000))
+    assert ms_parts(hour, 1, 1) == [hour]
+    assert ms_parts(Window(start, start.add(microseconds=1500)), 2, 1) == [Window(start, start.add(microseconds=1500))]
+
+
+def test_a_window_is_asked_in_as_many_parts_as_the_window_before_it_needed():
+    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    hours = split(start, start.add(hours=3), HOUR)
+    planner = PartPlanner(cap=100, min_ms=1)
+    assert planner.parts(hours[0]) == 1  # nothing known yet: the whole window, halved if full
+    planner.note(hours[0], 750)
+    assert planner.parts(hours[1]) == 10  # 750 rows at 75 a part
+    assert planner.parts(Window(hours[1].start, hours[1].start.add(minutes=6))) == 1
+    planner.note(hours[1], 0)
+    assert planner.parts(hours[2]) == 1
+
+
+def halving_queries(sandbox, window: Window, cap: int) -> int:
+    """The queries halving `window` from the whole down needs: one per window asked."""
+    if len(served_messages(sandbox, window.start, window.end)) < cap:
+        return 1
+    return 1 + sum(halving_queries(sandbox, half, cap) for half in ms_halves(window, 1))
 
 
 def test_records_outside_the_query_window_repeated_or_broken_are_not_loaded_as_traces():

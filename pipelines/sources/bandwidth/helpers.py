@@ -312,7 +312,7 @@ def _page_number(url: str | None) -> int | None:
 class CallFlattener:
     """Turns listed calls into `calls`, `calls__sip_headers` and quarantine rows.
 
-    Works column by column (see tables.typed_columns); a record with any value that cannot be
+    Works column by column (see records.typed_columns); a record with any value that cannot be
     typed, in itself or in its headers, goes whole to quarantine.
     """
 

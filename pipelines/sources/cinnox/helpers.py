@@ -63,7 +63,7 @@ def is_throttled(body: object) -> bool:
 class CallDetailFlattener:
     """Turns a page of call-detail records into the three CINNOX tables (and quarantine rows).
 
-    Works column by column (see tables.typed_columns); a record with any value that cannot be
+    Works column by column (see records.typed_columns); a record with any value that cannot be
     typed, in itself or in its recordings, goes whole to quarantine.
     """
 

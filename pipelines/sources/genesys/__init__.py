@@ -20,7 +20,7 @@ from pipelines.sources.vendor import ChildTable, Pacing, Vendor
 
 from .auth import ClientCredentials, default_login_url
 from .headers import ConversationMemory, fetch_headers
-from .helpers import SiptraceBatch, SiptraceFlattener, SplitReport, error_text, siptrace_results
+from .helpers import PartPlanner, SiptraceBatch, SiptraceFlattener, SplitReport, error_text, siptrace_results
 from .notices import note_retention, note_truncated
 from .outcomes import OUTCOMES
 from .settings import (
@@ -69,15 +69,22 @@ def genesys(
 
     memory: list[ConversationMemory] = []  # made on first use: source state exists inside the resource
 
+    # Windows are fetched one after another, in time order. The lookahead keeps this source's
+    # fetch_window for the whole run; fetching in step, each checkpoint's source starts afresh.
+    planner = PartPlanner(cap, min_ms)
+
     def fetch_window(w: Window) -> Iterator[Batch]:
         report, flattener, batch = SplitReport(), SiptraceFlattener(w), SiptraceBatch()
-        for query_window, records in siptrace_results(client, w, cap, min_ms, report):
+        for query_window, records in siptrace_results(client, w, cap, min_ms, report, planner.parts(w)):
             stats.pages += 1
-            flattener.flatten(records, query_window, batch.traces, batch.quarantine)
+            flattener.add(records, query_window, batch.quarantine)
             count_requests()
-            if len(batch.traces) >= BATCH_ROWS:
+            if flattener.waiting >= BATCH_ROWS:
+                flattener.flush(batch.traces, batch.quarantine)
                 yield _counted(batch, stats)
                 batch = SiptraceBatch()
+        flattener.flush(batch.traces, batch.quarantine)
+        planner.note(w, report.kept)
         note_truncated(stats, report.truncated, cap)
         note_retention(stats, w, report.records)
         if config.include_headers and flattener.conversation_ids:
