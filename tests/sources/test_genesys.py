@@ -457,6 +457,80 @@ def test_a_siptrace_with_a_field_named_like_a_declared_column_is_quarantined_who
     ]
 
 
+def test_the_queries_of_a_window_typed_together_keep_each_records_fate():
+    """A walk window's queries are typed together (SiptraceFlattener.add, then flush): a query of
+    only bad records, an undeclared field whose type changes between queries and between windows,
+    and a huge answer each end as they would typed alone."""
+    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    hour, next_hour = Window(start, start.add(hours=1)), Window(start.add(hours=1), start.add(hours=2))
+    thirds = split(hour.start, hour.end, pendulum.duration(minutes=20))
+
+    def at(minute: int) -> str:
+        return iso(start.add(minutes=minute))
+
+    good = [
+        {"id": "a1", "date": at(1), "conversationId": "c1", "sourcePort": "5060", "note": 7},
+        {"id": "a2", "date": at(2), "conversationId": "c1", "milliTs": "1763546520000", "note": 2.5},
+    ]
+    only_bad = [
+        {"id": "b1", "date": "not a time"},
+        {"id": "b2", "date": at(21), "milliTs": "abc"},
+        {"id": "b3", "date": at(22), "milliTs": True},
+        {"date": at(23)},
+        "not a record",
+    ]
+    later = [
+        {"id": "c1", "date": at(41), "conversationId": "c2", "note": "text"},
+        {"id": "c2", "date": at(42), "conversationId": "c2", "note": {"k": 1}},
+        good[0],  # the first query's message, outside this query's window: not loaded again
+        {"id": "x1", "date": at(5)},  # inside the hour, outside this query's window: not this query's
+    ]
+    batch = SiptraceBatch()
+    flattener = SiptraceFlattener(hour)
+    for query, records in zip(thirds, (good, only_bad, later)):
+        flattener.add(records, query, batch.quarantine)
+    assert flattener.waiting == 10  # the objects; "not a record" went to quarantine at once
+    flattener.flush(batch.traces, batch.quarantine)
+    # The next window (a flattener of its own, the same batch): the field as text, milliTs a number.
+    record = {"id": "d1", "date": iso(next_hour.start), "note": "n", "milliTs": 5}
+    SiptraceFlattener(next_hour).flatten([record], next_hour, batch.traces, batch.quarantine)
+
+    traces = batch.traces.to_arrow()
+    assert [(r["id"], r["conversation_id"], r["source_port"], r["milli_ts"], r["note"]) for r in traces.to_pylist()] == [
+        ("a1", "c1", 5060, None, "7"),
+        ("a2", "c1", None, 1763546520000, "2.5"),
+        ("c1", "c2", None, None, "text"),
+        ("c2", "c2", None, None, '{"k":1}'),
+        ("d1", None, None, 5, "n"),
+    ]
+    assert (str(traces.schema.field("note").type), str(traces.schema.field("milli_ts").type)) == ("string", "int64")
+    assert flattener.conversation_ids == ["c1", "c2"]
+    assert sorted(r["reason"] for r in batch.quarantine.rows) == sorted(
+        [
+            "siptrace.date: unparseable timestamp 'not a time'",
+            "siptrace.milliTs: expected an integer, got 'abc'",
+            "siptrace.milliTs: expected an integer, got a boolean",
+            "missing id",
+            "record is str, not an object",
+        ]
+    )
+
+
+def test_a_huge_answer_loads_every_message_and_quarantines_its_one_bad_record():
+    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    window = Window(start, start.add(hours=1))
+    records = [{"id": f"m{i}", "date": iso(start.add(microseconds=100 * i)), "microTs": str(i)} for i in range(50_000)]
+    records[25_000]["microTs"] = "not a number"
+    batch = SiptraceBatch()
+    SiptraceFlattener(window).flatten(records, window, batch.traces, batch.quarantine)
+    traces = batch.traces.to_arrow()
+    assert traces["id"].to_pylist() == [f"m{i}" for i in range(50_000) if i != 25_000]
+    assert traces["micro_ts"].to_pylist() == [i for i in range(50_000) if i != 25_000]
+    assert [(r["reason"], r["window_start"]) for r in batch.quarantine.rows] == [
+        ("siptrace.microTs: expected an integer, got 'not a number'", start)
+    ]
+
+
 def test_header_values_keep_their_position():
     rows = header_rows("c1", {"id": "c1", "headers": {"supported": ["timer", "timer"], "to": "<sip:1@x>"}})
     assert [(r["name"], r["value_index"], r["value"]) for r in rows] == [
