@@ -363,6 +363,8 @@ def test_wrong_client_secret_is_one_line_naming_the_settings_without_the_secret(
 
 # --- the parts that need no server -----------------------------------------------------------------
 
+AN_HOUR_START = pendulum.datetime(2026, 11, 19, 10, tz="UTC")  # where the tests of one module start
+
 
 def test_login_host_is_the_api_host_with_login_for_api():
     assert default_login_url("https://api.mypurecloud.com") == "https://login.mypurecloud.com"
@@ -371,7 +373,7 @@ def test_login_host_is_the_api_host_with_login_for_api():
 
 
 def test_windows_halve_on_whole_milliseconds_down_to_the_minimum():
-    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    start = AN_HOUR_START
     first, second = ms_halves(Window(start, start.add(microseconds=3000)), 1)
     assert (first.end - first.start).total_seconds() == 0.001 and first.end == second.start
     assert ms_halves(Window(start, start.add(microseconds=1000)), 1) is None
@@ -383,7 +385,7 @@ def test_windows_halve_on_whole_milliseconds_down_to_the_minimum():
 
 
 def test_a_window_is_cut_into_parts_on_whole_milliseconds_none_narrower_than_the_minimum():
-    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    start = AN_HOUR_START
     hour = Window(start, start.add(hours=1))
     assert ms_parts(hour, 3, 1) == [Window(start.add(minutes=20 * i), start.add(minutes=20 * (i + 1))) for i in range(3)]
     ms = [start.add(microseconds=1000 * n) for n in (0, 2, 5, 7, 10)]
@@ -394,7 +396,7 @@ def test_a_window_is_cut_into_parts_on_whole_milliseconds_none_narrower_than_the
 
 
 def test_a_window_is_asked_in_as_many_parts_as_the_window_before_it_needed():
-    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    start = AN_HOUR_START
     hours = split(start, start.add(hours=3), HOUR)
     planner = PartPlanner(cap=100, min_ms=1)
     assert planner.parts(hours[0]) == 1  # nothing known yet: the whole window, halved if full
@@ -413,7 +415,7 @@ def halving_queries(sandbox, window: Window, cap: int) -> int:
 
 
 def test_records_outside_the_query_window_repeated_or_broken_are_not_loaded_as_traces():
-    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    start = AN_HOUR_START
     window = Window(start, start.add(hours=1))
     records = [
         {"id": "a", "date": "2026-11-19T10:00:00.000Z", "conversationId": "c1", "sourcePort": "5060"},
@@ -438,7 +440,7 @@ def test_records_outside_the_query_window_repeated_or_broken_are_not_loaded_as_t
 
 
 def test_a_siptrace_with_a_field_named_like_a_declared_column_is_quarantined_whole_and_the_page_loads():
-    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    start = AN_HOUR_START
     window = Window(start, start.add(hours=1))
     records = [
         {"id": "a", "date": "2026-11-19T10:00:00.000Z", "conversationId": "c1"},
@@ -460,8 +462,8 @@ def test_a_siptrace_with_a_field_named_like_a_declared_column_is_quarantined_who
 def test_the_queries_of_a_window_typed_together_keep_each_records_fate():
     """A walk window's queries are typed together (SiptraceFlattener.add, then flush): a query of
     only bad records, an undeclared field whose type changes between queries and between windows,
-    and a huge answer each end as they would typed alone."""
-    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    and records outside their own query's window each end as they would typed alone."""
+    start = AN_HOUR_START
     hour, next_hour = Window(start, start.add(hours=1)), Window(start.add(hours=1), start.add(hours=2))
     thirds = split(hour.start, hour.end, pendulum.duration(minutes=20))
 
@@ -517,7 +519,7 @@ def test_the_queries_of_a_window_typed_together_keep_each_records_fate():
 
 
 def test_a_huge_answer_loads_every_message_and_quarantines_its_one_bad_record():
-    start = pendulum.datetime(2026, 11, 19, 10, tz="UTC")
+    start = AN_HOUR_START
     window = Window(start, start.add(hours=1))
     records = [{"id": f"m{i}", "date": iso(start.add(microseconds=100 * i)), "microTs": str(i)} for i in range(50_000)]
     records[25_000]["microTs"] = "not a number"
