@@ -3,6 +3,11 @@
 The phase is read from outside, the way an operator would see it: the sandbox's request count
 (pages being fetched = extract) and dlt's working folders (`load/new/<id>` = normalize,
 `load/normalized/<id>` with started or completed jobs = load). No hook in the product code.
+
+Some phases last a few milliseconds (a package sits in `load/new` only while it is normalized),
+short enough for a busy machine not to schedule the watcher inside them. From the load before the
+chosen one on, the process is therefore run in short slices and stopped (SIGSTOP) while its
+folders are read: a phase that spans a stop cannot be missed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PHASES = ("extract", "extracted", "normalize", "load-start", "load-mid", "load-late")
+SLICE_S = 0.0005  # how long the process runs between two looks, once it is stepped
 
 
 @dataclass
@@ -96,6 +102,7 @@ def run_and_kill(
                     proc.wait()
                     return True
             else:
+                stepped = len(seen) >= package - 1 and _stop(proc.pid)
                 views = packages(pipeline_dir)
                 for view in views:
                     if view.load_id not in seen:
@@ -105,9 +112,32 @@ def run_and_kill(
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
                     return True
+                if stepped:
+                    os.kill(proc.pid, signal.SIGCONT)
+                    time.sleep(SLICE_S)
+                    continue
             time.sleep(0.001)
         return False
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _stop(pid: int) -> bool:
+    """SIGSTOP the process and wait until all of it has stopped; False if it has exited."""
+    try:
+        os.kill(pid, signal.SIGSTOP)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                state = stat.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            return False
+        if state in (b"T", b"t", b"Z", b"X"):
+            return state in (b"T", b"t")
+        time.sleep(0.0001)
+    return True
